@@ -1,0 +1,226 @@
+"""The `fieldbot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from bot.config import Settings
+from bot.lists import ConfigError
+
+log = logging.getLogger("fieldbot")
+
+DESCRIPTION = """\
+fieldbot — LINE and Telegram field-reporting bot for the pilot-district programme
+"บำบัดทุกข์ บำรุงสุข". Settings come from the environment or a .env file (see README)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldbot",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the bot server (webhooks, health check)",
+        description="Run the bot server. Migrates the database first. Channels without "
+        "credentials are off; GET /healthz reports what is on.",
+    )
+    serve.add_argument("--host", help="address to listen on (default FIELDBOT_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default FIELDBOT_PORT or 8080)")
+
+    chat = commands.add_parser(
+        "chat",
+        help="chat with the bot in this terminal (or from a pipe)",
+        description="Chat with the bot through the same engine and database as LINE and "
+        "Telegram. Pick choices by number or by text; /photo PATH sends a photo, /location "
+        "LAT LON a location, /quit leaves. Reads a pipe too: one input per line.",
+    )
+    chat.add_argument("--user", required=True, help="who you are (a console user id, e.g. somchai)")
+
+    db = commands.add_parser("db", help="database commands")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_commands.add_parser("upgrade", help="apply migrations and load the area list")
+    db_commands.add_parser("current", help="show the schema revision of the database")
+
+    reports = commands.add_parser("reports", help="report commands")
+    report_commands = reports.add_subparsers(
+        dest="reports_command", required=True, metavar="REPORTS_COMMAND"
+    )
+    export = report_commands.add_parser(
+        "export",
+        help="export reports to CSV or XLSX",
+        description="Export reports, one row per report, headers in Thai and English.",
+    )
+    export.add_argument(
+        "--format", choices=("csv", "xlsx"), default="csv", help="file format (default csv)"
+    )
+    export.add_argument("--kind", choices=("activity", "problem"), help="only this kind")
+    export.add_argument("--province", metavar="CODE", help="only this province (2 digits)")
+    export.add_argument("--district", metavar="CODE", help="only this district (4 digits)")
+    export.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only reports submitted on or after DATE (2026-03-15, 15/3/2569, 15 มี.ค. 69)",
+    )
+    export.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output file; '-' writes CSV to standard output",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"fieldbot: invalid setting: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("alembic", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_run(args, settings))
+    except ConfigError as error:
+        print(f"fieldbot: configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        from bot.server import serve
+
+        await serve(settings, args.host or settings.host, args.port or settings.port)
+        return 0
+    if args.command == "chat":
+        from bot.console import run_chat
+
+        # The terminal is the conversation: keep routine log lines out of it.
+        if settings.log_level.upper() == "INFO":
+            logging.getLogger().setLevel(logging.WARNING)
+        from bot.service import build_core
+
+        core = await build_core(settings)
+        try:
+            await run_chat(core, args.user, sys.stdin, sys.stdout)
+        finally:
+            await core.close()
+        return 0
+    if args.command == "db":
+        return await _db(args, settings)
+    if args.command == "reports":
+        return await _export(args, settings)
+    raise AssertionError(args.command)
+
+
+async def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import create_engine, session_factory
+    from storage.migrate import current_revision, upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        if args.db_command == "upgrade":
+            from storage.areas import sync_areas
+
+            await upgrade(engine)
+            async with session_factory(engine)() as session, session.begin():
+                loaded = await sync_areas(session)
+            print(
+                f"database at revision {await current_revision(engine)}"
+                + ("; areas loaded from geothai" if loaded else "")
+            )
+        else:
+            print(await current_revision(engine) or "empty (run: fieldbot db upgrade)")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def _since(text: str | None, settings: Settings) -> dt.datetime | None:
+    if text is None:
+        return None
+    from handlers.thai import parse_date
+
+    today = dt.datetime.now(settings.tz).date()
+    try:
+        day: dt.date | None = dt.date.fromisoformat(text)
+    except ValueError:
+        day = parse_date(text, today)
+    if day is None:
+        raise SystemExit(f"fieldbot: --since: cannot read the date {text!r} (try 2026-03-15)")
+    return dt.datetime.combine(day, dt.time(), settings.tz).astimezone(dt.UTC)
+
+
+async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    import csv
+
+    from bot.service import build_core
+    from storage import export
+
+    if args.out == "-" and args.format != "csv":
+        raise SystemExit("fieldbot: --out - writes CSV only; give a file name for xlsx")
+    where = export.ExportFilter(
+        args.kind, args.province, args.district, _since(args.since, settings)
+    )
+    core = await build_core(settings)
+
+    def label(key: str) -> str:
+        th, en = core.i18n.t("th", key), core.i18n.t("en", key)
+        return th if th == en else f"{th} / {en}"
+
+    header = export.headers(label)
+    written = 0
+    try:
+        async with core.sessions() as session:
+            total = await export.count_reports(session, where)
+            rows = export.report_rows(session, where, label, settings.media_dir, settings.tz)
+            with tqdm(
+                total=total, unit="report", desc="export", file=sys.stderr, disable=None
+            ) as progress:
+                if args.format == "xlsx":
+                    collected = []
+                    async for row in rows:
+                        collected.append(row)
+                        progress.update()
+                    export.write_xlsx(Path(args.out), header, collected)
+                    written = len(collected)
+                else:
+                    # utf-8-sig: Excel shows Thai CSV correctly only with the byte-order mark.
+                    with (
+                        contextlib.nullcontext(sys.stdout)
+                        if args.out == "-"
+                        else Path(args.out).open("w", encoding="utf-8-sig", newline="")  # noqa: ASYNC230
+                    ) as out:
+                        writer = csv.writer(out)
+                        writer.writerow(header)
+                        async for row in rows:
+                            writer.writerow(row)
+                            written += 1
+                            progress.update()
+    finally:
+        await core.close()
+    print(f"exported {written} report(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Settings from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every setting fieldbot reads. The README's configuration table lists the same names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./fieldbot.db", validation_alias="DATABASE_URL"
+    )
+    media_dir: Path = Field(default=Path("./media"), validation_alias="FIELDBOT_MEDIA_DIR")
+    default_language: str = Field(default="th", validation_alias="FIELDBOT_DEFAULT_LANGUAGE")
+    timezone: str = Field(default="Asia/Bangkok", validation_alias="FIELDBOT_TIMEZONE")
+    host: str = Field(default="127.0.0.1", validation_alias="FIELDBOT_HOST")
+    port: int = Field(default=8080, validation_alias="FIELDBOT_PORT")
+    pilot_districts_file: Path = Field(
+        default=REPO_ROOT / "config" / "pilot_districts.toml",
+        validation_alias="FIELDBOT_PILOT_DISTRICTS_FILE",
+    )
+    choices_file: Path = Field(
+        default=REPO_ROOT / "config" / "choices.toml", validation_alias="FIELDBOT_CHOICES_FILE"
+    )
+    resume_prompt_hours: float = Field(
+        default=12.0, validation_alias="FIELDBOT_RESUME_PROMPT_HOURS", ge=0
+    )
+    log_level: str = Field(default="INFO", validation_alias="FIELDBOT_LOG_LEVEL")
+
+    # Platform credentials: a channel is on when its credentials are set.
+    line_channel_secret: SecretStr | None = Field(
+        default=None, validation_alias="LINE_CHANNEL_SECRET"
+    )
+    line_channel_access_token: SecretStr | None = Field(
+        default=None, validation_alias="LINE_CHANNEL_ACCESS_TOKEN"
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_TOKEN"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # People paste the URLs their other tools use; map them to the async drivers we ship.
+        for plain, driver in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises a clear error for an unknown zone
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        if value not in ("th", "en"):
+            raise ValueError("FIELDBOT_DEFAULT_LANGUAGE must be 'th' or 'en'")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def line_enabled(self) -> bool:
+        return self.line_channel_secret is not None and self.line_channel_access_token is not None
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None

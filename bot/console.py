@@ -1,0 +1,113 @@
+"""The console channel: `fieldbot chat` talks to the bot in a terminal or through a pipe, with
+the same core and database as LINE and Telegram. Choices are numbered; `/photo PATH` and
+`/location LAT LON` stand in for the platform buttons."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TextIO
+
+from bot.service import Core, handle, save_photo
+from handlers.messages import Choice, Inbound, Outgoing
+from handlers.thai import normalize_digits
+from storage.media import PhotoTooLargeError, sniff_content_type
+
+PLATFORM = "console"
+PAGE_SIZE = 13
+
+
+def render(messages: list[Outgoing]) -> str:
+    """Messages as terminal text: each message, then its choices numbered from 1."""
+    lines: list[str] = []
+    for message in messages:
+        lines.extend(
+            f"bot: {line}" if i == 0 else f"     {line}"
+            for i, line in enumerate(message.text.splitlines() or [""])
+        )
+        for number, choice in enumerate(message.choices, start=1):
+            lines.append(f"  {number}) {choice.label}")
+    return "\n".join(lines)
+
+
+def _read_file(path: str) -> bytes:
+    return Path(path).expanduser().read_bytes()
+
+
+def last_choices(messages: list[Outgoing]) -> tuple[Choice, ...]:
+    for message in reversed(messages):
+        if message.choices:
+            return message.choices
+    return ()
+
+
+class ConsoleChat:
+    """One console user's side of the conversation."""
+
+    def __init__(self, core: Core, user: str) -> None:
+        self.core = core
+        self.user = user
+        self.choices: tuple[Choice, ...] = ()
+
+    async def send(self, inbound: Inbound) -> list[Outgoing]:
+        messages = await handle(self.core, PLATFORM, self.user, inbound, page_size=PAGE_SIZE)
+        if last_choices(messages) or messages:
+            self.choices = last_choices(messages)
+        return messages
+
+    async def line(self, text: str) -> list[Outgoing]:
+        """Turn one typed line into an input and return the bot's answer."""
+        lang = self.core.settings.default_language
+        t = self.core.i18n.t
+        stripped = text.strip()
+        if stripped.startswith("/photo"):
+            path = stripped[len("/photo") :].strip()
+            try:
+                data = await asyncio.to_thread(_read_file, path)
+            except OSError:
+                return [Outgoing(t(lang, "console.photo_missing", path=path))]
+            if sniff_content_type(data) == "application/octet-stream":
+                return [Outgoing(t(lang, "console.photo_invalid", path=path))]
+            try:
+                photo = await save_photo(self.core, data)
+            except PhotoTooLargeError:
+                return [Outgoing(t(lang, "console.photo_invalid", path=str(path)))]
+            return await self.send(Inbound("photo", photo=photo))
+        if stripped.startswith("/location"):
+            parts = normalize_digits(stripped[len("/location") :]).replace(",", " ").split()
+            try:
+                lat, lon = float(parts[0]), float(parts[1])
+            except (IndexError, ValueError):
+                return [Outgoing(t(lang, "console.location_usage"))]
+            return await self.send(Inbound("location", latitude=lat, longitude=lon))
+        digits = normalize_digits(stripped)
+        if digits.isdigit() and 1 <= int(digits) <= len(self.choices):
+            return await self.send(Inbound("choice", value=self.choices[int(digits) - 1].value))
+        return await self.send(Inbound("text", text=stripped))
+
+
+async def run_chat(core: Core, user: str, stdin: TextIO, stdout: TextIO) -> None:
+    """Read lines until end of input or /quit; print the bot's answers. When the input is not a
+    terminal each line is echoed after `> `, so a piped session reads as a transcript."""
+    chat = ConsoleChat(core, user)
+    interactive = stdin.isatty()
+    stdout.write(render(await chat.send(Inbound("start"))) + "\n")
+    if interactive:
+        stdout.write(core.i18n.t(core.settings.default_language, "console.hint") + "\n")
+    stdout.flush()
+    while True:
+        if interactive:
+            stdout.write("> ")
+            stdout.flush()
+        text = await asyncio.to_thread(stdin.readline)
+        if not text:
+            break
+        text = text.rstrip("\n")
+        if text.strip() in ("/quit", "/exit"):
+            break
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        if not interactive:
+            stdout.write(f"> {text}\n")
+        stdout.write(render(await chat.line(text)) + "\n")
+        stdout.flush()

@@ -1,0 +1,80 @@
+"""`fieldbot serve`: the aiohttp application. Platform webhooks are mounted by the channel
+adapters when their credentials are set; with none set the server still runs (health check, and
+`fieldbot chat` works against the same database)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from importlib.metadata import version
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.service import Core, build_core
+
+log = logging.getLogger(__name__)
+CORE_KEY = web.AppKey("core", Core)
+
+
+def channel_status(settings: Settings) -> dict[str, bool]:
+    return {"line": settings.line_enabled, "telegram": settings.telegram_enabled}
+
+
+async def healthz(request: web.Request) -> web.Response:
+    core = request.app[CORE_KEY]
+    try:
+        async with core.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        database = True
+    except Exception:  # the answer must be a 503, whatever the database did
+        log.exception("health check: database unreachable")
+        database = False
+    body = {
+        "status": "ok" if database else "degraded",
+        "database": database,
+        "channels": channel_status(core.settings),
+        "version": version("fieldbot"),
+    }
+    return web.json_response(body, status=200 if database else 503)
+
+
+def build_app(core: Core) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[CORE_KEY] = core
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def serve(settings: Settings, host: str, port: int) -> None:
+    core = await build_core(settings)
+    app = build_app(core)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    for name, on in channel_status(settings).items():
+        hint = {
+            "line": "set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN",
+            "telegram": "set TELEGRAM_BOT_TOKEN",
+        }[name]
+        log.info("channel %s: %s", name, "on" if on else f"off ({hint} to turn it on)")
+    log.info(
+        "fieldbot serving on http://%s:%s (health: /healthz); database %s",
+        host,
+        port,
+        core.engine.url.render_as_string(hide_password=True),
+    )
+    log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await runner.cleanup()
+        await core.close()

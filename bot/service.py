@@ -1,0 +1,298 @@
+"""The conversation service: takes one neutral input from an adapter, runs the pure core on it and
+saves everything that follows in one transaction. Messages of one user are handled strictly in
+order (a per-user lock, and on PostgreSQL the user's row lock across instances); different users
+run concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.config import Settings
+from bot.lists import Lists, load_lists
+from handlers import router
+from handlers.areas import AreaDirectory
+from handlers.engine import (
+    ConsentRefused,
+    Env,
+    FormState,
+    Result,
+    ShowMyReports,
+    Submitted,
+    UserView,
+    option_label,
+    photos_of,
+)
+from handlers.forms import FORMS, NOTICE_VERSION
+from handlers.i18n import Translator, load_translator
+from handlers.messages import Inbound, Outgoing, PhotoRef
+from storage import repo
+from storage.db import SessionFactory, create_engine, session_factory
+from storage.media import MediaStore
+from storage.migrate import upgrade
+from storage.models import User, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class KeyedLocks:
+    """One FIFO lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+@dataclass
+class Core:
+    """The parts every channel shares, built once per process and passed in (never global)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    i18n: Translator
+    lists: Lists
+    areas: AreaDirectory
+    media: MediaStore
+    clock: Callable[[], dt.datetime] = utcnow
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+    def env(self, page_size: int) -> Env:
+        return Env(
+            i18n=self.i18n,
+            forms=FORMS,
+            areas=self.areas,
+            lists=self.lists.options,
+            now=self.clock(),
+            tz=self.settings.tz,
+            default_language=self.settings.default_language,
+            page_size=page_size,
+            resume_after=dt.timedelta(hours=self.settings.resume_prompt_hours),
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_core(settings: Settings, *, migrate: bool = True) -> Core:
+    """Connect, migrate, load areas and configuration."""
+    i18n = load_translator(settings.default_language)
+    lists = load_lists(settings.choices_file, settings.pilot_districts_file, i18n)
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    sessions = session_factory(engine)
+    if migrate:
+        from storage.areas import sync_areas
+
+        async with sessions() as session, session.begin():
+            await sync_areas(session)
+    return Core(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        i18n=i18n,
+        lists=lists,
+        areas=AreaDirectory(lists.pilot_districts),
+        media=MediaStore(settings.media_dir),
+    )
+
+
+def user_view(user: User) -> UserView:
+    return UserView(
+        registered=user.registered,
+        language=user.language,
+        display_name=user.display_name,
+        role=user.role,
+        province_code=user.province_code,
+        district_code=user.district_code,
+        subdistrict_code=user.subdistrict_code,
+        village_no=user.village_no,
+    )
+
+
+async def save_photo(core: Core, data: bytes) -> PhotoRef:
+    """Store photo bytes in the media store without blocking the event loop."""
+    return await asyncio.to_thread(core.media.save, data)
+
+
+async def handle(
+    core: Core, platform: str, platform_user_id: str, inbound: Inbound, *, page_size: int = 13
+) -> list[Outgoing]:
+    """Handle one input of one user and return the replies. Nothing is sent from here: the
+    state is committed before the adapter replies, so a failed send never loses an answer."""
+    async with core.locks.hold(f"{platform}:{platform_user_id}"):
+        env = core.env(page_size)
+        async with core.sessions() as session, session.begin():
+            user = await repo.get_or_create_user(session, platform, platform_user_id)
+            assert user.id is not None
+            stored = await repo.load_conversation(session, user.id)
+            state = (
+                FormState(
+                    stored.form_id,
+                    stored.form_version,
+                    stored.step_id,
+                    dict(stored.answers),
+                    dict(stored.context),
+                    stored.updated_at,
+                )
+                if stored is not None
+                else None
+            )
+            result = router.handle(user_view(user), state, inbound, env)
+            messages = list(result.messages)
+            messages += await _apply(session, core, env, user, result)
+            await _save_state(session, user.id, result.state)
+        return messages
+
+
+async def _save_state(session: AsyncSession, user_id: int, state: FormState | None) -> None:
+    if state is None:
+        await repo.save_conversation(session, user_id, None)
+    else:
+        await repo.save_conversation(
+            session,
+            user_id,
+            state.form_id,
+            state.form_version,
+            state.step_id,
+            state.answers,
+            state.context,
+        )
+
+
+async def _apply(
+    session: AsyncSession, core: Core, env: Env, user: User, result: Result
+) -> list[Outgoing]:
+    """Carry out the domain events of one step; return what to say about them."""
+    out: list[Outgoing] = []
+    now = env.now
+    for event in result.events:
+        if isinstance(event, ConsentRefused):
+            # Nothing but the refusal is kept.
+            user.consent_refused_at = now
+            user.consent_at = None
+            user.display_name = user.phone = user.role = None
+            user.updated_at = now
+        elif isinstance(event, ShowMyReports):
+            assert user.id is not None
+            reports = await repo.recent_reports(session, user.id)
+            lang = user.language or env.default_language
+            lines = [
+                router.ReportLine(
+                    r.reference,
+                    r.kind,
+                    r.status,
+                    r.created_at,
+                    _report_title(r.kind, r.activity_type or r.problem_category, lang, env),
+                )
+                for r in reports
+            ]
+            out += router.render_my_reports(lines, user_view(user), env)
+        elif isinstance(event, Submitted):
+            reference = await _submitted(session, env, user, event)
+            out += router.after_submit(event, reference, user_view(user), env)
+    return out
+
+
+def _report_title(kind: str, value: str | None, lang: str, env: Env) -> str:
+    form = FORMS[kind]
+    step = form.steps[0]
+    return option_label(step, value, lang, env) if value else kind
+
+
+async def _submitted(session: AsyncSession, env: Env, user: User, event: Submitted) -> str | None:
+    answers = event.answers
+    now = env.now
+    if event.action == "register":
+        area = answers["area"]
+        user.language = str(answers.get("language") or env.default_language)
+        user.display_name = str(answers["name"])
+        user.phone = answers.get("phone")
+        user.role = str(answers["role"])
+        _set_area(user, area)
+        user.consent_at = now
+        user.consent_notice_version = NOTICE_VERSION
+        user.consent_refused_at = None
+        user.active = True
+        user.updated_at = now
+        return None
+    if event.action == "update_profile":
+        if "language" in answers:
+            user.language = str(answers["language"])
+        if "area" in answers:
+            _set_area(user, answers["area"])
+        user.updated_at = now
+        return None
+
+    kind = "activity" if event.action == "activity_report" else "problem"
+    fields = _report_fields(kind, answers, user)
+    report = await repo.create_report(
+        session,
+        reporter=user,
+        kind=kind,
+        form_id=event.form_id,
+        form_version=event.form_version,
+        answers=answers,
+        fields=fields,
+        photos=photos_of(answers),
+        local_date=now.astimezone(env.tz).date(),
+    )
+    log.info("report %s stored for user %s", report.reference, user.id)
+    return report.reference
+
+
+def _set_area(user: User, area: dict[str, Any]) -> None:
+    user.province_code = area["province_code"]
+    user.district_code = area["district_code"]
+    user.subdistrict_code = area["subdistrict_code"]
+    user.village_no = int(area["village_no"])
+
+
+def _report_fields(kind: str, answers: dict[str, Any], user: User) -> dict[str, Any]:
+    place = answers.get("place") if kind == "activity" else answers.get("location")
+    fields: dict[str, Any] = {
+        "province_code": user.province_code,
+        "district_code": user.district_code,
+        "subdistrict_code": user.subdistrict_code,
+        "village_no": user.village_no,
+        "description": answers.get("description"),
+        "status": "submitted" if kind == "activity" else "received",
+    }
+    if isinstance(place, dict) and "lat" in place:
+        fields["latitude"] = float(place["lat"])
+        fields["longitude"] = float(place["lon"])
+    if kind == "activity":
+        fields["activity_type"] = answers.get("activity_type")
+        fields["occurred_on"] = (
+            dt.date.fromisoformat(answers["date"]) if answers.get("date") else None
+        )
+        fields["participants"] = answers.get("participants")
+    else:
+        fields["problem_category"] = answers.get("category")
+        fields["urgency"] = answers.get("urgency")
+        fields["households"] = answers.get("households")
+    return fields

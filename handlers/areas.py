@@ -1,0 +1,88 @@
+"""Thai administrative areas for the area pick: provinces, districts, subdistricts from `geothai`
+(Department of Provincial Administration codes), with pilot districts offered first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import geothai
+
+from handlers.thai import match_names
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    name_th: str
+    name_en: str
+
+    def name(self, lang: str | None) -> str:
+        return self.name_en if lang == "en" else self.name_th
+
+
+def _place(area: object) -> Place:
+    return Place(str(area.code), str(area.name_th), str(area.name_en))  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class AreaDirectory:
+    """Read-only look-ups over the national area list. `pilot_districts` (4-digit codes) are
+    listed before the others; empty means every district is equal."""
+
+    pilot_districts: frozenset[str] = field(default_factory=frozenset)
+
+    def provinces(self) -> list[Place]:
+        places = [_place(p) for p in geothai.provinces()]
+        pilot_provinces = {code[:2] for code in self.pilot_districts}
+        return sorted(places, key=lambda p: (p.code not in pilot_provinces, p.name_th))
+
+    def districts(self, province_code: str) -> list[Place]:
+        places = [_place(d) for d in geothai.districts(province_code)]
+        return sorted(places, key=lambda p: (p.code not in self.pilot_districts, p.name_th))
+
+    def subdistricts(self, district_code: str) -> list[Place]:
+        return sorted((_place(s) for s in geothai.subdistricts(district_code)), key=_by_name)
+
+    def province(self, code: str) -> Place | None:
+        found = geothai.province(code)
+        return _place(found) if found else None
+
+    def district(self, code: str) -> Place | None:
+        found = geothai.district(code)
+        return _place(found) if found else None
+
+    def subdistrict(self, code: str) -> Place | None:
+        found = geothai.subdistrict(code)
+        return _place(found) if found else None
+
+    def all_districts(self) -> list[Place]:
+        return [d for p in self.provinces() for d in self.districts(p.code)]
+
+    def match(self, text: str, places: Iterable[Place], limit: int = 5) -> list[Place]:
+        """Places whose names match what the user typed, best first (typos, missing prefixes).
+        When one match is clearly the one meant (exact, or far ahead of the rest) it comes alone."""
+        by_code = {p.code: p for p in places}
+        candidates = [(p.code, (p.name_th, p.name_en)) for p in by_code.values()]
+        scored = match_names(text, candidates, limit=limit)
+        if len(scored) > 1:
+            (best, top), (_, second) = scored[0], scored[1]
+            if (top >= 100 > second) or (top >= 85 and top - second >= 15):
+                scored = [(best, top)]
+        return [by_code[code] for code, _score in scored]
+
+    def describe(self, district_code: str, lang: str | None) -> str:
+        district = self.district(district_code)
+        province = self.province(district_code[:2])
+        if district is None or province is None:
+            return district_code
+        return f"{district.name(lang)}, {province.name(lang)}"
+
+
+def _by_name(place: Place) -> str:
+    return place.name_th
+
+
+def validate_pilot_districts(codes: Iterable[str]) -> list[str]:
+    """Codes that are not 4-digit district codes known to geothai (empty when all are fine)."""
+    return [c for c in codes if not (len(c) == 4 and c.isdigit() and geothai.district(c))]

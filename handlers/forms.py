@@ -1,0 +1,190 @@
+"""Every form the bot asks, declared as data. Step ids are stable: stored conversations refer to
+them, so rename a step only together with a new form version.
+
+Option lists that an office may change (activity types, problem categories, partner sectors) are
+named here by list name and come from configuration (`config/choices.toml`); their labels live in
+`locales/` under ``choice.<list>.<value>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+StepType = Literal[
+    "consent",
+    "choice",
+    "multi",
+    "text",
+    "phone",
+    "number",
+    "date",
+    "location",
+    "photos",
+    "area",
+    "confirm",
+]
+SubmitAction = Literal["register", "activity_report", "problem_report", "update_profile"]
+
+
+@dataclass(frozen=True)
+class Equals:
+    """Condition: the answer to `step` is `value`."""
+
+    step: str
+    value: str
+
+    def holds(self, answers: Mapping[str, Any]) -> bool:
+        return answers.get(self.step) == self.value
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    type: StepType
+    # Locale key prefix: `<key>.prompt` is the question, `<key>.label` its name in the summary,
+    # `<key>.example` (optional) an example shown when an answer is not understood.
+    key: str
+    optional: bool = False
+    options: tuple[str, ...] = ()  # fixed option values, labels at `choice.<options_list>.<value>`
+    options_list: str | None = None  # name of the list; from configuration when `options` is empty
+    minimum: int | None = None
+    maximum: int | None = None
+    when: Equals | None = None
+    allow_registered_village: bool = False  # location step: "use my registered village"
+    max_days_ahead: int | None = None  # date step: how far in the future an answer may be
+    max_days_back: int | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    version: int
+    key: str  # locale key prefix for the form's name (`<key>.title`)
+    submit: SubmitAction
+    steps: tuple[Step, ...]
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def index(self, step_id: str) -> int:
+        return next(i for i, s in enumerate(self.steps) if s.id == step_id)
+
+
+# Version of the privacy notice (locales: form.registration.consent.prompt); bump when it changes.
+NOTICE_VERSION = "2569-1"
+
+ROLES = ("village_head", "kamnan", "assistant_head", "health_volunteer", "volunteer")
+LANGUAGES = ("th", "en")
+URGENCIES = ("very_urgent", "urgent", "normal")
+
+REGISTRATION = Form(
+    id="registration",
+    version=1,
+    key="form.registration",
+    submit="register",
+    steps=(
+        Step(
+            "language",
+            "choice",
+            "form.registration.language",
+            options=LANGUAGES,
+            options_list="language",
+        ),
+        Step("consent", "consent", "form.registration.consent"),
+        Step("name", "text", "form.registration.name", minimum=2, maximum=100),
+        Step("phone", "phone", "form.registration.phone", optional=True),
+        Step("role", "choice", "form.registration.role", options=ROLES, options_list="role"),
+        Step("area", "area", "form.registration.area"),
+        Step("confirm", "confirm", "form.registration.confirm"),
+    ),
+)
+
+ACTIVITY = Form(
+    id="activity",
+    version=1,
+    key="form.activity",
+    submit="activity_report",
+    steps=(
+        Step("activity_type", "choice", "form.activity.type", options_list="activity_types"),
+        Step(
+            "activity_other",
+            "text",
+            "form.activity.other",
+            minimum=2,
+            maximum=200,
+            when=Equals("activity_type", "other"),
+        ),
+        Step("date", "date", "form.activity.date", max_days_ahead=0, max_days_back=366),
+        Step("place", "location", "form.activity.place", allow_registered_village=True),
+        Step("participants", "number", "form.activity.participants", minimum=1, maximum=100_000),
+        Step(
+            "sectors",
+            "multi",
+            "form.activity.sectors",
+            options_list="partner_sectors",
+            optional=True,
+        ),
+        Step("description", "text", "form.activity.description", minimum=5, maximum=1000),
+        Step("photos", "photos", "form.activity.photos", optional=True, maximum=5),
+        Step("confirm", "confirm", "form.activity.confirm"),
+    ),
+)
+
+PROBLEM = Form(
+    id="problem",
+    version=1,
+    key="form.problem",
+    submit="problem_report",
+    steps=(
+        Step("category", "choice", "form.problem.category", options_list="problem_categories"),
+        Step(
+            "category_other",
+            "text",
+            "form.problem.other",
+            minimum=2,
+            maximum=200,
+            when=Equals("category", "other"),
+        ),
+        Step(
+            "urgency", "choice", "form.problem.urgency", options=URGENCIES, options_list="urgency"
+        ),
+        Step("households", "number", "form.problem.households", minimum=0, maximum=100_000),
+        Step("description", "text", "form.problem.description", minimum=5, maximum=1000),
+        Step("photos", "photos", "form.problem.photos", optional=True, maximum=5),
+        Step("location", "location", "form.problem.location", allow_registered_village=True),
+        Step("confirm", "confirm", "form.problem.confirm"),
+    ),
+)
+
+CHANGE_LANGUAGE = Form(
+    id="language",
+    version=1,
+    key="form.language",
+    submit="update_profile",
+    steps=(
+        Step(
+            "language",
+            "choice",
+            "form.registration.language",
+            options=LANGUAGES,
+            options_list="language",
+        ),
+    ),
+)
+
+CHANGE_AREA = Form(
+    id="area",
+    version=1,
+    key="form.area",
+    submit="update_profile",
+    steps=(
+        Step("area", "area", "form.registration.area"),
+        Step("confirm", "confirm", "form.area.confirm"),
+    ),
+)
+
+FORMS: Mapping[str, Form] = {
+    f.id: f for f in (REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA)
+}

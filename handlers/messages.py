@@ -1,0 +1,68 @@
+"""Neutral events between the channel adapters and the core: what came in, what goes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+InboundKind = Literal["text", "choice", "location", "photo", "start", "unsupported"]
+AskKind = Literal["choice", "multi", "text", "number", "date", "location", "photos", "confirm"]
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """A photo already saved in the media store (content-addressed)."""
+
+    sha256: str
+    path: str
+    content_type: str
+    size_bytes: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "path": self.path,
+            "content_type": self.content_type,
+            "size_bytes": self.size_bytes,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PhotoRef:
+        return cls(
+            sha256=str(data["sha256"]),
+            path=str(data["path"]),
+            content_type=str(data["content_type"]),
+            size_bytes=int(data["size_bytes"]),
+        )
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a user did: typed text, tapped a button (choice), shared a location or a photo."""
+
+    kind: InboundKind
+    text: str = ""
+    value: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    photo: PhotoRef | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A tappable answer. `value` comes back as `Inbound(kind="choice", value=...)`."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to the user. Adapters render `choices` natively (quick replies, keyboards);
+    `ask` hints at special inputs (a location or camera button); `summary` lets an adapter draw a
+    card of (label, answer) rows."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    ask: AskKind | None = None
+    summary: tuple[tuple[str, str], ...] = field(default=())

@@ -1,0 +1,279 @@
+"""The router: decides what one input means for this user — a command that works everywhere
+(cancel, menu, help), the main menu, or an answer to the form in progress — and hands answers to
+the form engine. Pure, like the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from handlers import engine
+from handlers.engine import (
+    NAV_CANCEL,
+    Env,
+    FormState,
+    Result,
+    ShowMyReports,
+    Submitted,
+    UserView,
+    language_of,
+)
+from handlers.forms import Form
+from handlers.i18n import fold
+from handlers.messages import Choice, Inbound, Outgoing
+from handlers.thai import fix_keyboard_layout, format_thai_date, normalize_digits
+
+MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
+MENU_FORMS = {"activity": "activity", "problem": "problem", "language": "language", "area": "area"}
+RESUME_CONTINUE = "resume:continue"
+RESUME_DISCARD = "resume:discard"
+MENU_PREFIX = "menu:"
+GLOBAL_COMMANDS = ("cancel", "menu", "help")
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One of the user's reports, for "my reports"."""
+
+    reference: str
+    kind: str
+    status: str
+    created_at: dt.datetime
+    title: str
+
+
+def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) -> Result:
+    """One input from one user: what to say, what happened, and the state to keep."""
+    lang = language_of(user, state, env)
+    t = env.i18n.t
+    command = _command(inbound, env)
+
+    if state is not None:
+        form = env.forms.get(state.form_id)
+        if form is None:  # a form that no longer exists: nothing to resume
+            return _menu(user, env, lang, prefix=[t(lang, "form.gone")])
+        if state.form_version != form.version:
+            state = _migrate(form, state)
+            if state is None:
+                restarted = engine.start(form, user, env)
+                restarted.messages.insert(0, Outgoing(t(lang, "form.restarted_new_version")))
+                return restarted
+
+        if command == "cancel":
+            if not user.registered and form.id == "registration":
+                return Result([Outgoing(t(lang, "form.cancelled_registration"))], [], None)
+            return _menu(user, env, lang, prefix=[t(lang, "form.cancelled")])
+        if command == "help":
+            return Result(
+                [Outgoing(t(lang, "help.text")), engine.prompt(form, state, user, env)], [], state
+            )
+        if command == "menu":
+            return _menu(user, env, lang, paused=(form, state))
+        if inbound.kind == "choice" and inbound.value == RESUME_CONTINUE:
+            state.context.pop("resume_asked", None)
+            return Result([engine.prompt(form, state, user, env)], [], state)
+        if inbound.kind == "choice" and inbound.value == RESUME_DISCARD:
+            return _menu(user, env, lang, prefix=[t(lang, "form.cancelled")])
+        if inbound.kind == "choice" and (inbound.value or "").startswith(MENU_PREFIX):
+            wanted = (inbound.value or "")[len(MENU_PREFIX) :]
+            if MENU_FORMS.get(wanted) == form.id:
+                return Result([engine.prompt(form, state, user, env)], [], state)
+            return _ask_resume(form, state, user, env, lang, reason="form.pending_other")
+        if inbound.kind == "unsupported":
+            return Result(
+                [Outgoing(t(lang, "input.unsupported")), engine.prompt(form, state, user, env)],
+                [],
+                state,
+            )
+        if (inbound.kind == "start" or _is_stale(state, env)) and not state.context.get(
+            "resume_asked"
+        ):
+            return _ask_resume(form, state, user, env, lang, reason="form.pending")
+        state.context.pop("resume_asked", None)
+        result = engine.advance(form, state, _second_try(inbound, form, state, env), user, env)
+        return result
+
+    # No form in progress.
+    if not user.registered:
+        registration = env.forms["registration"]
+        result = engine.start(registration, user, env)
+        result.messages.insert(0, Outgoing(t(lang, "welcome.new")))
+        return result
+    if command == "cancel":
+        return _menu(user, env, lang, prefix=[t(lang, "form.nothing_to_cancel")])
+    if command == "help":
+        return _menu(user, env, lang, prefix=[t(lang, "help.text")])
+    if inbound.kind == "start":
+        return _menu(user, env, lang, prefix=[t(lang, "welcome.back", name=user.display_name)])
+    item = _menu_item(inbound, env)
+    if item is None:
+        if command == "menu":
+            return _menu(user, env, lang)
+        unknown = "input.unsupported" if inbound.kind == "unsupported" else "menu.unknown"
+        prefix = [t(lang, unknown)]
+        return _menu(user, env, lang, prefix=prefix)
+    return _run_menu_item(item, user, env, lang)
+
+
+def _run_menu_item(item: str, user: UserView, env: Env, lang: str) -> Result:
+    if item == "my_reports":
+        return Result([], [ShowMyReports()], None)
+    if item == "help":
+        return _menu(user, env, lang, prefix=[env.i18n.t(lang, "help.text")])
+    return engine.start(env.forms[MENU_FORMS[item]], user, env)
+
+
+def _command(inbound: Inbound, env: Env) -> str | None:
+    if inbound.kind == "choice":
+        if inbound.value == NAV_CANCEL:
+            return "cancel"
+        if inbound.value == MENU_PREFIX + "menu":
+            return "menu"
+        return None
+    if inbound.kind != "text":
+        return None
+    word = fold(normalize_digits(inbound.text.strip().lstrip("/")))
+    for command in GLOSSARY_COMMANDS:
+        if word in env.i18n.keywords(f"kw.{command}"):
+            return command
+    return None
+
+
+GLOSSARY_COMMANDS = GLOBAL_COMMANDS
+
+
+def _menu_item(inbound: Inbound, env: Env) -> str | None:
+    if inbound.kind == "choice":
+        value = inbound.value or ""
+        item = value[len(MENU_PREFIX) :] if value.startswith(MENU_PREFIX) else None
+        return item if item in MENU_ITEMS else None
+    if inbound.kind != "text":
+        return None
+    texts = [inbound.text]
+    fixed = fix_keyboard_layout(inbound.text)
+    if fixed:
+        texts.append(fixed)
+    for text in texts:
+        word = fold(normalize_digits(text.strip().lstrip("/")))
+        for item in MENU_ITEMS:
+            if word in env.i18n.keywords(f"kw.menu_{item}"):
+                return item
+    return None
+
+
+def _second_try(inbound: Inbound, form: Form, state: FormState, env: Env) -> Inbound:
+    """Typed commands in the wrong keyboard layout (" village head typed in English mode") are
+    common: a text that is a command word once converted is treated as that word."""
+    if inbound.kind != "text":
+        return inbound
+    fixed = fix_keyboard_layout(inbound.text)
+    if fixed is None:
+        return inbound
+    word = fold(fixed)
+    for key in ("kw.back", "kw.skip", "kw.done", "kw.yes", "kw.confirm", "kw.more"):
+        if word in env.i18n.keywords(key):
+            return Inbound("text", fixed)
+    return inbound
+
+
+def _is_stale(state: FormState, env: Env) -> bool:
+    return state.updated_at is not None and env.now - state.updated_at > env.resume_after
+
+
+def _ask_resume(
+    form: Form, state: FormState, user: UserView, env: Env, lang: str, *, reason: str
+) -> Result:
+    t = env.i18n.t
+    state.context["resume_asked"] = True
+    since = ""
+    if state.updated_at is not None:
+        day = state.updated_at.astimezone(env.tz).date()
+        since = format_thai_date(day) if lang == "th" else day.strftime("%d %b %Y")
+    text = t(lang, reason, form=t(lang, f"{form.key}.title"), since=since)
+    choices = (
+        Choice(RESUME_CONTINUE, t(lang, "resume.continue")),
+        Choice(RESUME_DISCARD, t(lang, "resume.discard")),
+    )
+    return Result([Outgoing(text, choices, "choice")], [], state)
+
+
+def _migrate(form: Form, state: FormState) -> FormState | None:
+    """A conversation stored under an older version of `form`: keep it when its step still
+    exists (dropping answers to steps that are gone), otherwise it must start over."""
+    if form.step(state.step_id) is None:
+        return None
+    answers = {k: v for k, v in state.answers.items() if form.step(k) is not None}
+    history = [s for s in state.context.get("history", []) if form.step(s) is not None]
+    return FormState(
+        form.id,
+        form.version,
+        state.step_id,
+        answers,
+        {**state.context, "history": history},
+        state.updated_at,
+    )
+
+
+def menu_message(user: UserView, env: Env, lang: str, *, paused: Form | None = None) -> Outgoing:
+    t = env.i18n.t
+    choices = [Choice(MENU_PREFIX + item, t(lang, f"menu.{item}")) for item in MENU_ITEMS]
+    text = t(lang, "menu.prompt")
+    if paused is not None:
+        text = t(lang, "menu.paused", form=t(lang, f"{paused.key}.title")) + "\n" + text
+        choices.insert(0, Choice(RESUME_CONTINUE, t(lang, "resume.continue")))
+    return Outgoing(text, tuple(choices), "choice")
+
+
+def _menu(
+    user: UserView,
+    env: Env,
+    lang: str,
+    *,
+    prefix: Sequence[str] = (),
+    paused: tuple[Form, FormState] | None = None,
+) -> Result:
+    messages = [Outgoing(text) for text in prefix]
+    if paused is not None:
+        form, state = paused
+        messages.append(menu_message(user, env, lang, paused=form))
+        return Result(messages, [], state)
+    messages.append(menu_message(user, env, lang))
+    return Result(messages, [], None)
+
+
+def after_submit(
+    event: Submitted, reference: str | None, user: UserView, env: Env
+) -> list[Outgoing]:
+    """What to say once the caller has stored a submitted form (`reference` for reports)."""
+    lang = str(event.answers.get("language") or user.language or env.default_language)
+    t = env.i18n.t
+    if event.action == "register":
+        text = t(lang, "registration.done", name=event.answers.get("name", ""))
+    elif event.action in ("activity_report", "problem_report"):
+        text = t(lang, f"report.submitted.{event.form_id}", reference=reference or "")
+    else:
+        text = t(lang, "profile.updated")
+    return [Outgoing(text), menu_message(user, env, lang)]
+
+
+def render_my_reports(lines: Sequence[ReportLine], user: UserView, env: Env) -> list[Outgoing]:
+    lang = user.language or env.default_language
+    t = env.i18n.t
+    if not lines:
+        return [Outgoing(t(lang, "my_reports.none")), menu_message(user, env, lang)]
+    rows = [t(lang, "my_reports.title", count=len(lines))]
+    for line in lines:
+        day = line.created_at.astimezone(env.tz).date()
+        when = format_thai_date(day, short=True) if lang == "th" else day.strftime("%d %b %Y")
+        rows.append(
+            t(
+                lang,
+                "my_reports.line",
+                reference=line.reference,
+                date=when,
+                title=line.title,
+                status=t(lang, f"status.{line.status}"),
+            )
+        )
+    return [Outgoing("\n".join(rows)), menu_message(user, env, lang)]

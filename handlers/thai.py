@@ -1,0 +1,450 @@
+"""Reading what field staff type in Thai: numbers, dates, village numbers, phones and names.
+
+Everything here is pure: no I/O, no clock (callers pass ``today``), no mutable globals.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Sequence
+
+from geothai import normalize as _geo_normalize  # type: ignore[attr-defined]
+from pythainlp.util import (
+    eng_to_thai,
+    thai_digit_to_arabic_digit,
+    thaiword_to_date,
+    thaiword_to_num,
+)
+from pythainlp.util.date import thai_abbr_months, thai_full_months
+from pythainlp.util.keyboard import EN_TH_KEYB_PAIRS
+from rapidfuzz import fuzz, process
+
+__all__ = [
+    "buddhist_year",
+    "fix_keyboard_layout",
+    "format_thai_date",
+    "match_choice",
+    "match_names",
+    "normalize_digits",
+    "parse_date",
+    "parse_number",
+    "parse_phone",
+    "parse_village_no",
+]
+
+_BE_OFFSET = 543
+# A year this large can only be Buddhist Era: Gregorian 2400 is centuries away.
+_BE_THRESHOLD = 2400
+
+
+def normalize_digits(text: str) -> str:
+    """Replace Thai digits ๐-๙ with 0-9 and leave everything else unchanged."""
+    return thai_digit_to_arabic_digit(text)
+
+
+# ---------------------------------------------------------------------------
+# Keyboard layout
+# ---------------------------------------------------------------------------
+
+# Replies that are real English (or commands), even though some of them also map to real Thai
+# ("ok" -> "นา", "skip" -> "หารย").
+_ENGLISH_WORDS = frozenset(
+    {
+        "back",
+        "cancel",
+        "done",
+        "edit",
+        "end",
+        "exit",
+        "help",
+        "hi",
+        "hello",
+        "home",
+        "menu",
+        "n",
+        "next",
+        "no",
+        "ok",
+        "okay",
+        "quit",
+        "restart",
+        "send",
+        "skip",
+        "start",
+        "stop",
+        "submit",
+        "y",
+        "yes",
+    }
+)
+_CONSONANTS = frozenset(chr(c) for c in range(0x0E01, 0x0E2F))  # ก..ฮ
+_LEADING_VOWELS = frozenset("เแโใไ")
+# Vowels and tone marks that are written after a consonant (above, below or to the right of it).
+_FOLLOWING = frozenset(
+    "\u0e30\u0e31\u0e32\u0e33\u0e45"  # ะ ั า ำ ๅ
+    + "".join(chr(c) for c in range(0x0E34, 0x0E3B))  # ิ ี ึ ื ุ ู ฺ
+    + "".join(chr(c) for c in range(0x0E47, 0x0E4F))  # ็ ่ ้ ๊ ๋ ์ ํ ๎
+)
+
+
+# Whether every word is spelt the way Thai can be: the keys of most English words are not.
+def _plausible_thai(text: str) -> bool:
+    words = text.split()
+    if not words:
+        return False
+    for word in words:
+        prev = ""
+        for ch in word:
+            if ch in _FOLLOWING and prev not in _CONSONANTS and prev not in _FOLLOWING:
+                return False
+            if prev in _LEADING_VOWELS and ch not in _CONSONANTS:
+                return False
+            if ch == "ๆ" and not prev:
+                return False
+            prev = ch
+        if prev in _LEADING_VOWELS:
+            return False
+        if word[0] not in _CONSONANTS and word[0] not in _LEADING_VOWELS:
+            return False
+    return True
+
+
+def fix_keyboard_layout(text: str) -> str | None:
+    """Return the Thai that ``text`` was meant to be if it was typed in the English layout.
+
+    ``"l;ylfu"`` -> ``"สวัสดี"``. The Kedmanee layout is assumed. Returns ``None`` unless all of
+    these hold: every character is a key that maps to Thai (or a space); the input is not only
+    digits; it is not a common English reply or command (``ok``, ``yes``, ``cancel``, ...); and
+    every word of the result is spelt like Thai (starts with a consonant or a leading vowel,
+    vowels and tone marks sit on a consonant). The last rule rejects most English words, whose
+    letters land on Thai vowels and tone marks. Meant as a second try after the raw text matched
+    nothing, so it errs towards ``None``.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return None
+    if all(ch.isdigit() or ch.isspace() for ch in stripped):
+        return None
+    if stripped.casefold() in _ENGLISH_WORDS:
+        return None
+    if any(ch not in EN_TH_KEYB_PAIRS and ch != " " for ch in stripped):
+        return None
+    thai = eng_to_thai(stripped)
+    if not _plausible_thai(thai):
+        return None
+    return thai
+
+
+# ---------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------
+
+# Longest first, so "หลังคาเรือน" is not cut to "หลัง" + "คาเรือน".
+_UNITS = ("หลังคาเรือน", "ครัวเรือน", "ครอบครัว", "หลัง", "ราย", "คน")
+_UNIT_RE = "|".join(_UNITS)
+_ABOUT_RE = r"ประมาณ|ราว\s*ๆ|ราว"
+_NUMBER_RE = re.compile(
+    rf"^(?:(?:{_ABOUT_RE})\s*)?(?:(?:{_UNIT_RE})\s*)?(?P<num>.+?)(?:\s*(?:{_UNIT_RE}))?$"
+)
+_DIGITS_RE = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
+
+
+def parse_number(text: str) -> int | None:
+    """Read a whole, non-negative count such as ``"35"``, ``"๓๕"``, ``"สามสิบห้า"``, ``"1,200"``.
+
+    A unit word (คน, ครัวเรือน, หลังคาเรือน, หลัง, ราย, ครอบครัว) before or after the number and
+    ประมาณ/ราว/ราวๆ in front are ignored. Negative numbers, decimals and anything else give
+    ``None``.
+    """
+    match = _NUMBER_RE.match(normalize_digits(text).strip())
+    if match is None:
+        return None
+    num = match.group("num")
+    if _DIGITS_RE.match(num):
+        return int(num.replace(",", ""))
+    words = re.sub(r"\s+", "", num)
+    try:
+        value = thaiword_to_num(words)
+    except (TypeError, ValueError):
+        return None
+    return value if value >= 0 else None
+
+
+# ---------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------
+
+_ENGLISH_RELATIVE = {"today": "วันนี้", "yesterday": "เมื่อวาน", "tomorrow": "พรุ่งนี้"}
+
+
+def _month_names() -> dict[str, int]:
+    names: dict[str, int] = {}
+    for number, (full, abbr) in enumerate(zip(thai_full_months, thai_abbr_months, strict=True), 1):
+        # The spoken short form drops the ending: มีนาคม -> มีนา, เมษายน -> เมษา, กุมภาพันธ์ -> กุมภา.
+        short = full.removesuffix("คม").removesuffix("ยน").removesuffix("พันธ์")
+        for name in (full, abbr, short):
+            names[name.replace(".", "")] = number
+    return names
+
+
+_MONTHS: dict[str, int] = _month_names()
+_ERA_RE = re.compile(r"(?:พ\.?\s*ศ|ค\.?\s*ศ)\.?")
+_ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DMY_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?$")
+_THAI_MONTH_RE = re.compile(r"^(\d{1,2})\s*(\D+?)\s*(\d{2}|\d{4})?$")
+
+
+def _full_year(year: str) -> int | None:
+    value = int(year)
+    if len(year) == 2:
+        # Two digits are a short Buddhist year, as on Thai forms: 65 -> 2565 -> 2022.
+        return 2500 + value - _BE_OFFSET
+    if len(year) != 4 or value < 1000:
+        return None
+    return value - _BE_OFFSET if value >= _BE_THRESHOLD else value
+
+
+def _make_date(
+    day: int, month: int, year: str | None, today: datetime.date
+) -> datetime.date | None:
+    if year is None:
+        # No year: the latest such date not after today. Looping covers 29 Feb.
+        for back in range(9):
+            try:
+                candidate = datetime.date(today.year - back, month, day)
+            except ValueError:
+                continue
+            if candidate <= today:
+                return candidate
+        return None
+    full = _full_year(year)
+    if full is None:
+        return None
+    try:
+        return datetime.date(full, month, day)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str, today: datetime.date) -> datetime.date | None:
+    """Read a date relative to ``today``.
+
+    Accepts วันนี้/เมื่อวาน/เมื่อวานซืน/พรุ่งนี้ (and other words pythainlp knows, plus English
+    today/yesterday/tomorrow), ``"15 มี.ค. 65"``, ``"15 มีนาคม 2565"``, ``"15/3/2565"``,
+    ``"15-3-2022"``, ``"2022-03-15"``, and Thai digits anywhere. A leading วันที่ and a พ.ศ./ค.ศ.
+    before the year are ignored.
+
+    Years: 2400 or more is Buddhist Era (minus 543); other 4-digit years are Gregorian; 2 digits
+    are a short Buddhist year (65 -> 2565 -> 2022). Without a year, the latest such date not after
+    ``today``. Impossible dates such as 31/2/2565 give ``None``.
+    """
+    cleaned = normalize_digits(text).strip().casefold()
+    compact = re.sub(r"\s+", "", cleaned)
+    relative = _ENGLISH_RELATIVE.get(compact, compact)
+    # thaiword_to_date falls back to now() without a date, so always pass one.
+    moved = thaiword_to_date(relative, datetime.datetime.combine(today, datetime.time()))
+    if moved is not None:
+        return moved.date()
+
+    cleaned = re.sub(r"^วันที่\s*", "", cleaned)
+    cleaned = re.sub(r"\s+", " ", _ERA_RE.sub(" ", cleaned)).strip()
+    if m := _ISO_RE.match(cleaned):
+        year, month, day = m.groups()
+        return _make_date(int(day), int(month), year, today)
+    if m := _DMY_RE.match(cleaned):
+        day, month, year = m.groups()
+        return _make_date(int(day), int(month), year, today)
+    if m := _THAI_MONTH_RE.match(cleaned):
+        day, month_name, year = m.groups()
+        month_no = _MONTHS.get(re.sub(r"[\s.]", "", month_name))
+        if month_no is None:
+            return None
+        return _make_date(int(day), month_no, year, today)
+    return None
+
+
+def buddhist_year(d: datetime.date) -> int:
+    """Return the Buddhist Era year of ``d`` (Gregorian year + 543)."""
+    return d.year + _BE_OFFSET
+
+
+def format_thai_date(d: datetime.date, *, short: bool = False) -> str:
+    """Format ``d`` in Buddhist Era: ``"15 มีนาคม 2565"``, or ``"15 มี.ค. 65"`` when ``short``."""
+    if short:
+        return f"{d.day} {thai_abbr_months[d.month - 1]} {buddhist_year(d) % 100:02d}"
+    return f"{d.day} {thai_full_months[d.month - 1]} {buddhist_year(d)}"
+
+
+# ---------------------------------------------------------------------------
+# Village number, phone
+# ---------------------------------------------------------------------------
+
+_VILLAGE_RE = re.compile(r"^(?:หมู่\s*(?:ที่)?|ม\.?|moo\.?|mu\.?)?\s*(\d{1,2})$")
+
+
+def parse_village_no(text: str) -> int | None:
+    """Read a village (หมู่) number 1-99: ``"ม.3"``, ``"หมู่ที่ ๓"``, ``"moo 3"``, ``"3"``."""
+    match = _VILLAGE_RE.match(normalize_digits(text).strip().casefold())
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if 1 <= number <= 99 else None
+
+
+_PHONE_CHARS_RE = re.compile(r"^\+?[\d\s().-]+$")
+_MOBILE_PREFIXES = ("06", "08", "09")
+_LANDLINE_AREA = "234567"
+
+
+def parse_phone(text: str) -> str | None:
+    """Read a Thai phone number and return its digits in the national form.
+
+    Mobile: 10 digits starting 06/08/09; landline: 9 digits starting 02-07. Thai digits,
+    spaces, hyphens, dots, brackets and a +66 country code (with or without the trunk 0) are
+    accepted: ``"+66 81 234 5678"`` -> ``"0812345678"``.
+    """
+    cleaned = normalize_digits(text).strip()
+    if not _PHONE_CHARS_RE.match(cleaned):
+        return None
+    international = cleaned.startswith("+")
+    digits = re.sub(r"\D", "", cleaned)
+    if international:
+        if not digits.startswith("66"):
+            return None
+        digits = "0" + digits[2:].removeprefix("0")
+    elif digits.startswith("66") and len(digits) in (10, 11):
+        # A national number starts with 0, so a leading 66 can only be the country code.
+        digits = "0" + digits[2:]
+    if len(digits) == 10 and digits.startswith(_MOBILE_PREFIXES):
+        return digits
+    if len(digits) == 9 and digits[0] == "0" and digits[1] in _LANDLINE_AREA:
+        return digits
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Fuzzy matching
+# ---------------------------------------------------------------------------
+
+_MUEANG = ("เมือง", "mueang")
+
+
+def _normalize_name(text: str) -> str:
+    # geothai drops case, spaces, dots, hyphens and a leading จังหวัด/อำเภอ/จ./อ./... word.
+    return str(_geo_normalize(normalize_digits(text).strip()))
+
+
+# The normalized name, plus its forms without a เมือง/Mueang prefix.
+def _name_forms(name: str) -> list[str]:
+    norm = _normalize_name(name)
+    forms = [norm] if norm else []
+    for prefix in _MUEANG:
+        rest = norm.removeprefix(prefix)
+        if rest != norm and rest:
+            # Both "เชียงใหม่" and a bare "เมือง" mean เมืองเชียงใหม่.
+            forms += [rest, prefix]
+    return forms
+
+
+def _match_normalized(
+    query: str,
+    candidates: Sequence[tuple[str, Sequence[str]]],
+    limit: int,
+    cutoff: float,
+) -> list[tuple[str, float]]:
+    if not query:
+        return []
+    forms: list[str] = []
+    owners: list[int] = []
+    for index, (_key, names) in enumerate(candidates):
+        for name in names:
+            for form in _name_forms(name):
+                forms.append(form)
+                owners.append(index)
+    found = process.extract(query, forms, scorer=fuzz.ratio, limit=None, score_cutoff=cutoff)
+    best: dict[int, float] = {}
+    for _form, score, position in found:
+        owner = owners[position]
+        best[owner] = max(best.get(owner, 0.0), float(score))
+    # Ties keep the caller's order (for geothai lists that puts the capital district first).
+    ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+    return [(candidates[index][0], score) for index, score in ranked[:limit]]
+
+
+def match_names(
+    query: str,
+    candidates: Sequence[tuple[str, Sequence[str]]],
+    *,
+    limit: int = 5,
+    cutoff: float = 70.0,
+) -> list[tuple[str, float]]:
+    """Fuzzy-match what a user typed against named places (or anything with names).
+
+    ``candidates`` are ``(key, names)``, e.g. ``("5001", ("เมืองเชียงใหม่", "Mueang Chiang Mai"))``.
+    Both sides are normalized (Thai digits, case, spaces, dots, hyphens, and prefixes such as
+    จังหวัด, จ., อำเภอ, อ., ตำบล, ต., เขต, แขวง, กิ่งอำเภอ). A name starting with เมือง/Mueang
+    also matches without the prefix, and a bare เมือง matches it ("อ.เมือง"). Scores are
+    ``rapidfuzz.fuzz.ratio`` (0-100); an exact normalized match scores 100. Returns
+    ``[(key, score)]`` best first, each key once, at most ``limit``, scores ``>= cutoff``;
+    equal scores keep the order of ``candidates``. If nothing matches, the query is retried as
+    Thai typed in the English keyboard layout.
+    """
+    found = _match_normalized(_normalize_name(query), candidates, limit, cutoff)
+    if found:
+        return found
+    thai = fix_keyboard_layout(query)
+    if thai is None:
+        return []
+    return _match_normalized(_normalize_name(thai), candidates, limit, cutoff)
+
+
+# Polite endings people add to a one-word answer ("ใช่ครับ"); longest first.
+_PARTICLES_RE = re.compile(r"(?:นะครับ|นะคะ|ครับผม|ครับ|คับ|ค่ะ|ค่า|คะ|จ้ะ|จ้า|จ้|นะ|ฮะ)+$")
+_CHOICE_MARKS_RE = re.compile(r"[\s.,'!?-]")
+_CHOICE_MIN_SCORE = 85.0
+_CHOICE_MIN_LEAD = 10.0
+
+
+def _normalize_choice(text: str) -> str:
+    return _CHOICE_MARKS_RE.sub("", normalize_digits(text).casefold())
+
+
+def _match_choice_normalized(text: str, choices: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+    if not text:
+        return None
+    queries = {text, _PARTICLES_RE.sub("", text)} - {""}
+    labels = [(key, _normalize_choice(label)) for key, ls in choices for label in ls]
+    for key, label in labels:
+        if label in queries:
+            return key
+    best: dict[str, float] = {}
+    for key, label in labels:
+        if not label:
+            continue
+        score = max(float(fuzz.ratio(q, label)) for q in queries)
+        best[key] = max(best.get(key, 0.0), score)
+    ranked = sorted(best.values(), reverse=True)
+    if not ranked or ranked[0] < _CHOICE_MIN_SCORE:
+        return None
+    if len(ranked) > 1 and ranked[0] - ranked[1] < _CHOICE_MIN_LEAD:
+        return None
+    return max(best, key=lambda key: best[key])
+
+
+def match_choice(text: str, choices: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+    """Return the key of the choice that free text answers, or ``None`` if it is not clear.
+
+    ``choices`` are ``(key, labels)``. Labels and text are compared without case, spaces,
+    dots, hyphens or trailing polite particles (ครับ, ค่ะ, ...), with Thai digits as 0-9. An exact
+    match wins (the first choice, if several); otherwise a fuzzy winner needs a
+    ``fuzz.ratio`` of at least 85 and a lead of 10 over the best other choice. Text typed in
+    the English keyboard layout is retried as Thai.
+    """
+    found = _match_choice_normalized(_normalize_choice(text), choices)
+    if found is not None:
+        return found
+    thai = fix_keyboard_layout(text)
+    if thai is None:
+        return None
+    return _match_choice_normalized(_normalize_choice(thai), choices)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install everything, then run the whole suite: lint, format check, strict types, tests.
+# PostgreSQL storage tests run when FIELDBOT_TEST_POSTGRES_URL is set (see README), else they skip.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+run() { "$UV" run --frozen --no-sync "$@"; }
+echo "== ruff check";   run ruff check .
+echo "== ruff format";  run ruff format --check .
+echo "== mypy --strict"; run mypy --strict bot handlers storage
+echo "== pytest";       run pytest "$@"

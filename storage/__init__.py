@@ -1,0 +1,1 @@
+"""Data of fieldbot: SQLModel tables, repositories, migrations, media store."""

@@ -1,0 +1,175 @@
+"""Reports as a table (CSV or XLSX): one row per report, headers in Thai and English, area names
+resolved, photo references as paths under the media directory."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.areas import area_names
+from storage.models import Report, ReportPhoto, User
+
+COLUMNS = (
+    "reference",
+    "kind",
+    "created_at",
+    "reporter",
+    "reporter_role",
+    "province",
+    "district",
+    "subdistrict",
+    "village_no",
+    "village_code",
+    "topic",
+    "urgency",
+    "occurred_on",
+    "participants",
+    "households",
+    "sectors",
+    "description",
+    "latitude",
+    "longitude",
+    "status",
+    "photos",
+)
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    kind: str | None = None
+    province: str | None = None
+    district: str | None = None
+    since: dt.datetime | None = None
+
+    def apply(self, query: Any) -> Any:
+        if self.kind:
+            query = query.where(col(Report.kind) == self.kind)
+        if self.province:
+            query = query.where(col(Report.province_code) == self.province)
+        if self.district:
+            query = query.where(col(Report.district_code) == self.district)
+        if self.since:
+            query = query.where(col(Report.created_at) >= self.since)
+        return query
+
+
+Label = Callable[[str], str]  # locale key -> "ไทย / English"
+
+
+async def count_reports(session: AsyncSession, where: ExportFilter) -> int:
+    query = where.apply(select(func.count()).select_from(Report))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def report_rows(
+    session: AsyncSession, where: ExportFilter, label: Label, media_dir: Path, tz: ZoneInfo
+) -> AsyncIterator[list[str]]:
+    """Rows in submission order, read in batches so a large export stays small in memory."""
+    last_id = 0
+    while True:
+        query = where.apply(
+            select(Report, User)
+            .join(User, col(User.id) == col(Report.reporter_id))
+            .where(col(Report.id) > last_id)
+            .order_by(col(Report.id))
+            .limit(BATCH)
+        )
+        batch = (await session.execute(query)).all()
+        if not batch:
+            return
+        ids = [report.id for report, _ in batch]
+        photos: dict[int, list[str]] = {}
+        photo_rows = await session.execute(
+            select(ReportPhoto)
+            .where(col(ReportPhoto.report_id).in_(ids))
+            .order_by(col(ReportPhoto.report_id), col(ReportPhoto.position))
+        )
+        for photo in photo_rows.scalars():
+            photos.setdefault(photo.report_id, []).append(str(media_dir / photo.path))
+        codes = {
+            c for r, _ in batch for c in (r.province_code, r.district_code, r.subdistrict_code) if c
+        }
+        names = await area_names(session, codes)
+        for report, user in batch:
+            yield _row(report, user, names, photos.get(report.id or 0, []), label, tz)
+        last_id = ids[-1] or last_id
+
+
+def _name(names: dict[str, tuple[str, str]], code: str | None) -> str:
+    if code and code in names:
+        th, en = names[code]
+        return f"{th} / {en}"
+    return code or ""
+
+
+def _row(
+    report: Report,
+    user: User,
+    names: dict[str, tuple[str, str]],
+    photos: Sequence[str],
+    label: Label,
+    tz: ZoneInfo,
+) -> list[str]:
+    answers = report.answers or {}
+    topic_list = "activity_types" if report.kind == "activity" else "problem_categories"
+    topic = report.activity_type if report.kind == "activity" else report.problem_category
+    topic_text = label(f"choice.{topic_list}.{topic}") if topic else ""
+    other = answers.get("activity_other") or answers.get("category_other")
+    if other:
+        topic_text += f": {other}"
+    sectors = answers.get("sectors") or []
+    values: dict[str, Any] = {
+        "reference": report.reference,
+        "kind": label(f"kind.{report.kind}"),
+        "created_at": report.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "reporter": user.display_name or "",
+        "reporter_role": label(f"choice.role.{user.role}") if user.role else "",
+        "province": _name(names, report.province_code),
+        "district": _name(names, report.district_code),
+        "subdistrict": _name(names, report.subdistrict_code),
+        "village_no": report.village_no,
+        "village_code": report.village_code,
+        "topic": topic_text,
+        "urgency": label(f"choice.urgency.{report.urgency}") if report.urgency else "",
+        "occurred_on": report.occurred_on.isoformat() if report.occurred_on else "",
+        "participants": report.participants,
+        "households": report.households,
+        "sectors": "; ".join(label(f"choice.partner_sectors.{s}") for s in sectors),
+        "description": report.description,
+        "latitude": report.latitude,
+        "longitude": report.longitude,
+        "status": label(f"status.{report.status}"),
+        "photos": "; ".join(photos),
+    }
+    return ["" if values[c] is None else str(values[c]) for c in COLUMNS]
+
+
+def headers(label: Label) -> list[str]:
+    return [label(f"export.{c}") for c in COLUMNS]
+
+
+def write_csv(out: TextIO, header: list[str], rows: Iterable[list[str]]) -> None:
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def write_xlsx(path: Path, header: list[str], rows: Iterable[list[str]]) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("reports")
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)

@@ -1,0 +1,169 @@
+"""SQLModel tables. Times are stored in UTC; area codes follow the Department of Provincial
+Administration (province 2 digits, district 4, subdistrict 6, village = subdistrict + หมู่ 2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite keeps no zone, so we add it back)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _optional_when() -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    platform_user_id: str = Field(max_length=128)
+    display_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    role: str | None = Field(default=None, max_length=32, index=True)
+    province_code: str | None = Field(default=None, max_length=2, index=True)
+    district_code: str | None = Field(default=None, max_length=4, index=True)
+    subdistrict_code: str | None = Field(default=None, max_length=6)
+    village_no: int | None = Field(default=None)
+    language: str | None = Field(default=None, max_length=8)
+    consent_at: dt.datetime | None = _optional_when()
+    consent_notice_version: str | None = Field(default=None, max_length=16)
+    consent_refused_at: dt.datetime | None = _optional_when()
+    active: bool = Field(default=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+
+    @property
+    def registered(self) -> bool:
+        return self.consent_at is not None and self.role is not None
+
+
+class Area(SQLModel, table=True):
+    __tablename__ = "areas"
+
+    code: str = Field(primary_key=True, max_length=6)
+    level: str = Field(max_length=16)  # province | district | subdistrict
+    name_th: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    parent_code: str | None = Field(default=None, max_length=6, index=True)
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=500)
+
+
+class Report(SQLModel, table=True):
+    __tablename__ = "reports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=32, unique=True)
+    kind: str = Field(max_length=16, index=True)  # activity | problem
+    reporter_id: int = Field(foreign_key="users.id", index=True)
+    province_code: str | None = Field(default=None, max_length=2, index=True)
+    district_code: str | None = Field(default=None, max_length=4, index=True)
+    subdistrict_code: str | None = Field(default=None, max_length=6)
+    village_no: int | None = Field(default=None)
+    village_code: str | None = Field(default=None, max_length=8, index=True)
+    activity_type: str | None = Field(default=None, max_length=64)
+    problem_category: str | None = Field(default=None, max_length=64)
+    urgency: str | None = Field(default=None, max_length=16)
+    occurred_on: dt.date | None = Field(default=None)
+    participants: int | None = Field(default=None)
+    households: int | None = Field(default=None)
+    description: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    latitude: float | None = Field(default=None)
+    longitude: float | None = Field(default=None)
+    answers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
+    status: str = Field(default="received", max_length=32, index=True)
+    form_id: str = Field(max_length=32)
+    form_version: int = Field(default=1)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ReportPhoto(SQLModel, table=True):
+    __tablename__ = "report_photos"
+    __table_args__ = (sa.UniqueConstraint("report_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="reports.id", index=True)
+    position: int = Field(default=0)
+    sha256: str = Field(max_length=64, index=True)
+    path: str = Field(max_length=300)  # relative to FIELDBOT_MEDIA_DIR
+    content_type: str = Field(max_length=64)
+    size_bytes: int
+
+
+class Conversation(SQLModel, table=True):
+    """One user's form in progress: which form (and version), which step, the answers so far."""
+
+    __tablename__ = "conversations"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    form_id: str = Field(max_length=32)
+    form_version: int
+    step_id: str = Field(max_length=64)
+    answers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
+    context: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
+    started_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """Last number handed out per prefix and Buddhist-Era year (ACT-2569-000123)."""
+
+    __tablename__ = "reference_counters"
+
+    prefix: str = Field(primary_key=True, max_length=8)
+    year: int = Field(primary_key=True)
+    last_value: int = Field(default=0)

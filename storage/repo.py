@@ -1,0 +1,167 @@
+"""Repository functions: every read and write the conversation needs, inside the caller's
+transaction (the caller commits once per input, so state, reports and photos land together)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from handlers.messages import PhotoRef
+from storage.models import Conversation, ReferenceCounter, Report, ReportPhoto, User, utcnow
+
+REFERENCE_PREFIXES = {"activity": "ACT", "problem": "PRB"}
+
+
+async def get_or_create_user(session: AsyncSession, platform: str, platform_user_id: str) -> User:
+    """The user row for this platform identity, created on first contact and locked for the
+    rest of the transaction on PostgreSQL (so a second instance handles this user after us)."""
+    dialect = session.get_bind().dialect.name
+    insert_stmt = postgresql.insert(User) if dialect == "postgresql" else sqlite.insert(User)
+    now = utcnow()
+    await session.execute(
+        insert_stmt.values(
+            platform=platform,
+            platform_user_id=platform_user_id,
+            active=True,
+            created_at=now,
+            updated_at=now,
+        ).on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
+    )
+    query = select(User).where(
+        col(User.platform) == platform, col(User.platform_user_id) == platform_user_id
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    user = (await session.execute(query.execution_options(populate_existing=True))).scalar_one()
+    return user
+
+
+async def load_conversation(session: AsyncSession, user_id: int) -> Conversation | None:
+    return await session.get(Conversation, user_id, populate_existing=True)
+
+
+async def save_conversation(
+    session: AsyncSession,
+    user_id: int,
+    form_id: str | None,
+    form_version: int = 0,
+    step_id: str = "",
+    answers: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> None:
+    """Store the form in progress (or forget it when `form_id` is None)."""
+    existing = await session.get(Conversation, user_id)
+    if form_id is None:
+        if existing is not None:
+            await session.delete(existing)
+        return
+    now = utcnow()
+    if existing is None:
+        session.add(
+            Conversation(
+                user_id=user_id,
+                form_id=form_id,
+                form_version=form_version,
+                step_id=step_id,
+                answers=dict(answers or {}),
+                context=dict(context or {}),
+                started_at=now,
+                updated_at=now,
+            )
+        )
+        return
+    if existing.form_id != form_id:
+        existing.started_at = now
+    existing.form_id = form_id
+    existing.form_version = form_version
+    existing.step_id = step_id
+    # JSON columns are reassigned (not mutated) so SQLAlchemy sees the change.
+    existing.answers = dict(answers or {})
+    existing.context = dict(context or {})
+    existing.updated_at = now
+
+
+async def next_reference(session: AsyncSession, kind: str, when: dt.date) -> str:
+    """The next human-quotable number for `kind` in the Buddhist-Era year of `when`, e.g.
+    PRB-2569-000123. The counter row is bumped with one UPDATE … RETURNING inside the caller's
+    transaction: the row lock (PostgreSQL) or the write lock (SQLite) makes concurrent submits
+    take turns, so no number is handed out twice."""
+    prefix = REFERENCE_PREFIXES[kind]
+    year = when.year + 543
+    dialect = session.get_bind().dialect.name
+    insert_stmt = (
+        postgresql.insert(ReferenceCounter)
+        if dialect == "postgresql"
+        else sqlite.insert(ReferenceCounter)
+    )
+    await session.execute(
+        insert_stmt.values(prefix=prefix, year=year, last_value=0).on_conflict_do_nothing()
+    )
+    bumped = await session.execute(
+        update(ReferenceCounter)
+        .where(col(ReferenceCounter.prefix) == prefix, col(ReferenceCounter.year) == year)
+        .values(last_value=col(ReferenceCounter.last_value) + 1)
+        .returning(col(ReferenceCounter.last_value))
+    )
+    number = bumped.scalar_one()
+    return f"{prefix}-{year}-{number:06d}"
+
+
+async def create_report(
+    session: AsyncSession,
+    *,
+    reporter: User,
+    kind: str,
+    form_id: str,
+    form_version: int,
+    answers: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    photos: Sequence[PhotoRef],
+    local_date: dt.date,
+) -> Report:
+    """Insert a report and its photos; `fields` fills typed columns, `answers` is kept whole."""
+    reference = await next_reference(session, kind, local_date)
+    now = utcnow()
+    report = Report(
+        reference=reference,
+        kind=kind,
+        reporter_id=reporter.id or 0,
+        form_id=form_id,
+        form_version=form_version,
+        answers=dict(answers),
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    if report.subdistrict_code and report.village_no is not None:
+        report.village_code = f"{report.subdistrict_code}{report.village_no:02d}"
+    session.add(report)
+    await session.flush()
+    for position, photo in enumerate(photos):
+        session.add(
+            ReportPhoto(
+                report_id=report.id or 0,
+                position=position,
+                sha256=photo.sha256,
+                path=photo.path,
+                content_type=photo.content_type,
+                size_bytes=photo.size_bytes,
+            )
+        )
+    return report
+
+
+async def recent_reports(session: AsyncSession, reporter_id: int, limit: int = 10) -> list[Report]:
+    query = (
+        select(Report)
+        .where(col(Report.reporter_id) == reporter_id)
+        .order_by(col(Report.created_at).desc(), col(Report.id).desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
