@@ -147,7 +147,7 @@ async def handle(
     async with core.locks.hold(f"{platform}:{platform_user_id}"):
         env = core.env(page_size)
         async with core.sessions() as session, session.begin():
-            user = await repo.get_or_create_user(session, platform, platform_user_id)
+            user = await repo.get_or_create_user(session, platform, platform_user_id, env.now)
             assert user.id is not None
             stored = await repo.load_conversation(session, user.id)
             state = (
@@ -165,11 +165,13 @@ async def handle(
             result = router.handle(user_view(user), state, inbound, env)
             messages = list(result.messages)
             messages += await _apply(session, core, env, user, result)
-            await _save_state(session, user.id, result.state)
+            await _save_state(session, user.id, result.state, env.now)
         return messages
 
 
-async def _save_state(session: AsyncSession, user_id: int, state: FormState | None) -> None:
+async def _save_state(
+    session: AsyncSession, user_id: int, state: FormState | None, now: dt.datetime
+) -> None:
     if state is None:
         await repo.save_conversation(session, user_id, None)
     else:
@@ -181,6 +183,7 @@ async def _save_state(session: AsyncSession, user_id: int, state: FormState | No
             state.step_id,
             state.answers,
             state.context,
+            now,
         )
 
 
@@ -260,6 +263,7 @@ async def _submitted(session: AsyncSession, env: Env, user: User, event: Submitt
         fields=fields,
         photos=photos_of(answers),
         local_date=now.astimezone(env.tz).date(),
+        now=now,
     )
     log.info("report %s stored for user %s", report.reference, user.id)
     return report.reference

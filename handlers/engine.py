@@ -22,6 +22,7 @@ from handlers.thai import (
     parse_number,
     parse_phone,
     parse_village_no,
+    strip_particles,
 )
 
 # Choice values. Answers carry the step id so a button left over from an earlier question
@@ -147,7 +148,7 @@ def advance(form: Form, state: FormState, inbound: Inbound, user: UserView, env:
         return start(form, user, env)
     lang = language_of(user, state, env)
     if inbound.kind == "text" and step.type in _TYPED_BUTTON_STEPS:
-        inbound = _button_for_text(inbound, prompt(form, _copy(state), user, env))
+        inbound = button_for_text(inbound, prompt(form, _copy(state), user, env).choices)
 
     if inbound.kind == "choice" and inbound.value:
         value = inbound.value
@@ -159,12 +160,15 @@ def advance(form: Form, state: FormState, inbound: Inbound, user: UserView, env:
         if value == NAV_SKIP:
             return _skip(form, state, step, user, env)
     elif inbound.kind == "text":
-        word = fold(normalize_digits(inbound.text))
-        if word in env.i18n.keywords("kw.back"):
+        if env.i18n.is_keyword(inbound.text, "kw.back"):
             return _back(form, state, user, env)
-        if word in env.i18n.keywords("kw.skip"):
+        if env.i18n.is_keyword(inbound.text, "kw.skip"):
             return _skip(form, state, step, user, env)
-        if word in env.i18n.keywords("kw.more") and step.type in ("choice", "area", "multi"):
+        if env.i18n.is_keyword(inbound.text, "kw.more") and step.type in (
+            "choice",
+            "area",
+            "multi",
+        ):
             state.context["page"] = int(state.context.get("page", 0)) + 1
             return Result([prompt(form, state, user, env)], [], state)
 
@@ -179,16 +183,20 @@ def advance(form: Form, state: FormState, inbound: Inbound, user: UserView, env:
 
 
 # Steps whose answer is not free text, so typing a button's label means pressing it.
-_TYPED_BUTTON_STEPS = frozenset({"photos", "location", "date", "confirm", "multi", "consent"})
+# (Not multi: there a typed list is the whole answer, since typing is slow.)
+_TYPED_BUTTON_STEPS = frozenset({"photos", "location", "date", "confirm", "consent"})
 
 
 def _plain(label: str) -> str:
     return fold("".join(ch for ch in label if ch.isalnum() or ch.isspace() or ch == "."))
 
 
-def _button_for_text(inbound: Inbound, shown: Outgoing) -> Inbound:
-    typed = _plain(normalize_digits(inbound.text))
-    for choice in shown.choices:
+def button_for_text(inbound: Inbound, choices: Sequence[Choice]) -> Inbound:
+    """Typed text that is exactly a button's label means pressing that button."""
+    if inbound.kind != "text":
+        return inbound
+    typed = _plain(strip_particles(normalize_digits(inbound.text)))
+    for choice in choices:
         if typed and _plain(choice.label) == typed:
             return Inbound("choice", value=choice.value)
     return inbound
@@ -504,6 +512,8 @@ def _picked(step: Step, inbound: Inbound) -> str | None:
 
 
 def _typed(inbound: Inbound) -> str:
+    if inbound.kind == "choice":  # a button, but none of this question's (an old keyboard)
+        raise _AnswerError("error.stale_button")
     if inbound.kind != "text" or not inbound.text.strip():
         raise _AnswerError("error.expect_text")
     return inbound.text.strip()
@@ -523,8 +533,18 @@ def _choice_by_text(
         and 1 <= number <= len(values)
     ):
         return values[number - 1]
-    candidates = [(v, (*env.i18n.variants(f"choice.{step.options_list}.{v}"), v)) for v in values]
+    candidates = [
+        (v, _label_names(env.i18n.variants(f"choice.{step.options_list}.{v}"), v)) for v in values
+    ]
     return match_choice(text, candidates)
+
+
+def _label_names(labels: Sequence[str], value: str) -> tuple[str, ...]:
+    """A label and its halves: "ภัยแล้ง / ขาดน้ำ" is answered by "ภัยแล้ง" too."""
+    names = [value, *labels]
+    for label in labels:
+        names += [part.strip() for part in label.split("/") if part.strip()]
+    return tuple(dict.fromkeys(names))
 
 
 def _consent(
@@ -533,10 +553,10 @@ def _consent(
     lang = language_of(user, state, env)
     value = _picked(step, inbound)
     if value is None:
-        word = fold(normalize_digits(_typed(inbound)))
-        if word in env.i18n.keywords("kw.yes"):
+        typed = _typed(inbound)
+        if env.i18n.is_keyword(typed, "kw.yes"):
             value = "agree"
-        elif word in env.i18n.keywords("kw.no"):
+        elif env.i18n.is_keyword(typed, "kw.no"):
             value = "decline"
         else:
             raise _AnswerError("error.consent")
@@ -567,7 +587,7 @@ def _multi(
     values = option_values(step, env)
     selected: list[str] = list(state.context.get("selected", state.answers.get(step.id) or []))
     done = inbound.kind == "choice" and inbound.value == NAV_DONE
-    if inbound.kind == "text" and fold(inbound.text) in env.i18n.keywords("kw.done"):
+    if inbound.kind == "text" and env.i18n.is_keyword(inbound.text, "kw.done"):
         done = True
     if done:
         if not selected and not step.optional:
@@ -598,7 +618,7 @@ def _multi(
     )
     if not parts or any(p is None for p in parts):
         raise _AnswerError("error.multi")
-    chosen = {p for p in parts if p}
+    chosen = {p for p in parts if p} | set(selected)
     return _answered(form, state, step, [v for v in values if v in chosen], user, env)
 
 
@@ -698,12 +718,14 @@ def _photos(
             return _answered(form, state, step, photos, user, env)
         return Result([prompt(form, state, user, env)], [], state)
     done = inbound.kind == "choice" and inbound.value == NAV_DONE
-    if inbound.kind == "text" and fold(inbound.text) in env.i18n.keywords("kw.done"):
+    if inbound.kind == "text" and env.i18n.is_keyword(inbound.text, "kw.done"):
         done = True
     if done and photos:
         return _answered(form, state, step, photos, user, env)
     if done and step.optional:
         return _answered(form, state, step, [], user, env)
+    if inbound.kind == "choice" and not done:
+        raise _AnswerError("error.stale_button")
     raise _AnswerError("error.photo", maximum=maximum)
 
 
@@ -721,8 +743,8 @@ def _confirm(
         return _edit(form, state, target, user, env)
     if value is not None:
         raise _AnswerError("error.stale_button")
-    word = fold(normalize_digits(_typed(inbound)))
-    if word in env.i18n.keywords("kw.yes") or word in env.i18n.keywords("kw.confirm"):
+    typed = _typed(inbound)
+    if env.i18n.is_keyword(typed, "kw.yes") or env.i18n.is_keyword(typed, "kw.confirm"):
         return _submit(form, state)
     editable = [
         s for s in form.steps if s.type not in ("confirm", "consent") and _applies(s, state.answers)

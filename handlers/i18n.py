@@ -12,6 +12,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from handlers.thai import normalize_digits, strip_particles
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "fieldbot"
 
@@ -59,6 +61,12 @@ class Translator:
             cached = frozenset(words)
             self._keywords[key] = cached
         return cached
+
+    def is_keyword(self, text: str, key: str) -> bool:
+        """Whether what the user typed is one of the words of `key` ("ยกเลิกครับ" is "ยกเลิก")."""
+        word = fold(normalize_digits(text.strip().lstrip("/")))
+        words = self.keywords(key)
+        return word in words or fold(strip_particles(word)) in words
 
     def variants(self, key: str) -> tuple[str, ...]:
         """The sentence for `key` in every language (for matching typed answers to labels)."""

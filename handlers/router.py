@@ -60,6 +60,12 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
                 restarted.messages.insert(0, Outgoing(t(lang, "form.restarted_new_version")))
                 return restarted
 
+        # Buttons the router itself showed last time (menu, continue?) answer typed text too.
+        shown = state.context.pop("buttons", None)
+        if shown:
+            inbound = engine.button_for_text(inbound, [Choice(v, label) for v, label in shown])
+            command = _command(inbound, env)
+
         if command == "cancel":
             if not user.registered and form.id == "registration":
                 return Result([Outgoing(t(lang, "form.cancelled_registration"))], [], None)
@@ -135,7 +141,7 @@ def _command(inbound: Inbound, env: Env) -> str | None:
         return None
     word = fold(normalize_digits(inbound.text.strip().lstrip("/")))
     for command in GLOSSARY_COMMANDS:
-        if word in env.i18n.keywords(f"kw.{command}"):
+        if env.i18n.is_keyword(word, f"kw.{command}"):
             return command
     return None
 
@@ -157,7 +163,7 @@ def _menu_item(inbound: Inbound, env: Env) -> str | None:
     for text in texts:
         word = fold(normalize_digits(text.strip().lstrip("/")))
         for item in MENU_ITEMS:
-            if word in env.i18n.keywords(f"kw.menu_{item}"):
+            if env.i18n.is_keyword(word, f"kw.menu_{item}"):
                 return item
     return None
 
@@ -172,7 +178,7 @@ def _second_try(inbound: Inbound, form: Form, state: FormState, env: Env) -> Inb
         return inbound
     word = fold(fixed)
     for key in ("kw.back", "kw.skip", "kw.done", "kw.yes", "kw.confirm", "kw.more"):
-        if word in env.i18n.keywords(key):
+        if env.i18n.is_keyword(word, key):
             return Inbound("text", fixed)
     return inbound
 
@@ -195,7 +201,12 @@ def _ask_resume(
         Choice(RESUME_CONTINUE, t(lang, "resume.continue")),
         Choice(RESUME_DISCARD, t(lang, "resume.discard")),
     )
+    _remember_buttons(state, choices)
     return Result([Outgoing(text, choices, "choice")], [], state)
+
+
+def _remember_buttons(state: FormState, choices: Sequence[Choice]) -> None:
+    state.context["buttons"] = [[c.value, c.label] for c in choices]
 
 
 def _migrate(form: Form, state: FormState) -> FormState | None:
@@ -236,7 +247,9 @@ def _menu(
     messages = [Outgoing(text) for text in prefix]
     if paused is not None:
         form, state = paused
-        messages.append(menu_message(user, env, lang, paused=form))
+        menu = menu_message(user, env, lang, paused=form)
+        _remember_buttons(state, menu.choices)
+        messages.append(menu)
         return Result(messages, [], state)
     messages.append(menu_message(user, env, lang))
     return Result(messages, [], None)

@@ -31,6 +31,7 @@ __all__ = [
     "parse_number",
     "parse_phone",
     "parse_village_no",
+    "strip_particles",
 ]
 
 _BE_OFFSET = 543
@@ -404,6 +405,12 @@ _PARTICLES_RE = re.compile(r"(?:นะครับ|นะคะ|ครับผ�
 _CHOICE_MARKS_RE = re.compile(r"[\s.,'!?-]")
 _CHOICE_MIN_SCORE = 85.0
 _CHOICE_MIN_LEAD = 10.0
+
+
+def strip_particles(text: str) -> str:
+    """A short answer without the polite endings people add ("ใช่ครับ" -> "ใช่")."""
+    stripped = _PARTICLES_RE.sub("", text.strip())
+    return stripped or text.strip()
 
 
 def _normalize_choice(text: str) -> str:

@@ -18,12 +18,14 @@ from storage.models import Conversation, ReferenceCounter, Report, ReportPhoto, 
 REFERENCE_PREFIXES = {"activity": "ACT", "problem": "PRB"}
 
 
-async def get_or_create_user(session: AsyncSession, platform: str, platform_user_id: str) -> User:
+async def get_or_create_user(
+    session: AsyncSession, platform: str, platform_user_id: str, now: dt.datetime | None = None
+) -> User:
     """The user row for this platform identity, created on first contact and locked for the
     rest of the transaction on PostgreSQL (so a second instance handles this user after us)."""
     dialect = session.get_bind().dialect.name
     insert_stmt = postgresql.insert(User) if dialect == "postgresql" else sqlite.insert(User)
-    now = utcnow()
+    now = now or utcnow()
     await session.execute(
         insert_stmt.values(
             platform=platform,
@@ -54,6 +56,7 @@ async def save_conversation(
     step_id: str = "",
     answers: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
 ) -> None:
     """Store the form in progress (or forget it when `form_id` is None)."""
     existing = await session.get(Conversation, user_id)
@@ -61,7 +64,7 @@ async def save_conversation(
         if existing is not None:
             await session.delete(existing)
         return
-    now = utcnow()
+    now = now or utcnow()
     if existing is None:
         session.add(
             Conversation(
@@ -124,10 +127,11 @@ async def create_report(
     fields: Mapping[str, Any],
     photos: Sequence[PhotoRef],
     local_date: dt.date,
+    now: dt.datetime | None = None,
 ) -> Report:
     """Insert a report and its photos; `fields` fills typed columns, `answers` is kept whole."""
     reference = await next_reference(session, kind, local_date)
-    now = utcnow()
+    now = now or utcnow()
     report = Report(
         reference=reference,
         kind=kind,

@@ -1,0 +1,138 @@
+"""The command line as a person uses it: `fieldbot chat` fed by a pipe, then
+`fieldbot reports export`, on SQLite and PostgreSQL; `--help`; bad settings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+SCRIPT = """\
+ภาษาไทย
+ยินยอม
+สมชาย ใจดี
+081 234 5678
+ผู้ใหญ่บ้าน
+เชียงใหม่
+เมืองเชียงใหม่
+สุเทพ
+ม.3
+ยืนยัน
+รายงานกิจกรรม
+ธนาคารน้ำใต้ดิน
+เมื่อวาน
+ที่หมู่บ้านของฉัน
+สามสิบ
+ภาคประชาชน
+ขุดบ่อธนาคารน้ำใต้ดิน 5 บ่อ
+/photo {photo}
+เสร็จ
+ยืนยัน
+แจ้งปัญหา
+ภัยแล้ง
+ด่วน
+๔๐
+น้ำประปาไม่ไหลมา 3 วันแล้ว
+ไม่มีรูป
+/location 18.79 98.95
+ยืนยัน
+"""
+
+
+def _fieldbot(
+    args: list[str], env: dict[str, str], stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FIELDBOT_", "DATABASE_"))}
+    env.update(DATABASE_URL=database_url, FIELDBOT_MEDIA_DIR=str(tmp_path / "media"))
+    return env
+
+
+def test_piped_chat_stores_reports_visible_in_export(
+    database_url: str, tmp_path: Path, photo_file: Path
+) -> None:
+    env = _env(database_url, tmp_path)
+    chat = _fieldbot(["chat", "--user", "somchai"], env, SCRIPT.format(photo=photo_file))
+    assert chat.returncode == 0, chat.stderr
+    assert "> ยืนยัน" in chat.stdout  # piped input is echoed, so the output reads as a transcript
+    assert "ลงทะเบียนเรียบร้อย" in chat.stdout
+    assert "ACT-" in chat.stdout and "PRB-" in chat.stdout
+
+    exported = _fieldbot(["reports", "export", "--out", "-"], env)
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.reader(io.StringIO(exported.stdout)))
+    header, body = rows[0], rows[1:]
+    assert header[0] == "เลขที่ / Reference"
+    assert len(body) == 2
+    by_kind = {row[1]: dict(zip(header, row, strict=True)) for row in body}
+    activity = by_kind["กิจกรรม / Activity"]
+    assert activity["จังหวัด / Province"] == "เชียงใหม่ / Chiang Mai"
+    assert activity["ตำบล / Subdistrict"].startswith("สุเทพ")
+    assert activity["หมู่ที่ / Village no."] == "3"
+    assert activity["ผู้เข้าร่วม / Participants"] == "30"
+    assert activity["กิจกรรม/ปัญหา / Activity/problem"].startswith("ธนาคารน้ำใต้ดิน")
+    photo_path = Path(activity["รูปภาพ / Photos"])
+    assert photo_path.read_bytes() == photo_file.read_bytes()
+    problem = by_kind["ปัญหา / Problem"]
+    assert problem["ครัวเรือนที่เดือดร้อน / Households affected"] == "40"
+    assert problem["ละติจูด / Latitude"] == "18.79"
+
+    only_problems = _fieldbot(
+        ["reports", "export", "--kind", "problem", "--district", "5001", "--out", "-"], env
+    )
+    assert len(list(csv.reader(io.StringIO(only_problems.stdout)))) == 2
+
+    xlsx = tmp_path / "reports.xlsx"
+    made = _fieldbot(["reports", "export", "--format", "xlsx", "--out", str(xlsx)], env)
+    assert made.returncode == 0, made.stderr
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    assert sheet.max_row == 3
+
+    future = _fieldbot(["reports", "export", "--since", "2999-01-01", "--out", "-"], env)
+    assert len(list(csv.reader(io.StringIO(future.stdout)))) == 1  # header only
+
+
+def test_help_explains_commands() -> None:
+    result = _fieldbot(["--help"], dict(os.environ))
+    assert result.returncode == 0
+    for command in ("serve", "chat", "db", "reports"):
+        assert command in result.stdout
+    export_help = _fieldbot(["reports", "export", "--help"], dict(os.environ))
+    assert "--since" in export_help.stdout and "--format" in export_help.stdout
+
+
+def test_db_upgrade_and_bad_settings(tmp_path: Path) -> None:
+    env = _env(f"sqlite:///{tmp_path / 'new.db'}", tmp_path)
+    upgraded = _fieldbot(["db", "upgrade"], env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "0001" in upgraded.stdout
+    current = _fieldbot(["db", "current"], env)
+    assert current.stdout.strip() == "0001"
+
+    bad = _fieldbot(["db", "current"], {**env, "FIELDBOT_TIMEZONE": "Mars/Olympus"})
+    assert bad.returncode == 2
+    assert "FIELDBOT_TIMEZONE" in bad.stderr or "timezone" in bad.stderr.lower()
+
+
+def test_bad_since_date_is_explained(tmp_path: Path) -> None:
+    env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
+    result = _fieldbot(["reports", "export", "--since", "someday", "--out", "-"], env)
+    assert result.returncode != 0
+    assert "cannot read the date" in result.stderr

@@ -1,0 +1,88 @@
+"""Settings names and defaults, and the checks on configured lists and pilot districts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import Settings
+from bot.lists import ConfigError, load_lists
+from handlers.i18n import load_translator
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DATABASE_URL",
+        "FIELDBOT_MEDIA_DIR",
+        "FIELDBOT_DEFAULT_LANGUAGE",
+        "FIELDBOT_TIMEZONE",
+        "FIELDBOT_HOST",
+        "FIELDBOT_PORT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "sqlite+aiosqlite:///./fieldbot.db"
+    assert settings.media_dir == Path("./media")
+    assert settings.default_language == "th"
+    assert settings.timezone == "Asia/Bangkok"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert not settings.line_enabled and not settings.telegram_enabled
+
+
+def test_environment_and_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "DATABASE_URL=postgresql://u@db/fieldbot\nFIELDBOT_DEFAULT_LANGUAGE=en\n"
+        "TELEGRAM_BOT_TOKEN=123:abc\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FIELDBOT_MEDIA_DIR", str(tmp_path / "m"))
+    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    assert settings.database_url == "postgresql+asyncpg://u@db/fieldbot"
+    assert settings.default_language == "en"
+    assert settings.media_dir == tmp_path / "m"
+    assert settings.telegram_enabled
+    assert "123:abc" not in repr(settings)  # secrets never show up in logs
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("FIELDBOT_TIMEZONE", "Mars/Olympus"), ("FIELDBOT_DEFAULT_LANGUAGE", "fr")],
+)
+def test_bad_values_are_refused(name: str, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=name):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_shipped_lists_load() -> None:
+    lists = load_lists(CONFIG / "choices.toml", CONFIG / "pilot_districts.toml", load_translator())
+    assert "khok_nong_na" in lists.options["activity_types"]
+    assert len(lists.options["partner_sectors"]) == 7
+    assert lists.pilot_districts == frozenset()
+
+
+def test_pilot_districts_are_validated(tmp_path: Path) -> None:
+    good = tmp_path / "pilot.toml"
+    good.write_text('districts = ["5001", "4001"]\n', encoding="utf-8")
+    lists = load_lists(CONFIG / "choices.toml", good, load_translator())
+    assert lists.pilot_districts == {"5001", "4001"}
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('districts = ["5001", "9999", "50"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="9999, 50"):
+        load_lists(CONFIG / "choices.toml", bad, load_translator())
+
+
+def test_a_new_option_without_labels_is_refused(tmp_path: Path) -> None:
+    choices = tmp_path / "choices.toml"
+    text = (CONFIG / "choices.toml").read_text(encoding="utf-8")
+    choices.write_text(
+        text.replace('"other",\n]', '"other", "solar_pump",\n]', 1), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"choice\.activity_types\.solar_pump"):
+        load_lists(choices, CONFIG / "pilot_districts.toml", load_translator())

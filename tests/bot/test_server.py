@@ -1,0 +1,89 @@
+"""`fieldbot serve`: the health check, in-process and as the real command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.server import build_app
+from bot.service import Core
+
+
+async def test_healthz_reports_database_and_channels(core: Core) -> None:
+    async with TestClient(TestServer(build_app(core))) as client:
+        response = await client.get("/healthz")
+        body = await response.json()
+    assert response.status == 200
+    assert body["database"] is True
+    assert body["channels"] == {"line": False, "telegram": False}
+    assert body["version"]
+
+
+async def test_healthz_says_when_the_database_is_gone(core: Core) -> None:
+    await core.engine.dispose()
+    if core.engine.dialect.name == "sqlite":
+        database = Path(core.engine.url.database or "")
+        database.unlink()  # noqa: ASYNC240 (test set-up)
+        database.mkdir()  # noqa: ASYNC240 (a directory cannot be opened as a database)
+    else:
+        core.engine.url = core.engine.url.set(port=1)  # nothing listens there
+        from storage.db import create_engine
+
+        core.engine = create_engine(core.engine.url.render_as_string(hide_password=False))
+    async with TestClient(TestServer(build_app(core))) as client:
+        response = await client.get("/healthz")
+        body = await response.json()
+    assert response.status == 503
+    assert body["database"] is False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_starts_with_no_credentials_and_says_channels_are_off(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
+        FIELDBOT_PORT=str(port),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.loads(r.read())
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None, "server did not answer /healthz"
+        assert body["status"] == "ok"
+        assert body["channels"] == {"line": False, "telegram": False}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "channel line: off" in output
+    assert "channel telegram: off" in output
+    assert "fieldbot chat" in output

@@ -1,0 +1,123 @@
+"""The conversation service: ordering per user, concurrency across users, state saved with
+the report in one transaction, consent refusal stores nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bot.service import Core, KeyedLocks, handle
+from handlers.messages import Inbound
+from storage.models import Conversation, Report, User
+from tests.conftest import Clock
+
+REGISTER = [
+    "สวัสดี",
+    "ภาษาไทย",
+    "ยินยอม",
+    "สมชาย ใจดี",
+    "ข้าม",
+    "ผู้ใหญ่บ้าน",
+    "เชียงใหม่",
+    "เมืองเชียงใหม่",
+    "สุเทพ",
+    "ม.3",
+    "ยืนยัน",
+]
+
+
+async def _say(core: Core, user: str, *texts: str) -> str:
+    out = ""
+    for text in texts:
+        messages = await handle(core, "console", user, Inbound("text", text=text))
+        out = "\n".join(m.text for m in messages)
+    return out
+
+
+async def test_messages_of_one_user_are_handled_in_order(core: Core) -> None:
+    await _say(core, "ordered", *REGISTER)
+    # Fired at once, as a fast typist on a slow network would: each must see the previous.
+    texts = [
+        "รายงานกิจกรรม",
+        "ฝายชะลอน้ำ",
+        "วันนี้",
+        "ที่หมู่บ้านของฉัน",
+        "12",
+        "ข้าม",
+        "สร้างฝายชะลอน้ำร่วมกับโรงเรียน",
+        "ไม่มีรูป",
+        "ยืนยัน",
+    ]
+    results = await asyncio.gather(
+        *(handle(core, "console", "ordered", Inbound("text", text=t)) for t in texts)
+    )
+    assert "ACT-2569-000001" in results[-1][0].text
+    async with core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+    assert report.participants == 12
+    assert report.description == "สร้างฝายชะลอน้ำร่วมกับโรงเรียน"
+
+
+async def test_many_users_at_once_each_get_their_own_report(core: Core) -> None:
+    users = [f"u{i}" for i in range(8)]
+    await asyncio.gather(*(_say(core, u, *REGISTER) for u in users))
+    problem = [
+        "แจ้งปัญหา",
+        "ขยะ",
+        "ปกติ",
+        "3",
+        "ขยะล้นถังหน้าวัดหลายวันแล้ว",
+        "ไม่มีรูป",
+        "ที่หมู่บ้านของฉัน",
+        "ยืนยัน",
+    ]
+    replies = await asyncio.gather(*(_say(core, u, *problem) for u in users))
+    assert all("PRB-2569-" in r for r in replies)
+    async with core.sessions() as session:
+        references = (await session.execute(select(Report.reference))).scalars().all()
+        drafts = (await session.execute(select(func.count()).select_from(Conversation))).scalar()
+    assert len(set(references)) == 8
+    assert drafts == 0
+    assert len(KeyedLocks()) == 0 and len(core.locks) == 0  # locks are dropped when idle
+
+
+async def test_half_filled_form_survives_a_restart(core: Core, clock: Clock) -> None:
+    await _say(core, "restart", *REGISTER)
+    await _say(core, "restart", "แจ้งปัญหา", "น้ำท่วม", "ด่วนมาก")
+    # A new core is a new process: nothing in memory, everything from the database.
+    from bot.service import build_core
+
+    fresh = await build_core(core.settings)
+    fresh.clock = clock
+    try:
+        reply = await _say(fresh, "restart", "20")
+    finally:
+        await fresh.close()
+    assert "เล่าปัญหา" in reply  # the step after households
+
+
+async def test_refused_consent_keeps_nothing_but_the_refusal(core: Core) -> None:
+    await _say(core, "no", "สวัสดี", "ภาษาไทย", "ไม่ยินยอม")
+    async with core.sessions() as session:
+        user = (await session.execute(select(User))).scalar_one()
+        drafts = (await session.execute(select(func.count()).select_from(Conversation))).scalar()
+    assert user.consent_refused_at is not None
+    assert user.consent_at is None and user.display_name is None and user.role is None
+    assert drafts == 0
+
+
+async def test_registration_is_stored(core: Core) -> None:
+    reply = await _say(core, "reg", *REGISTER)
+    assert "ลงทะเบียนเรียบร้อย" in reply
+    async with core.sessions() as session:
+        user = (await session.execute(select(User))).scalar_one()
+    assert user.registered
+    assert (user.province_code, user.district_code, user.subdistrict_code, user.village_no) == (
+        "50",
+        "5001",
+        "500108",
+        3,
+    )
+    assert user.language == "th" and user.phone is None
+    assert user.consent_notice_version == "2569-1"

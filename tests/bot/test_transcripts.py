@@ -1,0 +1,88 @@
+"""Whole conversations as readable files (tests/transcripts/*.txt), run through the console
+channel, the service and a real database.
+
+Format, one item a line:
+  `# ...`            comment; `# given: registered th|en` starts with a registered user
+                      (ผู้ใหญ่บ้าน, ม.3 ต.สุเทพ อ.เมืองเชียงใหม่ จ.เชียงใหม่)
+  `> text`           what the user types (`{photo}` is replaced by a sample image's path)
+  `< text`           must appear in the bot's answer to the last input, after the previous `<`
+  `~ wait 13h`       the clock moves on (h, m or d)
+  `= report KIND N`  the database holds N reports of KIND by this user
+Lines before the first `>` are checked against the greeting the bot sends on opening the chat.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.console import ConsoleChat, render
+from bot.service import Core
+from handlers.messages import Inbound
+from storage import repo
+from storage.models import Report, utcnow
+from tests.conftest import Clock
+
+TRANSCRIPTS = sorted((Path(__file__).parent.parent / "transcripts").glob("*.txt"))
+UNITS = {"h": "hours", "m": "minutes", "d": "days"}
+
+
+async def _register(core: Core, user: str, language: str) -> None:
+    async with core.sessions() as session, session.begin():
+        row = await repo.get_or_create_user(session, "console", user)
+        row.display_name = "สมชาย ใจดี"
+        row.role = "village_head"
+        row.language = language
+        row.province_code, row.district_code = "50", "5001"
+        row.subdistrict_code, row.village_no = "500108", 3
+        row.consent_at = utcnow()
+        row.consent_notice_version = "2569-1"
+
+
+def _check(output: str, expected: list[str], where: str) -> None:
+    position = 0
+    for line in expected:
+        found = output.find(line, position)
+        if found < 0:
+            pytest.fail(f"{where}: expected {line!r} in the bot's answer:\n{output}")
+        position = found + len(line)
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+async def test_transcript(path: Path, core: Core, clock: Clock, photo_file: Path) -> None:
+    user = path.stem
+    chat = ConsoleChat(core, user)
+    lines = path.read_text(encoding="utf-8").splitlines()  # noqa: ASYNC240 (small test file)
+    for line in lines:
+        if line.startswith("# given: registered"):
+            await _register(core, user, line.split()[-1])
+    output = render(await chat.send(Inbound("start")))
+    expected: list[str] = []
+    where = f"{path.name}: greeting"
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("> "):
+            _check(output, expected, where)
+            expected = []
+            where = f"{path.name}:{number} ({line})"
+            output = render(await chat.line(line[2:].replace("{photo}", str(photo_file))))
+        elif line.startswith("< "):
+            expected.append(line[2:])
+        elif line.startswith("~ wait "):
+            amount = line.split()[-1]
+            clock.advance(**{UNITS[amount[-1]]: float(amount[:-1])})
+        elif line.startswith("= report "):
+            _check(output, expected, where)
+            expected = []
+            _, _, kind, count = line.split()
+            async with core.sessions() as session:
+                stored = (
+                    await session.execute(
+                        select(func.count()).select_from(Report).where(Report.kind == kind)
+                    )
+                ).scalar_one()
+            assert stored == int(count), f"{path.name}:{number}: {stored} {kind} reports"
+        elif line.strip() and not line.startswith("#"):
+            pytest.fail(f"{path.name}:{number}: cannot read {line!r}")
+    _check(output, expected, where)
