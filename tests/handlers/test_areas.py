@@ -1,0 +1,41 @@
+"""The area directory: pilot districts first, names matched the way people type them."""
+
+from __future__ import annotations
+
+from handlers.areas import AreaDirectory, validate_pilot_districts
+
+
+def test_without_pilot_list_provinces_are_in_thai_order() -> None:
+    names = [p.name_th for p in AreaDirectory().provinces()]
+    assert len(names) == 77
+    assert names == sorted(names)
+
+
+def test_pilot_districts_and_their_provinces_come_first() -> None:
+    areas = AreaDirectory(frozenset({"5007", "4001"}))
+    provinces = [p.code for p in areas.provinces()]
+    assert set(provinces[:2]) == {"50", "40"}
+    districts = areas.districts("50")
+    assert districts[0].code == "5007"
+    assert [d.name_th for d in districts[1:]] == sorted(d.name_th for d in districts[1:])
+
+
+def test_match_takes_a_clear_winner_alone() -> None:
+    areas = AreaDirectory()
+    found = areas.match("เชียงไหม่", areas.provinces())
+    assert [p.code for p in found] == ["50"]
+    exact = areas.match("สุเทพ", areas.subdistricts("5001"))
+    assert [p.code for p in exact] == ["500108"]
+
+
+def test_match_offers_several_when_unclear() -> None:
+    areas = AreaDirectory()
+    found = areas.match("เมือง", areas.districts("30"))  # นครราชสีมา has two เมือง… districts
+    assert len(found) >= 2
+
+
+def test_describe_and_validate() -> None:
+    areas = AreaDirectory()
+    assert areas.describe("5001", "th") == "เมืองเชียงใหม่, เชียงใหม่"
+    assert areas.describe("5001", "en") == "Mueang Chiang Mai, Chiang Mai"
+    assert validate_pilot_districts(["5001", "0000", "abcd", "500"]) == ["0000", "abcd", "500"]
