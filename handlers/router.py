@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from handlers import engine
 from handlers.engine import (
@@ -50,6 +50,8 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     command = _command(inbound, env)
 
     if state is not None:
+        # The caller's state stays as it was (the router sets context flags below).
+        state = replace(state, answers=dict(state.answers), context=dict(state.context))
         form = env.forms.get(state.form_id)
         if form is None:  # a form that no longer exists: nothing to resume
             return _menu(user, env, lang, prefix=[t(lang, "form.gone")])
@@ -140,8 +142,11 @@ def _command(inbound: Inbound, env: Env) -> str | None:
     if inbound.kind != "text":
         return None
     word = fold(normalize_digits(inbound.text.strip().lstrip("/")))
+    fixed = fix_keyboard_layout(inbound.text)  # "pdg]bd" is ยกเลิก typed in the English layout
     for command in GLOSSARY_COMMANDS:
-        if env.i18n.is_keyword(word, f"kw.{command}"):
+        if env.i18n.is_keyword(word, f"kw.{command}") or (
+            fixed is not None and env.i18n.is_keyword(fixed, f"kw.{command}")
+        ):
             return command
     return None
 

@@ -1,0 +1,928 @@
+"""The form engine, driven the way users drive it: one input after another through the router,
+with the real forms, lists, translations and area list, and a fixed clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from handlers.engine import (
+    CONFIRM_SUBMIT,
+    NAV_DONE,
+    NAV_MORE,
+    ConsentRefused,
+    Env,
+    Submitted,
+)
+from handlers.forms import FORMS
+from handlers.messages import Inbound, Outgoing, PhotoRef
+from tests.handlers.conftest import (
+    ACTIVITY_ANSWERS,
+    CHIANG_MAI,
+    MUEANG_CHIANG_MAI,
+    NEWCOMER,
+    PROBLEM_ANSWERS,
+    REGISTERED,
+    REGISTRATION_ANSWERS,
+    SI_PHUM,
+    Answer,
+    Chat,
+)
+
+SI_PHUM_MOO_3 = {
+    "province_code": CHIANG_MAI,
+    "district_code": MUEANG_CHIANG_MAI,
+    "subdistrict_code": SI_PHUM,
+    "village_no": 3,
+}
+
+
+def photo_ref(n: int) -> PhotoRef:
+    return PhotoRef(f"{n:064x}", f"{n:02x}/{n:064x}.jpg", "image/jpeg", 1000 + n)
+
+
+def photo(n: int) -> Inbound:
+    return Inbound("photo", photo=photo_ref(n))
+
+
+def submitted(chat: Chat) -> Submitted:
+    assert chat.state is None, f"form still open at {chat.step!r}: {chat.texts}"
+    events = [e for e in chat.last.events if isinstance(e, Submitted)]
+    assert len(events) == 1, chat.last.events
+    return events[0]
+
+
+def prompt_text(chat: Chat, step_key: str) -> str:
+    return chat.t(f"{step_key}.prompt")
+
+
+def at_area(chat: Chat) -> Chat:
+    chat.send("สวัสดี")
+    chat.fill(REGISTRATION_ANSWERS, until="area")
+    return chat
+
+
+def area_stage(chat: Chat) -> str:
+    assert chat.state is not None
+    return str(chat.state.context["area"]["stage"])
+
+
+# ------------------------------------------------------------------ registration
+
+
+def test_first_message_of_a_newcomer_starts_registration_with_the_language(
+    newcomer: Chat,
+) -> None:
+    newcomer.send("สวัสดีครับ")
+    assert newcomer.state is not None
+    assert newcomer.state.form_id == "registration"
+    assert newcomer.step == "language"
+    assert newcomer.texts[0] == newcomer.t("welcome.new")
+    assert newcomer.messages[-1].text.startswith(
+        prompt_text(newcomer, "form.registration.language")
+    )
+    assert newcomer.values[:2] == ["a:language:th", "a:language:en"]
+    assert newcomer.answers == {}
+
+
+def test_privacy_notice_comes_right_after_the_language(newcomer: Chat) -> None:
+    newcomer.send("hi")
+    newcomer.tap("English")
+    assert newcomer.step == "consent"
+    assert newcomer.answers == {"language": "en"}
+    # The notice is read in the language just chosen.
+    assert newcomer.messages[-1].text == newcomer.env.i18n.t(
+        "en", "form.registration.consent.prompt"
+    )
+    assert newcomer.labels[:2] == ["I agree", "I do not agree"]
+
+
+@pytest.mark.parametrize("refusal", ["tap", "ไม่ยินยอม", "no"])
+def test_declining_consent_keeps_nothing(newcomer: Chat, refusal: str) -> None:
+    newcomer.send("สวัสดี", "ภาษาไทย")
+    if refusal == "tap":
+        newcomer.tap_key("consent.decline")
+    else:
+        newcomer.send(refusal)
+    assert newcomer.state is None
+    assert newcomer.last.events == [ConsentRefused()]
+    assert newcomer.texts == [newcomer.env.i18n.t("th", "consent.refused")]
+
+
+def test_registration_by_buttons(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.tap("ภาษาไทย")
+    newcomer.tap_key("consent.agree")
+    newcomer.send("  สมชาย   ใจดี ")
+    newcomer.send("๐๘๑ ๒๓๔ ๕๖๗๘")
+    newcomer.tap_key("choice.role.village_head")
+    newcomer.tap("เชียงใหม่")
+    newcomer.tap("เมืองเชียงใหม่")
+    newcomer.tap("ศรีภูมิ")
+    newcomer.tap_key("area.village_short", number=3)
+    assert newcomer.step == "confirm"
+    newcomer.tap_key("summary.submit")
+    event = submitted(newcomer)
+    assert event.action == "register"
+    assert event.form_id == "registration"
+    assert event.answers == {
+        "language": "th",
+        "consent": "agree",
+        "name": "สมชาย ใจดี",
+        "phone": "0812345678",
+        "role": "village_head",
+        "area": SI_PHUM_MOO_3,
+    }
+
+
+def test_registration_by_typing_thai(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS)
+    event = submitted(newcomer)
+    assert event.action == "register"
+    assert event.answers["name"] == "สมชาย ใจดี"
+    assert event.answers["phone"] == "0812345678"
+    assert event.answers["role"] == "village_head"
+    assert event.answers["area"] == SI_PHUM_MOO_3
+
+
+def test_registration_by_typing_english(newcomer: Chat) -> None:
+    newcomer.send("hello")
+    newcomer.fill(
+        {
+            "language": "English",
+            "consent": "yes",
+            "name": "John Smith",
+            "phone": "+66 81 234 5678",
+            "role": "volunteer",
+            "area": ["Chiang Mai", "Mueang", "Si Phum", "moo 3"],
+            "confirm": "confirm",
+        }
+    )
+    event = submitted(newcomer)
+    assert event.answers == {
+        "language": "en",
+        "consent": "agree",
+        "name": "John Smith",
+        "phone": "0812345678",
+        "role": "volunteer",
+        "area": SI_PHUM_MOO_3,
+    }
+
+
+def test_registration_continues_in_english_once_chosen(newcomer: Chat) -> None:
+    newcomer.send("hello", "English", "yes")
+    assert newcomer.lang == "en"
+    assert newcomer.texts == [newcomer.env.i18n.t("en", "form.registration.name.prompt")]
+    assert newcomer.labels == ["Back", "Cancel"]
+
+
+@pytest.mark.parametrize("skip", ["tap", "ข้าม", "skip", "ไม่มี"])
+def test_phone_is_optional(newcomer: Chat, skip: str) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS, until="phone")
+    assert newcomer.t("nav.skip") in newcomer.labels
+    if skip == "tap":
+        newcomer.tap_key("nav.skip")
+    else:
+        newcomer.send(skip)
+    assert newcomer.step == "role"
+    newcomer.fill(REGISTRATION_ANSWERS)
+    assert submitted(newcomer).answers["phone"] is None
+
+
+# ------------------------------------------------------------------ area pick
+
+
+def test_area_by_buttons_goes_province_district_subdistrict_village(newcomer: Chat) -> None:
+    at_area(newcomer)
+    assert area_stage(newcomer) == "province"
+    assert newcomer.texts == [newcomer.t("area.province.prompt")]
+    newcomer.tap("เชียงใหม่")
+    assert area_stage(newcomer) == "district"
+    assert newcomer.texts == [newcomer.t("area.district.prompt", parent="เชียงใหม่")]
+    newcomer.tap("เมืองเชียงใหม่")
+    assert area_stage(newcomer) == "subdistrict"
+    assert newcomer.texts == [newcomer.t("area.subdistrict.prompt", parent="เมืองเชียงใหม่")]
+    newcomer.tap("ศรีภูมิ")
+    assert area_stage(newcomer) == "village"
+    assert newcomer.texts == [newcomer.t("area.village.prompt", subdistrict="ศรีภูมิ")]
+    newcomer.tap("ม.3")
+    assert newcomer.step == "confirm"
+    assert newcomer.answers["area"] == SI_PHUM_MOO_3
+
+
+def test_area_province_with_a_typo(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงไหม่")
+    assert area_stage(newcomer) == "district"
+    assert newcomer.state is not None
+    assert newcomer.state.context["area"]["province_code"] == CHIANG_MAI
+
+
+def test_area_district_without_its_prefix(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงใหม่", "อ.เมือง")
+    assert area_stage(newcomer) == "subdistrict"
+    assert newcomer.state is not None
+    assert newcomer.state.context["area"]["district_code"] == MUEANG_CHIANG_MAI
+
+
+def test_area_district_typed_at_the_province_stage_jumps_ahead(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("แม่ริม")
+    assert area_stage(newcomer) == "subdistrict"
+    assert newcomer.state is not None
+    area = newcomer.state.context["area"]
+    assert (area["province_code"], area["district_code"]) == (CHIANG_MAI, "5007")
+    newcomer.send("ริมใต้", "หมู่ 1")
+    assert newcomer.answers["area"] == {
+        "province_code": CHIANG_MAI,
+        "district_code": "5007",
+        "subdistrict_code": "500701",
+        "village_no": 1,
+    }
+
+
+def test_ambiguous_area_text_offers_suggestions(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("Chiang")
+    assert area_stage(newcomer) == "province"
+    assert newcomer.texts == [newcomer.t("area.did_you_mean")]
+    assert {"เชียงใหม่", "เชียงราย"} <= set(newcomer.labels)
+    assert newcomer.t("nav.cancel") in newcomer.labels
+    newcomer.tap("เชียงใหม่")
+    assert area_stage(newcomer) == "district"
+    assert newcomer.state is not None
+    assert "suggestions" not in newcomer.state.context
+
+
+def test_ambiguous_district_at_the_province_stage_names_the_province(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("เมือง")
+    assert newcomer.texts == [newcomer.t("area.did_you_mean")]
+    suggested = [c for c in newcomer.messages[0].choices if c.value.startswith("a:area:d")]
+    assert 2 <= len(suggested) <= 5
+    # Many provinces have an อำเภอเมือง: each suggestion says which province it is in.
+    assert all(", " in c.label for c in suggested)
+
+
+def test_unknown_area_text_is_an_error_at_the_same_stage(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("ซซซซซซซ")
+    assert newcomer.step == "area"
+    assert area_stage(newcomer) == "province"
+    assert newcomer.texts == [newcomer.t("error.area_province"), newcomer.t("area.province.prompt")]
+    newcomer.send("เชียงใหม่", "บางพลี")
+    assert area_stage(newcomer) == "district"
+    assert newcomer.texts[0] == newcomer.t("error.area_district")
+
+
+@pytest.mark.parametrize(("typed", "number"), [("ม.3", 3), ("หมู่ ๓", 3), ("หมู่ที่ 12", 12)])
+def test_village_number_typed(newcomer: Chat, typed: str, number: int) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงใหม่", "เมืองเชียงใหม่", "ศรีภูมิ", typed)
+    assert newcomer.step == "confirm"
+    assert newcomer.answers["area"] == {**SI_PHUM_MOO_3, "village_no": number}
+
+
+@pytest.mark.parametrize("typed", ["ม.100", "บ้านโน้น"])
+def test_village_number_not_understood(newcomer: Chat, typed: str) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงใหม่", "เมืองเชียงใหม่", "ศรีภูมิ", typed)
+    assert area_stage(newcomer) == "village"
+    assert newcomer.texts[0] == newcomer.t("error.village")
+
+
+def test_back_in_the_area_pick_goes_up_one_stage(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงใหม่", "เมืองเชียงใหม่", "ศรีภูมิ")
+    assert area_stage(newcomer) == "village"
+    newcomer.send("ย้อนกลับ")
+    assert area_stage(newcomer) == "subdistrict"
+    newcomer.tap_key("nav.back")
+    assert area_stage(newcomer) == "district"
+    assert newcomer.texts == [newcomer.t("area.district.prompt", parent="เชียงใหม่")]
+    newcomer.send("back")
+    assert (newcomer.step, area_stage(newcomer)) == ("area", "province")
+    newcomer.send("ย้อนกลับ")
+    assert newcomer.step == "role"
+
+
+def test_more_button_pages_through_provinces(newcomer: Chat, env: Env) -> None:
+    at_area(newcomer)
+    first = [c.value for c in newcomer.messages[-1].choices if c.value.startswith("a:area:p")]
+    seen = list(first)
+    pages = 1
+    while True:
+        newcomer.send(Inbound("choice", value=NAV_MORE))
+        shown = [c.value for c in newcomer.messages[-1].choices if c.value.startswith("a:area:p")]
+        if shown == first:
+            break
+        assert newcomer.texts == [newcomer.t("area.province.prompt")]
+        seen += shown
+        pages += 1
+    assert len(seen) == len(set(seen)) == len(env.areas.provinces()) == 77
+    assert newcomer.labels[-3] == newcomer.t("nav.more", page=1, pages=pages)
+
+
+def test_typing_more_shows_the_next_page(newcomer: Chat) -> None:
+    at_area(newcomer)
+    first = newcomer.values
+    newcomer.send("ถัดไป")
+    assert newcomer.values != first
+    assert newcomer.t("nav.more", page=2, pages=8) in newcomer.labels
+
+
+# ------------------------------------------------------------------ activity report
+
+
+def test_activity_other_is_asked_only_for_other(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.tap_key("choice.activity_types.other")
+    assert chat.step == "activity_other"
+    chat.send("ทำบุญตักบาตร")
+    assert chat.step == "date"
+    assert chat.answers["activity_other"] == "ทำบุญตักบาตร"
+
+
+def test_activity_of_a_listed_type_skips_other(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.tap_key("choice.activity_types.check_dam")
+    assert chat.step == "date"
+    chat.fill(ACTIVITY_ANSWERS)
+    answers = submitted(chat).answers
+    assert answers["activity_type"] == "check_dam"
+    assert "activity_other" not in answers
+
+
+def test_changing_the_type_away_from_other_forgets_the_other_answer(chat: Chat) -> None:
+    chat.send("กิจกรรม", "อื่น ๆ", "ทำบุญตักบาตร")
+    chat.fill(ACTIVITY_ANSWERS, until="confirm")
+    assert chat.answers["activity_other"] == "ทำบุญตักบาตร"
+    chat.tap(chat.t("summary.edit", label=chat.t("form.activity.type.label")))
+    chat.tap_key("choice.activity_types.training")
+    assert chat.step == "confirm"
+    assert "activity_other" not in chat.answers
+    assert "edit:activity_other" not in chat.values
+    chat.tap_key("summary.submit")
+    assert "activity_other" not in submitted(chat).answers
+
+
+def test_changing_the_type_to_other_asks_other_then_returns_to_the_summary(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="confirm")
+    chat.tap(chat.t("summary.edit", label=chat.t("form.activity.type.label")))
+    chat.tap_key("choice.activity_types.other")
+    assert chat.step == "activity_other"
+    chat.send("ปลูกป่าชายเลน")
+    assert chat.step == "confirm"
+    assert chat.answers["activity_other"] == "ปลูกป่าชายเลน"
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [
+        ("วันนี้", "2026-03-20"),
+        ("เมื่อวาน", "2026-03-19"),
+        ("yesterday", "2026-03-19"),
+        ("15 มี.ค. 69", "2026-03-15"),
+        ("๑๕/๓/๒๕๖๙", "2026-03-15"),
+        ("2025-03-20", "2025-03-20"),
+    ],
+)
+def test_activity_date_typed(chat: Chat, typed: str, day: str) -> None:
+    chat.send("กิจกรรม", "อบรม", typed)
+    assert chat.step == "place"
+    assert chat.answers["date"] == day
+
+
+def test_activity_date_buttons(chat: Chat) -> None:
+    chat.send("กิจกรรม", "อบรม")
+    chat.tap_key("date.yesterday")
+    assert chat.answers["date"] == "2026-03-19"
+
+
+def test_today_follows_bangkok_not_utc(chat: Chat, env: Env) -> None:
+    # 23:30 UTC on 19 March is already 20 March in Bangkok.
+    chat.env = replace(env, now=dt.datetime(2026, 3, 19, 23, 30, tzinfo=dt.UTC))
+    chat.send("กิจกรรม", "อบรม", "วันนี้")
+    assert chat.answers["date"] == "2026-03-20"
+
+
+@pytest.mark.parametrize(
+    ("typed", "key", "params"),
+    [
+        ("พรุ่งนี้", "error.date_future", {}),
+        ("25 มี.ค. 69", "error.date_future", {}),
+        ("1/1/2567", "error.date_too_old", {"days": 366}),
+        ("ไม่รู้สิ", "error.date", {}),
+    ],
+)
+def test_activity_date_rejected(chat: Chat, typed: str, key: str, params: dict[str, Any]) -> None:
+    chat.send("กิจกรรม", "อบรม", typed)
+    assert chat.step == "date"
+    assert "date" not in chat.answers
+    assert chat.texts[0].split("\n")[0] == chat.t(key, **params)
+    assert chat.texts[1].startswith(chat.t("form.activity.date.prompt"))
+
+
+def test_activity_place_by_shared_location(chat: Chat) -> None:
+    chat.send("กิจกรรม", "อบรม", "วันนี้")
+    assert chat.messages[-1].ask == "location"
+    chat.send(Inbound("location", latitude=18.7883, longitude=98.9853))
+    assert chat.step == "participants"
+    assert chat.answers["place"] == {"lat": 18.7883, "lon": 98.9853}
+
+
+def test_activity_place_by_typed_coordinates(chat: Chat) -> None:
+    chat.send("กิจกรรม", "อบรม", "วันนี้", "18.7883, 98.9853")
+    assert chat.answers["place"] == {"lat": 18.7883, "lon": 98.9853}
+
+
+def test_activity_place_registered_village(chat: Chat) -> None:
+    chat.send("กิจกรรม", "อบรม", "วันนี้")
+    chat.tap_key("location.use_village")
+    assert chat.answers["place"] == {"registered_village": True}
+
+
+def test_registered_village_is_offered_only_when_the_user_has_one(env: Env) -> None:
+    no_village = Chat(env, replace(REGISTERED, subdistrict_code=None, village_no=None))
+    no_village.send("กิจกรรม", "อบรม", "วันนี้")
+    assert no_village.step == "place"
+    assert no_village.t("location.use_village") not in no_village.labels
+    # A leftover "my village" button is not honoured either.
+    no_village.send(Inbound("choice", value="a:place:village"))
+    assert no_village.step == "place"
+    assert no_village.texts[0].startswith(no_village.t("error.location"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [("สามสิบห้า", 35), ("๓๕", 35), ("ประมาณ 40 คน", 40), ("1,200", 1200), ("หนึ่งร้อย", 100)],
+)
+def test_activity_participants(chat: Chat, typed: str, number: int) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="participants")
+    chat.send(typed)
+    assert chat.step == "sectors"
+    assert chat.answers["participants"] == number
+
+
+def test_sectors_toggled_by_buttons_then_done(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="sectors")
+    assert chat.messages[-1].ask == "multi"
+    chat.tap("ภาครัฐ")
+    chat.tap("ภาคศาสนา")
+    assert chat.step == "sectors"
+    assert chat.t("multi.selected", chosen="ภาครัฐ, ภาคศาสนา") in chat.text
+    assert "✓ ภาครัฐ" in chat.labels
+    chat.tap("✓ ภาครัฐ")  # tapping again removes it
+    assert "ภาครัฐ" in chat.labels
+    chat.tap("ภาคเอกชน")
+    chat.tap_key("multi.done")
+    assert chat.step == "description"
+    # Stored in the configured order, not the order tapped.
+    assert chat.answers["sectors"] == ["private", "religion"]
+
+
+def test_sectors_typed_in_one_message(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="sectors")
+    chat.send("ภาคศาสนา, ภาครัฐ")
+    assert chat.step == "description"
+    assert chat.answers["sectors"] == ["government", "religion"]
+
+
+def test_sectors_done_with_nothing_is_an_empty_list(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="sectors")
+    chat.send(Inbound("choice", value=NAV_DONE))
+    assert chat.step == "description"
+    assert chat.answers["sectors"] == []
+
+
+def test_photos_accumulate_until_done(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="photos")
+    assert chat.messages[-1].ask == "photos"
+    chat.send(photo(1))
+    assert chat.step == "photos"
+    assert chat.texts == [chat.t("photos.received", count=1, maximum=5)]
+    chat.send(photo(2))
+    assert chat.texts == [chat.t("photos.received", count=2, maximum=5)]
+    chat.tap_key("photos.done")
+    assert chat.step == "confirm"
+    assert chat.answers["photos"] == [photo_ref(1).as_json(), photo_ref(2).as_json()]
+    chat.tap_key("summary.submit")
+    assert len(submitted(chat).answers["photos"]) == 2
+
+
+def test_photos_done_typed(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="photos")
+    chat.send(photo(1), "เสร็จ")
+    assert chat.step == "confirm"
+    assert len(chat.answers["photos"]) == 1
+
+
+def test_fifth_photo_moves_on_by_itself(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="photos")
+    chat.send(*(photo(n) for n in range(1, 5)))
+    assert chat.step == "photos"
+    chat.send(photo(5))
+    assert chat.step == "confirm"
+    assert [p["size_bytes"] for p in chat.answers["photos"]] == [1001, 1002, 1003, 1004, 1005]
+
+
+@pytest.mark.parametrize("how", ["tap", "ไม่มีรูป", "ข้าม"])
+def test_no_photos(chat: Chat, how: str) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="photos")
+    if how == "tap":
+        chat.tap_key("photos.none")
+    else:
+        chat.send(how)
+    assert chat.step == "confirm"
+    assert chat.answers["photos"] == []
+
+
+def test_activity_summary_then_submit(chat: Chat) -> None:
+    chat.send("รายงานกิจกรรม")
+    chat.send("อื่น ๆ", "ทำบุญตักบาตร", "เมื่อวาน")
+    chat.send(Inbound("location", latitude=18.79, longitude=98.98))
+    chat.send("สามสิบห้า", "ภาครัฐ, ภาคศาสนา", "ทำความสะอาดวัดและลานวัด", photo(7), "เสร็จ")
+    assert chat.step == "confirm"
+    assert chat.messages[-1].ask == "confirm"
+    assert chat.messages[-1].text.startswith(chat.t("form.activity.confirm.prompt"))
+    chat.tap_key("summary.submit")
+    event = submitted(chat)
+    assert event.action == "activity_report"
+    assert (event.form_id, event.form_version) == ("activity", FORMS["activity"].version)
+    assert event.answers == {
+        "activity_type": "other",
+        "activity_other": "ทำบุญตักบาตร",
+        "date": "2026-03-19",
+        "place": {"lat": 18.79, "lon": 98.98},
+        "participants": 35,
+        "sectors": ["government", "religion"],
+        "description": "ทำความสะอาดวัดและลานวัด",
+        "photos": [photo_ref(7).as_json()],
+    }
+
+
+# ------------------------------------------------------------------ problem report
+
+
+def test_problem_report(chat: Chat) -> None:
+    chat.send("แจ้งปัญหา")
+    assert chat.step == "category"
+    chat.tap_key("choice.problem_categories.drought")
+    assert chat.step == "urgency"
+    chat.tap_key("choice.urgency.very_urgent")
+    chat.send("0")  # households: 0 means "not known" and is allowed
+    assert chat.answers["households"] == 0
+    chat.send("ไม่มีน้ำประปามาสามวันแล้ว", "ไม่มีรูป")
+    assert chat.step == "location"
+    chat.send(Inbound("location", latitude=18.8, longitude=99.0))
+    assert chat.step == "confirm"
+    chat.send("ยืนยัน")
+    event = submitted(chat)
+    assert event.action == "problem_report"
+    assert event.answers == {
+        "category": "drought",
+        "urgency": "very_urgent",
+        "households": 0,
+        "description": "ไม่มีน้ำประปามาสามวันแล้ว",
+        "photos": [],
+        "location": {"lat": 18.8, "lon": 99.0},
+    }
+
+
+def test_problem_other_category_asks_what(chat: Chat) -> None:
+    chat.send("แจ้งปัญหา", "อื่น ๆ")
+    assert chat.step == "category_other"
+    chat.fill(PROBLEM_ANSWERS)
+    answers = submitted(chat).answers
+    assert answers["category"] == "other"
+    assert answers["category_other"] == "ต้นไม้ล้มขวางถนน"
+    assert answers["location"] == {"registered_village": True}
+
+
+def test_problem_households_may_not_be_negative_words(chat: Chat) -> None:
+    chat.send("แจ้งปัญหา", "น้ำท่วม", "ด่วน", "ไม่รู้")
+    assert chat.step == "households"
+    assert chat.texts[0].split("\n")[0] == chat.t("error.number")
+
+
+# ------------------------------------------------------------------ summary and editing
+
+
+def test_summary_lists_every_answered_step(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS, until="confirm")
+    summary = newcomer.messages[-1]
+    labels = [label for label, _ in summary.summary]
+    assert labels == [
+        newcomer.t(f"{s.key}.label") for s in FORMS["registration"].steps if s.type != "confirm"
+    ]
+    rows = dict(summary.summary)
+    assert rows[newcomer.t("form.registration.name.label")] == "สมชาย ใจดี"
+    assert rows[newcomer.t("form.registration.phone.label")] == "0812345678"
+    assert rows[newcomer.t("form.registration.area.label")] == "ม.3 ต.ศรีภูมิ อ.เมืองเชียงใหม่ จ.เชียงใหม่"
+    for label, value in summary.summary:
+        assert f"• {label}: {value}" in summary.text
+    # Every answer can be changed with one tap, except the consent.
+    assert summary.choices[0].value == CONFIRM_SUBMIT
+    assert [c.value for c in summary.choices if c.value.startswith("edit:")] == [
+        "edit:language",
+        "edit:name",
+        "edit:phone",
+        "edit:role",
+        "edit:area",
+    ]
+
+
+def test_skipped_answers_show_as_skipped(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS | {"sectors": "ข้าม"}, until="confirm")
+    rows = dict(chat.messages[-1].summary)
+    assert rows[chat.t("form.activity.sectors.label")] == chat.t("summary.skipped")
+    assert rows[chat.t("form.activity.date.label")] == "20 มีนาคม 2569"
+    assert rows[chat.t("form.activity.place.label")] == chat.t("location.village_chosen")
+
+
+def test_edit_from_the_summary_returns_to_the_summary(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS, until="confirm")
+    newcomer.tap(newcomer.t("summary.edit", label=newcomer.t("form.registration.name.label")))
+    assert newcomer.step == "name"
+    assert newcomer.t("form.current_answer", answer="สมชาย ใจดี") in newcomer.text
+    newcomer.send("สมหญิง ใจงาม")
+    # Straight back to the summary, not through phone, role and area again.
+    assert newcomer.step == "confirm"
+    assert dict(newcomer.messages[-1].summary)[newcomer.t("form.registration.name.label")] == (
+        "สมหญิง ใจงาม"
+    )
+    newcomer.tap_key("summary.submit")
+    answers = submitted(newcomer).answers
+    assert answers["name"] == "สมหญิง ใจงาม"
+    assert answers["area"] == SI_PHUM_MOO_3
+
+
+def test_edit_the_area_from_the_summary(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS, until="confirm")
+    newcomer.tap_key("summary.edit", label=newcomer.t("form.registration.area.label"))
+    assert (newcomer.step, area_stage(newcomer)) == ("area", "province")
+    newcomer.send("แม่ริม", "ริมใต้", "ม.1")
+    assert newcomer.step == "confirm"
+    assert newcomer.answers["area"]["subdistrict_code"] == "500701"
+
+
+def test_typing_a_step_label_at_the_summary_edits_it(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS, until="confirm")
+    newcomer.send("ชื่อ")
+    assert newcomer.step == "name"
+    newcomer.send("สมศรี มีสุข")
+    assert newcomer.step == "confirm"
+
+
+def test_back_while_editing_returns_to_the_summary(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="confirm")
+    chat.tap_key("summary.edit", label=chat.t("form.activity.participants.label"))
+    assert chat.step == "participants"
+    chat.send("ย้อนกลับ")
+    assert chat.step == "confirm"
+    assert chat.answers["participants"] == 12
+
+
+# ------------------------------------------------------------------ stale buttons
+
+
+@pytest.mark.parametrize(
+    ("step", "stale"),
+    [
+        ("activity_type", "a:date:today"),
+        ("date", "a:activity_type:training"),
+        ("place", "a:date:today"),
+        ("participants", "a:date:today"),
+        ("sectors", "a:activity_type:training"),
+        ("description", "a:sectors:government"),
+        ("photos", "a:date:yesterday"),
+        ("confirm", "a:date:today"),
+    ],
+)
+def test_a_button_of_another_step_answers_nothing(chat: Chat, step: str, stale: str) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until=step)
+    before = dict(chat.answers)
+    prompt = chat.messages[-1]
+    chat.send(Inbound("choice", value=stale))
+    assert chat.step == step
+    assert chat.answers == before
+    assert chat.texts[0].split("\n")[0] == chat.t("error.stale_button")
+    assert chat.messages[-1].choices == prompt.choices
+
+
+def test_a_stale_area_button_answers_nothing(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send(Inbound("choice", value="a:role:kamnan"))
+    assert newcomer.texts[0] == newcomer.t("error.stale_button")
+    assert (newcomer.step, area_stage(newcomer)) == ("area", "province")
+    assert newcomer.answers["role"] == "village_head"
+
+
+def test_a_stale_edit_button_answers_nothing(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="confirm")
+    chat.send(Inbound("choice", value="edit:activity_other"))  # not asked for this type
+    assert chat.step == "confirm"
+    assert chat.texts[0] == chat.t("error.stale_button")
+
+
+# ------------------------------------------------------------------ wrong answers
+
+WRONG = [
+    # (form answers, step, input, error key, params)
+    ("registration", "consent", "อะไรนะ", "error.consent", {}),
+    ("registration", "name", "ก", "error.text_length", {"minimum": 2, "maximum": 100}),
+    ("registration", "phone", "12345", "error.phone", {}),
+    ("registration", "phone", "โทรหาผู้ใหญ่", "error.phone", {}),
+    ("registration", "role", "นักบินอวกาศ", "error.choice", {}),
+    ("registration", "role", "9", "error.choice", {}),
+    ("activity", "date", "ไม่รู้สิ", "error.date", {}),
+    ("activity", "place", "ที่วัด", "error.location", {}),
+    ("activity", "place", "200, 300", "error.location", {}),
+    (
+        "activity",
+        "participants",
+        "0",
+        "error.number_range",
+        {"minimum": "1", "maximum": "100,000"},
+    ),
+    (
+        "activity",
+        "participants",
+        "200000",
+        "error.number_range",
+        {"minimum": "1", "maximum": "100,000"},
+    ),
+    ("activity", "participants", "หลายคน", "error.number", {}),
+    ("activity", "sectors", "ภาคอวกาศ", "error.multi", {}),
+    ("activity", "description", "สั้น", "error.text_length", {"minimum": 5, "maximum": 1000}),
+    ("activity", "photos", "รูปอยู่ในเครื่อง", "error.photo", {"maximum": 5}),
+    ("activity", "confirm", "อืม", "error.confirm", {}),
+    ("problem", "households", "หลายหลัง", "error.number", {}),
+    ("problem", "urgency", "พรุ่งนี้", "error.choice", {}),
+]
+
+
+def _reach(chat: Chat, form_id: str, step: str) -> None:
+    if form_id == "registration":
+        chat.user = NEWCOMER
+        chat.send("สวัสดี")
+        chat.fill(REGISTRATION_ANSWERS, until=step)
+    elif form_id == "activity":
+        chat.send("กิจกรรม")
+        chat.fill(ACTIVITY_ANSWERS, until=step)
+    else:
+        chat.send("แจ้งปัญหา")
+        chat.fill(PROBLEM_ANSWERS, until=step)
+
+
+@pytest.mark.parametrize(("form_id", "step", "typed", "key", "params"), WRONG)
+def test_wrong_answer_says_what_to_do_and_asks_again(
+    chat: Chat, form_id: str, step: str, typed: str, key: str, params: dict[str, Any]
+) -> None:
+    _reach(chat, form_id, step)
+    prompt = chat.messages[-1]
+    before = dict(chat.answers)
+    chat.send(typed)
+    assert chat.step == step
+    assert chat.answers == before
+    assert len(chat.messages) == 2
+    error, again = chat.messages
+    asked = FORMS[form_id].step(step)
+    assert asked is not None
+    step_key = asked.key
+    expected = chat.t(key, **params)
+    if chat.env.i18n.has("th", f"{step_key}.example"):
+        example = chat.t(f"{step_key}.example")
+        expected += "\n" + chat.t("error.example", example=example)
+        assert example in error.text
+    assert error.text == expected
+    assert "{" not in error.text  # every placeholder filled
+    assert again == prompt
+
+
+def test_examples_exist_for_typed_steps(chat: Chat) -> None:
+    i18n = chat.env.i18n
+    for key in ("form.registration.name", "form.registration.phone", "form.activity.date"):
+        assert i18n.has("th", f"{key}.example") and i18n.has("en", f"{key}.example")
+
+
+def test_a_photo_where_text_is_expected(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="description")
+    chat.send(photo(1))
+    assert chat.step == "description"
+    assert chat.texts[0] == chat.t("error.expect_text")
+
+
+# ------------------------------------------------------------------ channel limits
+
+
+def _walk(chat: Chat, answers: dict[str, Answer]) -> Iterator[Outgoing]:
+    """Every message of a whole form, paging through every list on the way."""
+    for _ in range(60):
+        yield from chat.messages
+        if chat.state is None:
+            return
+        pages = 0
+        while NAV_MORE in chat.values and pages < 20:
+            chat.send(Inbound("choice", value=NAV_MORE))
+            yield from chat.messages
+            pages += 1
+        step = chat.step
+        assert step is not None
+        given = answers[step]
+        if step == "area":
+            assert isinstance(given, list)
+            chat.send(given[area_index(chat)])
+        else:
+            chat.send(*(given if isinstance(given, list) else [given]))
+    raise AssertionError("form never ended")
+
+
+def area_index(chat: Chat) -> int:
+    return ("province", "district", "subdistrict", "village").index(area_stage(chat))
+
+
+def _check(message: Outgoing, page_size: int) -> None:
+    assert len(message.choices) <= page_size, (message.text, len(message.choices))
+    for choice in message.choices:
+        assert len(choice.value.encode("utf-8")) <= 64, choice.value
+        assert choice.label
+
+
+@pytest.mark.parametrize("form_id", ["registration", "activity", "problem", "language", "area"])
+def test_no_message_has_more_buttons_than_fit(chat: Chat, form_id: str) -> None:
+    assert chat.env.page_size == 13
+    every_form: dict[str, dict[str, Answer]] = {
+        "registration": REGISTRATION_ANSWERS,
+        "activity": ACTIVITY_ANSWERS | {"activity_type": "อื่น ๆ"},
+        "problem": PROBLEM_ANSWERS | {"category": "อื่น ๆ"},
+        "language": {"language": "English"},
+        "area": REGISTRATION_ANSWERS,
+    }
+    answers = every_form[form_id]
+    if form_id == "registration":
+        chat.user = NEWCOMER
+        chat.send("สวัสดี")
+    else:
+        chat.send({"activity": "1", "problem": "2", "language": "4", "area": "5"}[form_id])
+        assert chat.state is not None and chat.state.form_id == form_id
+    for message in _walk(chat, answers):
+        _check(message, 13)
+    assert chat.last.events and isinstance(chat.last.events[0], Submitted)
+
+
+def test_every_area_list_fits(newcomer: Chat, env: Env) -> None:
+    """Every province's districts and every district's subdistricts, page by page."""
+    at_area(newcomer)
+    assert newcomer.state is not None
+    at_provinces = newcomer.state
+    for province in env.areas.provinces():
+        newcomer.state = at_provinces
+        newcomer.send(Inbound("choice", value=f"a:area:p{province.code}"))
+        at_districts = newcomer.state
+        _check_pages(newcomer, len(env.areas.districts(province.code)))
+        for district in env.areas.districts(province.code):
+            newcomer.state = at_districts
+            newcomer.send(Inbound("choice", value=f"a:area:d{district.code}"))
+            assert area_stage(newcomer) == "subdistrict"
+            _check_pages(newcomer, len(env.areas.subdistricts(district.code)))
+
+
+def _check_pages(chat: Chat, count: int) -> None:
+    seen: set[str] = set()
+    for _ in range(30):
+        for message in chat.messages:
+            _check(message, 13)
+        places = {v for v in chat.values if v.startswith("a:area:")}
+        if places <= seen:
+            break
+        seen |= places
+        if NAV_MORE not in chat.values:
+            break
+        chat.send(Inbound("choice", value=NAV_MORE))
+    assert len(seen) == count

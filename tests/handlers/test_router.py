@@ -1,0 +1,651 @@
+"""The router: commands that work at every step, the main menu, resuming a draft, form versions,
+and what is said after a submit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from bot.lists import Lists
+from handlers import router
+from handlers.areas import AreaDirectory
+from handlers.engine import NAV_CANCEL, Env, FormState, ShowMyReports, Submitted, UserView
+from handlers.forms import ACTIVITY, FORMS
+from handlers.i18n import Translator
+from handlers.messages import Inbound, Outgoing
+from handlers.router import MENU_ITEMS, RESUME_CONTINUE, RESUME_DISCARD, ReportLine
+from tests.handlers.conftest import (
+    ACTIVITY_ANSWERS,
+    NEWCOMER,
+    NOW,
+    REGISTERED,
+    REGISTRATION_ANSWERS,
+    Chat,
+    make_env,
+)
+
+ENGLISH = replace(REGISTERED, language="en", display_name="John Smith")
+
+# The activity form when the type is "other": every step it has, in order.
+ACTIVITY_STEPS = [s.id for s in ACTIVITY.steps]
+REGISTRATION_STEPS = [s.id for s in FORMS["registration"].steps]
+OPTIONAL = {s.id for f in FORMS.values() for s in f.steps if s.optional}
+
+
+def activity_at(chat: Chat, step: str) -> Outgoing:
+    """Open the activity form (type "other") and answer up to `step`; the question asked."""
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS | {"activity_type": "อื่น ๆ"}, until=step)
+    return chat.messages[-1]
+
+
+def english_activity_at(chat: Chat, step: str) -> Outgoing:
+    chat.user = ENGLISH
+    chat.send("activity")
+    chat.fill(
+        {
+            "activity_type": "Other",
+            "activity_other": "Temple clean-up",
+            "date": "today",
+            "place": "At my village",
+            "participants": "12",
+            "sectors": "Government",
+            "description": "Cleaned the temple grounds",
+            "photos": "No photos",
+        },
+        until=step,
+    )
+    return chat.messages[-1]
+
+
+def registration_at(chat: Chat, step: str) -> Outgoing:
+    chat.user = NEWCOMER
+    chat.send("สวัสดี")
+    chat.fill(REGISTRATION_ANSWERS, until=step)
+    return chat.messages[-1]
+
+
+def menu_values(message: Outgoing) -> list[str]:
+    return [c.value for c in message.choices]
+
+
+# ------------------------------------------------------------------ commands at every step
+
+
+@pytest.mark.parametrize("step", ACTIVITY_STEPS)
+@pytest.mark.parametrize("word", ["ยกเลิก", "cancel", "/cancel", "ยกเลิกครับ", "tap"])
+def test_cancel_at_every_step(chat: Chat, step: str, word: str) -> None:
+    activity_at(chat, step)
+    if word == "tap":
+        chat.send(Inbound("choice", value=NAV_CANCEL))
+    else:
+        chat.send(word)
+    assert chat.state is None
+    assert chat.last.events == []
+    assert chat.texts[0] == chat.t("form.cancelled")
+    assert chat.texts[1] == chat.t("menu.prompt")
+
+
+@pytest.mark.parametrize("step", REGISTRATION_STEPS)
+def test_cancel_registration_at_every_step(chat: Chat, step: str) -> None:
+    registration_at(chat, step)
+    chat.send("ยกเลิก")
+    assert chat.state is None
+    assert chat.texts == [chat.t("form.cancelled_registration")]
+    # The next message starts over.
+    chat.send("สวัสดี")
+    assert (chat.state is not None) and (chat.step == "language")
+
+
+# Steps with a back button: not the first question, and the summary offers edits instead.
+@pytest.mark.parametrize(
+    ("step", "word"),
+    [(step, word) for step in ACTIVITY_STEPS for word in ("ย้อนกลับ", "back")]
+    + [(step, "tap") for step in ACTIVITY_STEPS[1:-1]],
+)
+def test_back_at_every_step(chat: Chat, step: str, word: str) -> None:
+    activity_at(chat, step)
+    answers = dict(chat.answers)
+    if word == "tap":
+        chat.tap_key("nav.back")
+    else:
+        chat.send(word)
+    index = ACTIVITY_STEPS.index(step)
+    if index == 0:
+        assert chat.step == step
+        assert chat.texts[0] == chat.t("nav.at_first_step")
+    else:
+        assert chat.step == ACTIVITY_STEPS[index - 1]
+        assert chat.answers == answers  # nothing forgotten by going back
+
+
+def test_back_then_forward_keeps_the_earlier_answer_shown(chat: Chat) -> None:
+    activity_at(chat, "place")
+    chat.send("ย้อนกลับ")
+    assert chat.step == "date"
+    assert chat.t("form.current_answer", answer="20 มีนาคม 2569") in chat.text
+
+
+@pytest.mark.parametrize("step", ACTIVITY_STEPS)
+@pytest.mark.parametrize("word", ["ข้าม", "skip"])
+def test_skip_only_where_optional(chat: Chat, step: str, word: str) -> None:
+    activity_at(chat, step)
+    chat.send(word)
+    if step in OPTIONAL:
+        assert chat.step == ACTIVITY_STEPS[ACTIVITY_STEPS.index(step) + 1]
+        assert chat.answers[step] == []
+    else:
+        assert chat.step == step
+        assert step not in chat.answers
+        assert chat.texts[0] == chat.t("nav.cannot_skip")
+        assert len(chat.messages) == 2
+
+
+@pytest.mark.parametrize("step", ACTIVITY_STEPS)
+@pytest.mark.parametrize("word", ["เมนู", "menu"])
+def test_menu_pauses_the_form(chat: Chat, step: str, word: str) -> None:
+    asked = activity_at(chat, step)
+    answers = dict(chat.answers)
+    chat.send(word)
+    assert chat.step == step
+    assert chat.answers == answers
+    menu = chat.messages[-1]
+    title = chat.t("form.activity.title")
+    assert menu.text == chat.t("menu.paused", form=title) + "\n" + chat.t("menu.prompt")
+    assert menu_values(menu) == [RESUME_CONTINUE, *(f"menu:{item}" for item in MENU_ITEMS)]
+    chat.tap_key("resume.continue")
+    assert chat.step == step
+    assert chat.messages == [asked]
+
+
+@pytest.mark.parametrize("step", ACTIVITY_STEPS)
+@pytest.mark.parametrize("word", ["ช่วยเหลือ", "help"])
+def test_help_explains_and_asks_again(chat: Chat, step: str, word: str) -> None:
+    asked = activity_at(chat, step)
+    answers = dict(chat.answers)
+    chat.send(word)
+    assert chat.step == step
+    assert chat.answers == answers
+    assert chat.messages == [Outgoing(chat.t("help.text")), asked]
+
+
+@pytest.mark.parametrize("step", ["activity_type", "date", "participants", "photos", "confirm"])
+def test_commands_in_english(chat: Chat, step: str) -> None:
+    asked = english_activity_at(chat, step)
+    assert chat.lang == "en"
+    chat.send("help")
+    assert chat.messages == [Outgoing(chat.env.i18n.t("en", "help.text")), asked]
+    chat.send("menu")
+    continue_button = chat.messages[-1].choices[0]
+    assert continue_button.value == RESUME_CONTINUE
+    assert continue_button.label == chat.env.i18n.t("en", "resume.continue")
+    chat.send("cancel")
+    assert chat.state is None
+    assert chat.texts[0] == chat.env.i18n.t("en", "form.cancelled")
+
+
+def test_english_activity_to_the_end(chat: Chat) -> None:
+    english_activity_at(chat, "confirm")
+    assert chat.messages[-1].text.startswith(chat.env.i18n.t("en", "form.activity.confirm.prompt"))
+    chat.send("submit")
+    event = chat.last.events[0]
+    assert isinstance(event, Submitted)
+    assert event.answers["activity_other"] == "Temple clean-up"
+    assert event.answers["sectors"] == ["government"]
+    assert event.answers["place"] == {"registered_village": True}
+
+
+# Words typed with the keyboard in the English layout: what each key would have been in Thai.
+WRONG_LAYOUT = {
+    "ยกเลิก": "pdg]bd",
+    "เมนู": "g,o^",
+    "ช่วยเหลือ": "=j;pgs]nv",
+    "ย้อนกลับ": "phvod]y[",
+    "ข้าม": "-hk,",
+    "เสร็จ": "gliH0",
+    "แจ้งปัญหา": "c0h'xyPsk",
+}
+
+
+def test_wrong_layout_words_are_what_they_look_like() -> None:
+    from handlers.thai import fix_keyboard_layout
+
+    for thai, typed in WRONG_LAYOUT.items():
+        assert fix_keyboard_layout(typed) == thai
+
+
+def test_wrong_layout_cancel(chat: Chat) -> None:
+    activity_at(chat, "participants")
+    chat.send(WRONG_LAYOUT["ยกเลิก"])
+    assert chat.state is None
+    assert chat.texts[0] == chat.t("form.cancelled")
+
+
+def test_wrong_layout_menu_and_help(chat: Chat) -> None:
+    asked = activity_at(chat, "description")
+    chat.send(WRONG_LAYOUT["ช่วยเหลือ"])
+    assert chat.messages == [Outgoing(chat.t("help.text")), asked]
+    chat.send(WRONG_LAYOUT["เมนู"])
+    assert chat.step == "description"
+    assert menu_values(chat.messages[-1])[0] == RESUME_CONTINUE
+
+
+def test_wrong_layout_back_skip_and_done(chat: Chat) -> None:
+    activity_at(chat, "participants")
+    chat.send(WRONG_LAYOUT["ย้อนกลับ"])
+    assert chat.step == "place"
+    chat.send("ที่หมู่บ้านของฉัน", "12", WRONG_LAYOUT["ข้าม"])
+    assert chat.step == "description"
+    assert chat.answers["sectors"] == []
+    chat.send("อบรมการทำปุ๋ยหมัก")
+    chat.send(WRONG_LAYOUT["เสร็จ"])  # done with no photo: photos are optional
+    assert chat.step == "confirm"
+    assert chat.answers["photos"] == []
+
+
+def test_wrong_layout_menu_item(chat: Chat) -> None:
+    chat.send(WRONG_LAYOUT["แจ้งปัญหา"])
+    assert chat.state is not None and chat.state.form_id == "problem"
+
+
+def test_wrong_layout_cancel_with_nothing_open(chat: Chat) -> None:
+    chat.send(WRONG_LAYOUT["ยกเลิก"])
+    assert chat.texts[0] == chat.t("form.nothing_to_cancel")
+
+
+def test_unsupported_input_in_a_form(chat: Chat) -> None:
+    asked = activity_at(chat, "description")
+    chat.send(Inbound("unsupported"))
+    assert chat.messages == [Outgoing(chat.t("input.unsupported")), asked]
+
+
+# ------------------------------------------------------------------ resuming a draft
+
+
+def draft(chat: Chat, age: dt.timedelta) -> FormState:
+    activity_at(chat, "participants")
+    assert chat.state is not None
+    return replace(chat.state, updated_at=NOW - age)
+
+
+def test_an_old_draft_asks_continue_or_discard_first(chat: Chat) -> None:
+    chat.state = draft(chat, dt.timedelta(hours=13))
+    answers = dict(chat.answers)
+    chat.send("12")
+    assert chat.step == "participants"
+    assert chat.answers == answers  # the "12" answered nothing yet
+    (question,) = chat.messages
+    # 13 hours before 10:00 on 20 March in Bangkok is the evening of 19 March.
+    assert question.text == chat.t(
+        "form.pending", form=chat.t("form.activity.title"), since="19 มีนาคม 2569"
+    )
+    assert menu_values(question) == [RESUME_CONTINUE, RESUME_DISCARD]
+
+
+def test_continue_asks_the_same_step_again(chat: Chat) -> None:
+    chat.state = draft(chat, dt.timedelta(days=3))
+    asked = chat.messages[-1]
+    chat.send("12")
+    chat.tap_key("resume.continue")
+    assert chat.messages == [asked]
+    chat.send("12")
+    assert chat.step == "sectors"
+    assert chat.answers["participants"] == 12
+
+
+def test_continue_typed(chat: Chat) -> None:
+    chat.state = draft(chat, dt.timedelta(days=3))
+    chat.send("12", "ทำต่อ")
+    assert chat.step == "participants"
+    assert chat.texts == [chat.t("form.activity.participants.prompt")]
+
+
+def test_discard_clears_the_draft(chat: Chat) -> None:
+    chat.state = draft(chat, dt.timedelta(days=3))
+    chat.send("สวัสดี")
+    chat.tap_key("resume.discard")
+    assert chat.state is None
+    assert chat.texts == [chat.t("form.cancelled"), chat.t("menu.prompt")]
+
+
+def test_a_recent_draft_just_continues(chat: Chat) -> None:
+    chat.state = draft(chat, dt.timedelta(hours=1))
+    chat.send("12")
+    assert chat.step == "sectors"
+
+
+def test_start_with_a_draft_asks(chat: Chat) -> None:
+    chat.state = draft(chat, dt.timedelta(minutes=5))
+    chat.send(Inbound("start"))
+    assert chat.step == "participants"
+    assert menu_values(chat.messages[-1]) == [RESUME_CONTINUE, RESUME_DISCARD]
+
+
+def test_resume_question_in_english(chat: Chat) -> None:
+    english_activity_at(chat, "participants")
+    assert chat.state is not None
+    chat.state = replace(chat.state, updated_at=NOW - dt.timedelta(days=1))
+    chat.send("12")
+    assert chat.texts == [
+        chat.env.i18n.t(
+            "en", "form.pending", form=chat.t("form.activity.title"), since="19 Mar 2026"
+        )
+    ]
+
+
+def test_router_does_not_change_the_state_it_was_given(chat: Chat) -> None:
+    stored = draft(chat, dt.timedelta(days=3))
+    before = replace(stored, answers=dict(stored.answers), context=dict(stored.context))
+    router.handle(chat.user, stored, Inbound("text", "12"), chat.env)
+    router.handle(chat.user, stored, Inbound("text", "เมนู"), chat.env)
+    assert stored == before
+    # The same stored draft read again asks again.
+    result = router.handle(chat.user, stored, Inbound("text", "12"), chat.env)
+    assert result.state is not None and result.state.step_id == "participants"
+    assert [c.value for c in result.messages[-1].choices] == [RESUME_CONTINUE, RESUME_DISCARD]
+
+
+def test_a_menu_item_while_a_form_is_open(chat: Chat) -> None:
+    asked = activity_at(chat, "participants")
+    chat.send("เมนู")
+    chat.tap_key("menu.problem")
+    assert chat.state is not None and chat.state.form_id == "activity"
+    assert chat.texts == [
+        chat.t("form.pending_other", form=chat.t("form.activity.title"), since="20 มีนาคม 2569")
+    ]
+    chat.send("เมนู")
+    chat.tap_key("menu.activity")  # the open form itself: carry on with it
+    assert chat.messages == [asked]
+
+
+# ------------------------------------------------------------------ form versions
+
+
+def test_older_version_resumes_when_its_step_still_exists(chat: Chat) -> None:
+    activity_at(chat, "participants")
+    assert chat.state is not None
+    history = [*chat.state.context["history"], "budget"]
+    chat.state = replace(
+        chat.state,
+        form_version=ACTIVITY.version - 1,
+        answers={**chat.answers, "budget": 5000},
+        context={**chat.state.context, "history": history},
+    )
+    chat.send("12")
+    assert chat.state is not None
+    assert chat.state.form_version == ACTIVITY.version
+    assert chat.step == "sectors"
+    assert "budget" not in chat.answers
+    assert "budget" not in chat.state.context["history"]
+    assert chat.answers["activity_type"] == "other"
+
+
+def test_newer_version_without_the_step_starts_over(
+    i18n: Translator, lists: Lists, areas: AreaDirectory
+) -> None:
+    changed = replace(
+        ACTIVITY,
+        version=ACTIVITY.version + 1,
+        steps=tuple(s for s in ACTIVITY.steps if s.id != "participants"),
+    )
+    env = make_env(i18n, lists, areas, forms={**FORMS, "activity": changed})
+    state = FormState(
+        "activity",
+        ACTIVITY.version,
+        "participants",
+        {"activity_type": "training", "date": "2026-03-20"},
+        {"history": ["activity_type", "date", "place"]},
+        NOW,
+    )
+    chat = Chat(env, REGISTERED, state)
+    chat.send("12")
+    assert chat.state is not None
+    assert chat.state.form_version == changed.version
+    assert chat.step == "activity_type"
+    assert chat.answers == {}
+    assert chat.texts[0] == chat.t("form.restarted_new_version")
+    assert chat.texts[1] == chat.t("form.activity.type.prompt")
+
+
+def test_a_form_that_no_longer_exists(chat: Chat) -> None:
+    chat.state = FormState("survey", 1, "q1", {}, {"history": []}, NOW)
+    chat.send("สวัสดี")
+    assert chat.state is None
+    assert chat.texts == [chat.t("form.gone"), chat.t("menu.prompt")]
+
+
+# ------------------------------------------------------------------ channel limits in the router
+
+
+def test_menu_fits_and_values_are_short(chat: Chat, env: Env) -> None:
+    activity_at(chat, "date")
+    for command in ("เมนู", "ทำต่อ"):
+        chat.send(command)
+        for message in chat.messages:
+            assert len(message.choices) <= env.page_size
+            assert all(len(c.value.encode()) <= 64 for c in message.choices)
+
+
+# ------------------------------------------------------------------ no form open
+
+
+def test_unregistered_user_is_always_registering(newcomer: Chat) -> None:
+    for text in ("เมนู", "แจ้งปัญหา", "รายงานของฉัน"):
+        newcomer.state = None
+        newcomer.send(text)
+        assert newcomer.state is not None and newcomer.state.form_id == "registration"
+        assert newcomer.last.events == []
+
+
+def test_unregistered_user_menu_during_registration(newcomer: Chat) -> None:
+    registration_at(newcomer, "name")
+    newcomer.send("เมนู")
+    assert newcomer.step == "name"
+    assert newcomer.messages[-1].text.startswith(
+        newcomer.t("menu.paused", form=newcomer.t("form.registration.title"))
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "form_id"),
+    [
+        ("แจ้งปัญหา", "problem"),
+        ("ปัญหา", "problem"),
+        ("2", "problem"),
+        ("๒", "problem"),
+        ("problem", "problem"),
+        ("activity", "activity"),
+        ("Activity", "activity"),
+        ("1", "activity"),
+        ("รายงานกิจกรรม", "activity"),
+        ("/activity", "activity"),
+        ("เปลี่ยนภาษา", "language"),
+        ("4", "language"),
+        ("เปลี่ยนหมู่บ้าน", "area"),
+        ("5", "area"),
+    ],
+)
+def test_menu_items_typed(chat: Chat, typed: str, form_id: str) -> None:
+    chat.send(typed)
+    assert chat.state is not None
+    assert chat.state.form_id == form_id
+    form = FORMS[form_id]
+    assert chat.step == form.steps[0].id
+    first = form.steps[0]
+    expected = "area.province.prompt" if first.type == "area" else f"{first.key}.prompt"
+    assert chat.messages[-1].text == chat.t(expected)
+
+
+@pytest.mark.parametrize("item", ["activity", "problem", "language", "area"])
+def test_menu_items_tapped(chat: Chat, item: str) -> None:
+    chat.send("เมนู")
+    chat.tap_key(f"menu.{item}")
+    assert chat.state is not None and chat.state.form_id == router.MENU_FORMS[item]
+
+
+@pytest.mark.parametrize("typed", ["รายงานของฉัน", "3", "my reports", "tap"])
+def test_my_reports_is_an_event(chat: Chat, typed: str) -> None:
+    if typed == "tap":
+        chat.send("เมนู")
+        chat.tap_key("menu.my_reports")
+    else:
+        chat.send(typed)
+    assert chat.last.events == [ShowMyReports()]
+    assert chat.messages == []
+    assert chat.state is None
+
+
+def test_unknown_text_shows_the_menu(chat: Chat) -> None:
+    chat.send("ฝนตกหนักมากเลยวันนี้")
+    assert chat.state is None
+    assert chat.texts == [chat.t("menu.unknown"), chat.t("menu.prompt")]
+    menu = chat.messages[-1]
+    assert menu_values(menu) == [f"menu:{item}" for item in MENU_ITEMS]
+    assert [c.label for c in menu.choices] == [chat.t(f"menu.{item}") for item in MENU_ITEMS]
+
+
+@pytest.mark.parametrize(
+    ("inbound", "first"),
+    [
+        (Inbound("text", "เมนู"), None),
+        (Inbound("text", "menu"), None),
+        (Inbound("text", "ยกเลิก"), "form.nothing_to_cancel"),
+        (Inbound("text", "ช่วยเหลือ"), "help.text"),
+        (Inbound("text", "help"), "help.text"),
+        (Inbound("choice", value="menu:help"), "help.text"),
+        (Inbound("unsupported"), "input.unsupported"),
+        (Inbound("photo"), "menu.unknown"),
+    ],
+)
+def test_registered_user_without_a_form(chat: Chat, inbound: Inbound, first: str | None) -> None:
+    chat.send(inbound)
+    assert chat.state is None
+    expected = [chat.t("menu.prompt")] if first is None else [chat.t(first), chat.t("menu.prompt")]
+    assert chat.texts == expected
+
+
+def test_start_greets_a_registered_user(chat: Chat) -> None:
+    chat.send(Inbound("start"))
+    assert chat.texts == [chat.t("welcome.back", name="สมชาย ใจดี"), chat.t("menu.prompt")]
+
+
+def test_menu_in_english(env: Env) -> None:
+    chat = Chat(env, ENGLISH)
+    chat.send("menu")
+    assert chat.messages[-1].choices[0].label == env.i18n.t("en", "menu.activity")
+
+
+def test_change_language_form(chat: Chat) -> None:
+    chat.send("เปลี่ยนภาษา")
+    chat.tap("English")
+    (event,) = chat.last.events
+    assert isinstance(event, Submitted)
+    assert (event.action, event.answers) == ("update_profile", {"language": "en"})
+    assert chat.state is None
+
+
+def test_change_area_form(chat: Chat) -> None:
+    chat.send("เปลี่ยนพื้นที่", "แม่ริม", "ริมใต้", "ม.1")
+    assert chat.step == "confirm"
+    chat.send("ยืนยัน")
+    (event,) = chat.last.events
+    assert isinstance(event, Submitted)
+    assert event.action == "update_profile"
+    assert event.answers == {
+        "area": {
+            "province_code": "50",
+            "district_code": "5007",
+            "subdistrict_code": "500701",
+            "village_no": 1,
+        }
+    }
+
+
+# ------------------------------------------------------------------ after a submit
+
+
+def _event(form_id: str, answers: dict[str, object]) -> Submitted:
+    form = FORMS[form_id]
+    return Submitted(form.id, form.version, form.submit, dict(answers))
+
+
+def test_after_registration(env: Env) -> None:
+    event = _event("registration", {"language": "en", "name": "John Smith"})
+    out = router.after_submit(event, None, NEWCOMER, env)
+    assert out[0].text == env.i18n.t("en", "registration.done", name="John Smith")
+    assert out[1] == router.menu_message(NEWCOMER, env, "en")
+
+
+@pytest.mark.parametrize("form_id", ["activity", "problem"])
+def test_after_a_report_the_reference_is_given(env: Env, form_id: str) -> None:
+    out = router.after_submit(_event(form_id, {}), "PRB-2569-000123", REGISTERED, env)
+    assert out[0].text == env.i18n.t(
+        "th", f"report.submitted.{form_id}", reference="PRB-2569-000123"
+    )
+    assert "PRB-2569-000123" in out[0].text
+    assert menu_values(out[1]) == [f"menu:{item}" for item in MENU_ITEMS]
+
+
+def test_after_a_profile_change(env: Env) -> None:
+    out = router.after_submit(_event("language", {"language": "en"}), None, REGISTERED, env)
+    assert out[0].text == env.i18n.t("en", "profile.updated")
+
+
+def test_my_reports_none(env: Env) -> None:
+    out = router.render_my_reports([], REGISTERED, env)
+    assert [m.text for m in out] == [
+        env.i18n.t("th", "my_reports.none"),
+        env.i18n.t("th", "menu.prompt"),
+    ]
+
+
+def test_my_reports_lines(env: Env) -> None:
+    lines = [
+        ReportLine(
+            "ACT-2569-000007",
+            "activity",
+            "submitted",
+            dt.datetime(2026, 3, 18, 18, 0, tzinfo=dt.UTC),
+            "อบรม",
+        ),
+        ReportLine(
+            "PRB-2569-000002",
+            "problem",
+            "in_progress",
+            dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC),
+            "น้ำท่วม",
+        ),
+    ]
+    text = router.render_my_reports(lines, REGISTERED, env)[0].text
+    rows = text.split("\n")
+    assert rows[0] == env.i18n.t("th", "my_reports.title", count=2)
+    # 18:00 UTC on 18 March is 19 March in Bangkok.
+    assert rows[1] == env.i18n.t(
+        "th",
+        "my_reports.line",
+        reference="ACT-2569-000007",
+        date="19 มี.ค. 69",
+        title="อบรม",
+        status=env.i18n.t("th", "status.submitted"),
+    )
+    assert "PRB-2569-000002" in rows[2] and env.i18n.t("th", "status.in_progress") in rows[2]
+
+
+def test_my_reports_in_english(env: Env) -> None:
+    line = ReportLine(
+        "PRB-2569-000002",
+        "problem",
+        "resolved",
+        dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC),
+        "Flood",
+    )
+    text = router.render_my_reports([line], ENGLISH, env)[0].text
+    assert "01 Mar 2026" in text
+    assert env.i18n.t("en", "status.resolved") in text
+
+
+def test_user_view_of_the_fixtures() -> None:
+    assert REGISTERED.has_village
+    assert not UserView(registered=True, subdistrict_code="500101").has_village
