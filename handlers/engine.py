@@ -5,6 +5,7 @@ never stores and never opens a connection; the caller persists the state it retu
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -533,17 +534,22 @@ def _choice_by_text(
         and 1 <= number <= len(values)
     ):
         return values[number - 1]
+    key = f"choice.{step.options_list}"
     candidates = [
-        (v, _label_names(env.i18n.variants(f"choice.{step.options_list}.{v}"), v)) for v in values
+        (v, _label_names(env.i18n.variants(f"{key}.{v}"), v, env.i18n.variants(f"{key}.{v}.also")))
+        for v in values
     ]
     return match_choice(text, candidates)
 
 
-def _label_names(labels: Sequence[str], value: str) -> tuple[str, ...]:
-    """A label and its halves: "ภัยแล้ง / ขาดน้ำ" is answered by "ภัยแล้ง" too."""
+def _label_names(labels: Sequence[str], value: str, also: Sequence[str] = ()) -> tuple[str, ...]:
+    """A label, its halves ("ภัยแล้ง / ขาดน้ำ" is answered by "ภัยแล้ง" too) and the other
+    words a locale lists for it (``choice.<list>.<value>.also``, separated by ``|``)."""
     names = [value, *labels]
     for label in labels:
         names += [part.strip() for part in label.split("/") if part.strip()]
+    for words in also:
+        names += [word.strip() for word in words.split("|") if word.strip()]
     return tuple(dict.fromkeys(names))
 
 
@@ -856,6 +862,9 @@ def _area(
     return Result([prompt(form, state, user, env)], [], state)
 
 
+_DISTRICT_WORDS = re.compile(r"(?i)^(?:อ\.|อำเภอ|เขต|เมือง|amphoe|mueang|khet)")
+
+
 def _area_from_text(
     area: dict[str, Any],
     text: str,
@@ -867,7 +876,12 @@ def _area_from_text(
     offered as choices (returns None); none is an error. At the province stage a district name
     is understood too, because people often know their อำเภอ better than the list order."""
     places, tag = _stage_places(area, env)
-    found = [(tag, p) for p in env.areas.match(text, places)]
+    found: list[tuple[str, Place]] = []
+    if area["stage"] == "province" and _DISTRICT_WORDS.match(text.strip()):
+        # "เมืองเชียงใหม่" or "อ.แม่ริม" names a district even where a province would match.
+        found = [("d", p) for p in env.areas.match(text, env.areas.all_districts())]
+    if not found:
+        found = [(tag, p) for p in env.areas.match(text, places)]
     if not found and area["stage"] == "province":
         found = [("d", p) for p in env.areas.match(text, env.areas.all_districts())]
     if not found:

@@ -68,7 +68,8 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             inbound = engine.button_for_text(inbound, [Choice(v, label) for v, label in shown])
             command = _command(inbound, env)
 
-        if command == "cancel":
+        discard = inbound.kind == "choice" and inbound.value == RESUME_DISCARD
+        if command == "cancel" or discard:
             if not user.registered and form.id == "registration":
                 return Result([Outgoing(t(lang, "form.cancelled_registration"))], [], None)
             return _menu(user, env, lang, prefix=[t(lang, "form.cancelled")])
@@ -81,8 +82,6 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         if inbound.kind == "choice" and inbound.value == RESUME_CONTINUE:
             state.context.pop("resume_asked", None)
             return Result([engine.prompt(form, state, user, env)], [], state)
-        if inbound.kind == "choice" and inbound.value == RESUME_DISCARD:
-            return _menu(user, env, lang, prefix=[t(lang, "form.cancelled")])
         if inbound.kind == "choice" and (inbound.value or "").startswith(MENU_PREFIX):
             wanted = (inbound.value or "")[len(MENU_PREFIX) :]
             if MENU_FORMS.get(wanted) == form.id:

@@ -926,3 +926,21 @@ def _check_pages(chat: Chat, count: int) -> None:
             break
         chat.send(Inbound("choice", value=NAV_MORE))
     assert len(seen) == count
+
+
+@pytest.mark.parametrize("typed", ["เมืองเชียงใหม่", "อ.เมืองเชียงใหม่", "Mueang Chiang Mai"])
+def test_a_mueang_district_typed_at_the_province_stage_is_the_district(
+    newcomer: Chat, typed: str
+) -> None:
+    at_area(newcomer)
+    newcomer.send(typed)
+    assert area_stage(newcomer) == "subdistrict"
+    assert newcomer.state is not None
+    assert newcomer.state.context["area"]["district_code"] == MUEANG_CHIANG_MAI
+
+
+@pytest.mark.parametrize(("typed", "language"), [("ไทย", "th"), ("Thai", "th"), ("อังกฤษ", "en")])
+def test_language_by_its_short_name(newcomer: Chat, typed: str, language: str) -> None:
+    newcomer.send("สวัสดี", typed)
+    assert newcomer.answers["language"] == language
+    assert newcomer.step == "consent"

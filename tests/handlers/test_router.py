@@ -649,3 +649,11 @@ def test_my_reports_in_english(env: Env) -> None:
 def test_user_view_of_the_fixtures() -> None:
     assert REGISTERED.has_village
     assert not UserView(registered=True, subdistrict_code="500101").has_village
+
+
+def test_discarding_a_registration_draft_does_not_show_the_members_menu(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี", "ภาษาไทย")
+    assert newcomer.state is not None
+    newcomer.send(Inbound("choice", value=RESUME_DISCARD))
+    assert newcomer.state is None
+    assert newcomer.texts == [newcomer.t("form.cancelled_registration")]
