@@ -46,6 +46,19 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_BOT_TOKEN"
     )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+    # Where the official SDKs send their requests (tests point them at fake servers).
+    line_api_base_url: str = Field(
+        default="https://api.line.me", validation_alias="LINE_API_BASE_URL"
+    )
+    line_data_api_base_url: str = Field(
+        default="https://api-data.line.me", validation_alias="LINE_DATA_API_BASE_URL"
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org", validation_alias="TELEGRAM_API_BASE_URL"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -59,6 +72,11 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return driver + value[len(plain) :]
         return value
+
+    @field_validator("line_api_base_url", "line_data_api_base_url", "telegram_api_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     @field_validator("timezone")
     @classmethod
@@ -86,4 +104,5 @@ class Settings(BaseSettings):
 
     @property
     def telegram_enabled(self) -> bool:
-        return self.telegram_bot_token is not None
+        # Without the secret anyone could post updates to the webhook, so both are needed.
+        return self.telegram_bot_token is not None and self.telegram_webhook_secret is not None

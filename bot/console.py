@@ -51,7 +51,8 @@ class ConsoleChat:
 
     async def send(self, inbound: Inbound) -> list[Outgoing]:
         messages = await handle(self.core, PLATFORM, self.user, inbound, page_size=PAGE_SIZE)
-        if last_choices(messages) or messages:
+        assert messages is not None  # console inputs carry no event id, so never a redelivery
+        if messages:
             self.choices = last_choices(messages)
         return messages
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import signal
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy import text
@@ -15,8 +16,12 @@ from sqlalchemy import text
 from bot.config import Settings
 from bot.service import Core, build_core
 
+if TYPE_CHECKING:
+    from bot.line import LineChannel
+
 log = logging.getLogger(__name__)
 CORE_KEY = web.AppKey("core", Core)
+LINE_KEY: web.AppKey[LineChannel] = web.AppKey("line")
 
 
 def channel_status(settings: Settings) -> dict[str, bool]:
@@ -41,10 +46,22 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if database else 503)
 
 
+MAX_BODY = 1024 * 1024  # webhooks larger than this are answered 413
+
+
 def build_app(core: Core) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    """The application: health check, and a webhook for each channel whose credentials are
+    set (a channel that is off has no route, so its webhook answers 404)."""
+    app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
+    if core.settings.line_enabled:
+        from bot.line import LineChannel
+
+        line = LineChannel(core)
+        app[LINE_KEY] = line
+        app.router.add_post("/webhooks/line", line.webhook)
+        app.on_cleanup.append(lambda _app: line.close())
     return app
 
 
@@ -58,7 +75,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     for name, on in channel_status(settings).items():
         hint = {
             "line": "set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN",
-            "telegram": "set TELEGRAM_BOT_TOKEN",
+            "telegram": "set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET",
         }[name]
         log.info("channel %s: %s", name, "on" if on else f"off ({hint} to turn it on)")
     log.info(

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -27,6 +27,7 @@ from handlers.engine import (
     ShowMyReports,
     Submitted,
     UserView,
+    language_of,
     option_label,
     photos_of,
 )
@@ -139,34 +140,86 @@ async def save_photo(core: Core, data: bytes) -> PhotoRef:
     return await asyncio.to_thread(core.media.save, data)
 
 
+def user_key(platform: str, platform_user_id: str) -> str:
+    return f"{platform}:{platform_user_id}"
+
+
 async def handle(
-    core: Core, platform: str, platform_user_id: str, inbound: Inbound, *, page_size: int = 13
-) -> list[Outgoing]:
-    """Handle one input of one user and return the replies. Nothing is sent from here: the
-    state is committed before the adapter replies, so a failed send never loses an answer."""
-    async with core.locks.hold(f"{platform}:{platform_user_id}"):
-        env = core.env(page_size)
-        async with core.sessions() as session, session.begin():
-            user = await repo.get_or_create_user(session, platform, platform_user_id, env.now)
-            assert user.id is not None
-            stored = await repo.load_conversation(session, user.id)
-            state = (
-                FormState(
-                    stored.form_id,
-                    stored.form_version,
-                    stored.step_id,
-                    dict(stored.answers),
-                    dict(stored.context),
-                    stored.updated_at,
-                )
-                if stored is not None
-                else None
+    core: Core,
+    platform: str,
+    platform_user_id: str,
+    inbound: Inbound,
+    *,
+    page_size: int = 13,
+    event_id: str | None = None,
+) -> list[Outgoing] | None:
+    """Handle one input of one user and return the replies (None: this platform event was
+    handled before). Nothing is sent from here: the state is committed before the adapter
+    replies, so a failed send never loses an answer."""
+    async with core.locks.hold(user_key(platform, platform_user_id)):
+        return await handle_locked(
+            core, platform, platform_user_id, inbound, page_size=page_size, event_id=event_id
+        )
+
+
+async def handle_locked(
+    core: Core,
+    platform: str,
+    platform_user_id: str,
+    inbound: Inbound,
+    *,
+    page_size: int = 13,
+    event_id: str | None = None,
+) -> list[Outgoing] | None:
+    """`handle` for a caller that already holds the user's lock (an adapter that must fetch a
+    photo before the input exists, and must not let the user's next message overtake it)."""
+    env = core.env(page_size)
+    async with core.sessions() as session, session.begin():
+        if event_id is not None and not await repo.first_delivery(
+            session, platform, event_id, env.now
+        ):
+            log.info("%s event %s was delivered before; skipped", platform, event_id)
+            return None
+        user = await repo.get_or_create_user(session, platform, platform_user_id, env.now)
+        assert user.id is not None
+        if not user.active:  # a message from someone who had blocked us means they are back
+            user.active = True
+        stored = await repo.load_conversation(session, user.id)
+        state = (
+            FormState(
+                stored.form_id,
+                stored.form_version,
+                stored.step_id,
+                dict(stored.answers),
+                dict(stored.context),
+                stored.updated_at,
             )
-            result = router.handle(user_view(user), state, inbound, env)
-            messages = list(result.messages)
-            messages += await _apply(session, core, env, user, result)
-            await _save_state(session, user.id, result.state, env.now)
-        return messages
+            if stored is not None
+            else None
+        )
+        result = router.handle(user_view(user), state, inbound, env)
+        messages = list(result.messages)
+        messages += await _apply(session, core, env, user, result)
+        await _save_state(session, user.id, result.state, env.now)
+        language = language_of(user_view(user), result.state, env)
+    return [replace(m, language=language) for m in messages]
+
+
+async def set_active(
+    core: Core, platform: str, platform_user_id: str, active: bool, *, event_id: str | None = None
+) -> None:
+    """Mark a user as reachable or not (LINE follow/unfollow, Telegram block/unblock)."""
+    now = core.clock()
+    async with (
+        core.locks.hold(user_key(platform, platform_user_id)),
+        core.sessions() as session,
+        session.begin(),
+    ):
+        if event_id is not None and not await repo.first_delivery(session, platform, event_id, now):
+            return
+        user = await repo.get_or_create_user(session, platform, platform_user_id, now)
+        user.active = active
+        user.updated_at = now
 
 
 async def _save_state(

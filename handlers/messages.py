@@ -66,3 +66,5 @@ class Outgoing:
     choices: tuple[Choice, ...] = ()
     ask: AskKind | None = None
     summary: tuple[tuple[str, str], ...] = field(default=())
+    # The reader's language, filled in by the service for adapters' own labels.
+    language: str | None = None

@@ -167,3 +167,16 @@ class ReferenceCounter(SQLModel, table=True):
     prefix: str = Field(primary_key=True, max_length=8)
     year: int = Field(primary_key=True)
     last_value: int = Field(default=0)
+
+
+class InboundEvent(SQLModel, table=True):
+    """Platform events already handled (LINE webhookEventId, Telegram update_id). Written in the
+    same transaction as the state change the event caused, so a redelivery is handled once."""
+
+    __tablename__ = "inbound_events"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    event_id: str = Field(primary_key=True, max_length=128)
+    received_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
+    )

@@ -29,7 +29,14 @@ NO_POSTGRES = (
     "PostgreSQL tests need FIELDBOT_TEST_POSTGRES_URL, e.g. "
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
-DATA_TABLES = ("report_photos", "reports", "conversations", "reference_counters", "users")
+DATA_TABLES = (
+    "report_photos",
+    "reports",
+    "conversations",
+    "reference_counters",
+    "inbound_events",
+    "users",
+)
 
 
 class Clock:

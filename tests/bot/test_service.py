@@ -31,6 +31,7 @@ async def _say(core: Core, user: str, *texts: str) -> str:
     out = ""
     for text in texts:
         messages = await handle(core, "console", user, Inbound("text", text=text))
+        assert messages is not None
         out = "\n".join(m.text for m in messages)
     return out
 

@@ -1,0 +1,67 @@
+"""What the LINE and Telegram adapters share: background work after a webhook has been
+answered, and text helpers for platform limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Background:
+    """Work started after a webhook was answered (platforms want an answer within ~2 s).
+    Kept referenced so it is not garbage-collected, and awaited at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(self._guard(work, name), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guard(work: Coroutine[Any, Any, None], name: str) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("background work %s failed", name)
+
+    async def drain(self, grace: float = 30.0) -> None:
+        """Wait for the work under way (at shutdown, and in tests)."""
+        while self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            if pending:
+                log.warning("%d background task(s) still running at shutdown", len(pending))
+                for task in pending:
+                    task.cancel()
+                return
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a long message into pieces of at most `limit` characters, at line breaks where
+    possible, then at spaces, and only then mid-word."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces

@@ -1,0 +1,273 @@
+"""The LINE channel, through line-bot-sdk v3 (async API).
+
+In: the webhook is checked against `X-Line-Signature` on the raw body, answered at once, and its
+events handled afterwards, each user's in order. Every event is handled once (webhookEventId).
+Out: choices become quick replies (postbacks), a location question gets LINE's location button,
+a photo question its camera buttons, the summary a Flex card. Replies use the reply token while
+it is fresh and fall back to a push with a retry key.
+
+Postback data only ever answers the sender's own conversation: the user comes from the signed
+webhook, never from the data, so a forged postback cannot reach another user's session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from linebot.v3 import WebhookParser
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    AsyncMessagingApiBlob,
+    CameraAction,
+    CameraRollAction,
+    Configuration,
+    FlexBox,
+    FlexBubble,
+    FlexMessage,
+    FlexSeparator,
+    FlexText,
+    LocationAction,
+    PostbackAction,
+    PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+    TextMessage,
+)
+from linebot.v3.messaging.exceptions import ApiException
+from linebot.v3.webhooks import (
+    FollowEvent,
+    ImageMessageContent,
+    LocationMessageContent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
+)
+
+from bot.channels import Background, shorten, split_text
+from bot.service import Core, handle_locked, save_photo, set_active, user_key
+from handlers.messages import Inbound, Outgoing
+from storage.media import PhotoTooLargeError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "line"
+MAX_QUICK_REPLY = 13
+PAGE_SIZE = MAX_QUICK_REPLY - 2  # room for the camera and camera-roll buttons
+MAX_LABEL = 20
+MAX_TEXT = 5000
+MAX_MESSAGES_PER_CALL = 5
+# LINE says a reply token is good for about a minute; past this we push instead.
+REPLY_TOKEN_FRESH = dt.timedelta(seconds=50)
+
+
+class LineChannel:
+    """One per process: one API client for the Messaging API and one for its data host."""
+
+    def __init__(self, core: Core) -> None:
+        settings = core.settings
+        assert settings.line_channel_secret and settings.line_channel_access_token
+        token = settings.line_channel_access_token.get_secret_value()
+        self.core = core
+        self.parser = WebhookParser(settings.line_channel_secret.get_secret_value())
+        self._api_client = AsyncApiClient(
+            Configuration(host=settings.line_api_base_url, access_token=token)
+        )
+        self._data_client = AsyncApiClient(
+            Configuration(host=settings.line_data_api_base_url, access_token=token)
+        )
+        self.api = AsyncMessagingApi(self._api_client)
+        self.blob = AsyncMessagingApiBlob(self._data_client)
+        self.background = Background()
+
+    async def close(self) -> None:
+        await self.background.drain()
+        await self._api_client.close()
+        await self._data_client.close()
+
+    # ------------------------------------------------------------------ in
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        signature = request.headers.get("X-Line-Signature")
+        body = await request.read()  # aiohttp answers 413 past the app's client_max_size
+        if not signature:
+            return web.json_response({"error": "missing signature"}, status=401)
+        try:
+            events = self.parser.parse(body.decode("utf-8"), signature)
+        except InvalidSignatureError:
+            log.warning("LINE webhook with a bad signature refused")
+            return web.json_response({"error": "bad signature"}, status=401)
+        except (ValueError, KeyError, TypeError):  # not JSON, or not a webhook body
+            return web.json_response({"error": "malformed body"}, status=400)
+        received = self.core.clock()
+        if events:
+            self.background.start(self._process(events, received), "line-webhook")
+        return web.json_response({})
+
+    async def _process(self, events: Sequence[Any], received: dt.datetime) -> None:
+        for event in events:
+            try:
+                await self._event(event, received)
+            except Exception:
+                log.exception("LINE event %s failed", getattr(event, "webhook_event_id", "?"))
+
+    async def _event(self, event: Any, received: dt.datetime) -> None:
+        source = getattr(event, "source", None)
+        if not isinstance(source, UserSource) or not source.user_id:
+            return  # groups and rooms are not part of this service
+        user_id: str = source.user_id
+        event_id: str | None = getattr(event, "webhook_event_id", None)
+        if isinstance(event, UnfollowEvent):
+            await set_active(self.core, PLATFORM, user_id, False, event_id=event_id)
+            return
+        async with self.core.locks.hold(user_key(PLATFORM, user_id)):
+            inbound = await self._inbound(event, user_id)
+            if inbound is None:
+                return
+            messages = await handle_locked(
+                self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
+            )
+            if messages:
+                await self.send(user_id, messages, getattr(event, "reply_token", None), received)
+
+    async def _inbound(self, event: Any, user_id: str) -> Inbound | None:
+        if isinstance(event, FollowEvent):
+            return Inbound("start")
+        if isinstance(event, PostbackEvent):
+            return Inbound("choice", value=str(event.postback.data))
+        if not isinstance(event, MessageEvent):
+            return None
+        message = event.message
+        if isinstance(message, TextMessageContent):
+            return Inbound("text", text=str(message.text))
+        if isinstance(message, LocationMessageContent):
+            return Inbound(
+                "location", latitude=float(message.latitude), longitude=float(message.longitude)
+            )
+        if isinstance(message, ImageMessageContent):
+            await self._loading(user_id)
+            try:
+                data = await self.blob.get_message_content(message.id)
+                photo = await save_photo(self.core, bytes(data))
+            except ApiException as error:
+                log.error("LINE photo download failed: %s", describe(error))
+                return Inbound("unsupported")
+            except PhotoTooLargeError:
+                return Inbound("unsupported")
+            return Inbound("photo", photo=photo)
+        return Inbound("unsupported")  # stickers, video, audio, files
+
+    async def _loading(self, user_id: str) -> None:
+        try:
+            await self.api.show_loading_animation(
+                ShowLoadingAnimationRequest(chatId=user_id, loadingSeconds=10)
+            )
+        except ApiException as error:  # a missing animation is no reason to stop
+            log.warning("LINE loading animation failed: %s", describe(error))
+
+    # ------------------------------------------------------------------ out
+
+    async def send(
+        self,
+        user_id: str,
+        outgoing: Sequence[Outgoing],
+        reply_token: str | None = None,
+        received: dt.datetime | None = None,
+    ) -> None:
+        """Reply while the token is fresh (it is free), push the rest (it counts to the quota)."""
+        messages = [m for item in outgoing for m in render(self.core, item)]
+        batches = [
+            messages[i : i + MAX_MESSAGES_PER_CALL]
+            for i in range(0, len(messages), MAX_MESSAGES_PER_CALL)
+        ]
+        fresh = received is not None and self.core.clock() - received < REPLY_TOKEN_FRESH
+        for index, batch in enumerate(batches):
+            if index == 0 and reply_token and fresh:
+                try:
+                    await self.api.reply_message(
+                        ReplyMessageRequest(replyToken=reply_token, messages=batch)
+                    )
+                    continue
+                except ApiException as error:
+                    log.warning("LINE reply failed, pushing instead: %s", describe(error))
+            await self.push(user_id, batch)
+
+    async def push(self, user_id: str, batch: Sequence[Any]) -> None:
+        retry_key = str(uuid.uuid4())
+        try:
+            await self.api.push_message(
+                PushMessageRequest(to=user_id, messages=list(batch)), x_line_retry_key=retry_key
+            )
+        except ApiException as error:
+            log.error("LINE push to a user failed: %s", describe(error))
+            raise
+
+
+def describe(error: ApiException) -> str:
+    """An API error with LINE's request id, for the log (never the token)."""
+    headers = dict(error.headers or {})
+    request_id = headers.get("x-line-request-id") or headers.get("X-Line-Request-Id") or "-"
+    body = error.body.decode("utf-8", "replace") if isinstance(error.body, bytes) else error.body
+    return f"status {error.status}, request id {request_id}, {shorten(str(body), 300)}"
+
+
+def render(core: Core, outgoing: Outgoing) -> list[Any]:
+    """One neutral message as LINE messages; its choices as quick replies on the last one."""
+    t = core.i18n.t
+    lang = outgoing.language
+    items: list[QuickReplyItem] = []
+    if outgoing.ask == "location":
+        items.append(QuickReplyItem(action=LocationAction(label=t(lang, "line.share_location"))))
+    if outgoing.ask == "photos":
+        items.append(QuickReplyItem(action=CameraAction(label=t(lang, "line.camera"))))
+        items.append(QuickReplyItem(action=CameraRollAction(label=t(lang, "line.camera_roll"))))
+    for choice in outgoing.choices:
+        items.append(
+            QuickReplyItem(
+                action=PostbackAction(
+                    label=shorten(choice.label, MAX_LABEL),
+                    data=choice.value,
+                    displayText=shorten(choice.label, 300),
+                )
+            )
+        )
+    quick = QuickReply(items=items[:MAX_QUICK_REPLY]) if items else None
+    if outgoing.summary:
+        return [_summary_card(outgoing, quick)]
+    pieces = split_text(outgoing.text, MAX_TEXT)
+    return [
+        TextMessage(text=piece, quickReply=quick if i == len(pieces) - 1 else None)
+        for i, piece in enumerate(pieces)
+    ]
+
+
+def _summary_card(outgoing: Outgoing, quick: QuickReply | None) -> FlexMessage:
+    title, *rest = outgoing.text.splitlines() or [""]
+    rows: list[Any] = [FlexText(text=title, weight="bold", size="md", wrap=True), FlexSeparator()]
+    for label, value in outgoing.summary:
+        rows.append(
+            FlexBox(
+                layout="baseline",
+                spacing="sm",
+                contents=[
+                    FlexText(text=label, size="sm", color="#888888", flex=2, wrap=True),
+                    FlexText(text=value or "-", size="sm", flex=4, wrap=True),
+                ],
+            )
+        )
+    footer = [line for line in rest if not line.startswith("•")]
+    if footer:
+        rows.append(FlexSeparator())
+        rows.append(FlexText(text="\n".join(footer), size="xs", color="#888888", wrap=True))
+    bubble = FlexBubble(body=FlexBox(layout="vertical", spacing="sm", contents=rows))
+    return FlexMessage(altText=shorten(outgoing.text, 400), contents=bubble, quickReply=quick)

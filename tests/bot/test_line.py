@@ -1,0 +1,251 @@
+"""LINE end to end: signed webhooks over real HTTP into the application, the official SDK
+talking to a fake LINE API on loopback, and the rows that end up in the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot.line import LineChannel
+from bot.server import LINE_KEY, build_app
+from bot.service import Core, build_core
+from storage.models import Report, ReportPhoto, User
+from tests.conftest import Clock, make_settings
+from tests.support.fake_line import FakeLine, LineEvents, sign, webhook_body
+from tests.support.images import png_bytes
+
+SECRET = "line-channel-secret"
+
+
+@dataclass
+class Line:
+    fake: FakeLine
+    client: TestClient[Any, Any]
+    channel: LineChannel
+    core: Core
+    user: LineEvents
+
+    async def post(self, body: bytes, signature: str | None = "sign") -> ClientResponse:
+        headers = {"Content-Type": "application/json"}
+        if signature == "sign":
+            headers["X-Line-Signature"] = sign(SECRET, body)
+        elif signature is not None:
+            headers["X-Line-Signature"] = signature
+        response = await self.client.post("/webhooks/line", data=body, headers=headers)
+        await self.channel.background.drain()
+        return response
+
+    async def send(self, *events: dict[str, Any]) -> list[str]:
+        before = len(self.fake.messages())
+        response = await self.post(webhook_body(*events))
+        assert response.status == 200
+        return [m.get("text") or m.get("altText", "") for m in self.fake.messages()[before:]]
+
+    async def say(self, text: str) -> list[str]:
+        return await self.send(self.user.text(text))
+
+    async def tap(self, label: str) -> list[str]:
+        actions = self.fake.last_quick_reply()
+        for action in actions:
+            if action["type"] == "postback" and action["label"].startswith(label):
+                return await self.send(self.user.postback(action["data"]))
+        raise AssertionError(f"no button {label!r} in {[a.get('label') for a in actions]}")
+
+    def buttons(self) -> list[str]:
+        return [a.get("label", "") for a in self.fake.last_quick_reply()]
+
+
+@pytest.fixture
+async def line(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Line]:
+    fake = FakeLine()
+    async with TestServer(fake.app()) as api:
+        base = str(api.make_url("")).rstrip("/")
+        settings = make_settings(
+            database_url,
+            tmp_path / "media",
+            LINE_CHANNEL_SECRET=SECRET,
+            LINE_CHANNEL_ACCESS_TOKEN="line-access-token",
+            LINE_API_BASE_URL=base,
+            LINE_DATA_API_BASE_URL=base,
+        )
+        core = await build_core(settings)
+        core.clock = clock
+        app = build_app(core)
+        try:
+            async with TestClient(TestServer(app)) as client:
+                yield Line(fake, client, app[LINE_KEY], core, LineEvents(fake, "U1234567890abcdef"))
+        finally:
+            await core.close()
+
+
+async def register(line: Line) -> None:
+    await line.send(line.user.follow())
+    await line.tap("ภาษาไทย")
+    await line.tap("ยินยอม")
+    await line.say("สมชาย ใจดี")
+    await line.tap("ข้าม")
+    await line.tap("ผู้ใหญ่บ้าน")
+    await line.say("เชียงใหม่")
+    await line.say("เมืองเชียงใหม่")
+    await line.say("สุเทพ")
+    await line.tap("ม.3")
+    texts = await line.tap("ยืนยันส่ง")
+    assert any("ลงทะเบียนเรียบร้อย" in t for t in texts)
+
+
+async def test_follow_starts_registration_with_buttons(line: Line) -> None:
+    texts = await line.send(line.user.follow())
+    assert any("ยินดีต้อนรับ" in t for t in texts)
+    assert line.buttons()[:2] == ["ภาษาไทย", "English"]
+    reply = line.fake.sent()[-1]
+    assert reply.path == "/v2/bot/message/reply"  # the free reply, not a push
+    assert reply.headers["Authorization"] == "Bearer line-access-token"
+
+
+async def test_registration_activity_with_photo_by_buttons(line: Line) -> None:
+    await register(line)
+    await line.tap("รายงานกิจกรรม")
+    await line.tap("ฝายชะลอน้ำ")
+    await line.tap("เมื่อวาน")
+    assert "📍 ส่งตำแหน่ง" in line.buttons()
+    await line.tap("ที่หมู่บ้านของฉัน")
+    await line.say("25")
+    await line.tap("ภาครัฐ")
+    await line.tap("ภาคศาสนา")
+    await line.tap("เสร็จ")
+    await line.say("สร้างฝายชะลอน้ำร่วมกับวัดและโรงเรียน")
+    assert {"📷 ถ่ายรูป", "🖼 เลือกรูป"} <= set(line.buttons())
+    photo = png_bytes(8, 8, (10, 200, 30))
+    texts = await line.send(line.user.image(photo))
+    assert any("1/5" in t for t in texts)
+    assert any(c.path == "/v2/bot/chat/loading/start" for c in line.fake.calls)
+    await line.tap("เสร็จ")
+    summary = line.fake.messages()[-1]
+    assert summary["type"] == "flex"  # the summary before submit is a card
+    texts = await line.tap("ยืนยันส่ง")
+    assert any("ACT-2569-000001" in t for t in texts)
+
+    async with line.core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+        photos = (await session.execute(select(ReportPhoto))).scalars().all()
+    assert report.activity_type == "check_dam" and report.participants == 25
+    assert report.answers["sectors"] == ["government", "religion"]
+    assert report.village_code == "50010803"
+    assert len(photos) == 1
+    assert (line.core.settings.media_dir / photos[0].path).read_bytes() == photo
+
+
+async def test_problem_report_by_typing_with_a_location(line: Line) -> None:
+    await register(line)
+    await line.say("แจ้งปัญหา")
+    await line.say("ภัยแล้ง")
+    await line.say("ด่วนมาก")
+    await line.say("สามสิบ")
+    await line.say("บ่อน้ำตื้นแห้งหมด ชาวบ้านไม่มีน้ำใช้")
+    await line.say("ไม่มีรูป")
+    texts = await line.send(line.user.location(18.7953, 98.9523))
+    assert any("ตรวจสอบการแจ้งปัญหา" in t for t in texts)
+    texts = await line.say("ยืนยัน")
+    assert any("PRB-2569-000001" in t for t in texts)
+    async with line.core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+    assert (report.problem_category, report.urgency, report.households) == (
+        "drought",
+        "very_urgent",
+        30,
+    )
+    assert (report.latitude, report.longitude) == (18.7953, 98.9523)
+
+
+async def test_bad_or_missing_signature_is_refused_and_nothing_is_processed(line: Line) -> None:
+    body = webhook_body(line.user.text("สวัสดี"))
+    assert (await line.post(body, signature=None)).status == 401
+    assert (await line.post(body, signature=sign("another-secret", body))).status == 401
+    assert line.fake.sent() == []
+    async with line.core.sessions() as session:
+        assert (await session.execute(select(User))).first() is None
+
+
+async def test_malformed_and_oversized_bodies(line: Line) -> None:
+    assert (await line.post(b"{not json")).status == 400
+    assert (await line.post(b'{"destination": "U"}')).status == 400
+    huge = webhook_body(line.user.text("ก" * (1024 * 1024)))
+    assert (await line.post(huge)).status == 413
+    assert line.fake.sent() == []
+
+
+async def test_redelivered_event_is_processed_once(line: Line) -> None:
+    await register(line)
+    await line.say("แจ้งปัญหา")
+    event = line.user.text("น้ำท่วม")
+    first = await line.send(event)
+    again = await line.send({**event, "deliveryContext": {"isRedelivery": True}})
+    assert any("ด่วนแค่ไหน" in t for t in first)
+    assert again == []  # nothing processed, nothing sent
+
+
+async def test_expired_reply_token_falls_back_to_push_with_retry_key(line: Line) -> None:
+    event = line.user.follow()
+    line.fake.reply_tokens.discard(event["replyToken"])  # LINE no longer accepts it
+    await line.send(event)
+    kinds = [c.path for c in line.fake.sent()]
+    assert kinds == ["/v2/bot/message/reply", "/v2/bot/message/push"]
+    push = line.fake.sent()[-1]
+    assert push.body["to"] == line.user.user_id
+    assert len(push.headers["X-Line-Retry-Key"]) == 36
+
+
+async def test_old_reply_token_is_not_tried(line: Line, clock: Clock) -> None:
+    from handlers.messages import Outgoing
+
+    received = clock.now
+    clock.advance(minutes=2)
+    await line.channel.send(line.user.user_id, [Outgoing("hello")], "token", received)
+    assert [c.path for c in line.fake.sent()] == ["/v2/bot/message/push"]
+
+
+async def test_unfollow_marks_inactive_and_follow_greets_a_returning_user(line: Line) -> None:
+    await register(line)
+    await line.send(line.user.unfollow())
+    async with line.core.sessions() as session:
+        assert (await session.execute(select(User.active))).scalar_one() is False
+    texts = await line.send(line.user.follow())
+    assert any("ยินดีต้อนรับกลับมา" in t for t in texts)
+    async with line.core.sessions() as session:
+        assert (await session.execute(select(User.active))).scalar_one() is True
+
+
+async def test_unsupported_messages_get_a_friendly_answer(line: Line) -> None:
+    await register(line)
+    texts = await line.send(line.user.sticker())
+    assert any("ข้อความ ปุ่ม รูปภาพ และตำแหน่ง" in t for t in texts)
+
+
+async def test_quick_replies_respect_line_limits(line: Line) -> None:
+    await line.send(line.user.follow())
+    await line.tap("ภาษาไทย")
+    await line.tap("ยินยอม")
+    await line.say("สมชาย ใจดี")
+    await line.tap("ข้าม")
+    await line.tap("ผู้ใหญ่บ้าน")  # now the 77 provinces
+    actions = line.fake.last_quick_reply()
+    assert len(actions) <= 13
+    assert all(len(a["label"]) <= 20 for a in actions)
+    assert all(len(a.get("data", "")) <= 300 for a in actions)
+    assert any(a["label"].startswith("ถัดไป") for a in actions)
+    first_page = line.buttons()
+    await line.tap("ถัดไป")
+    assert line.buttons() != first_page
+
+
+async def test_a_channel_without_credentials_has_no_webhook(core: Core) -> None:
+    async with TestClient(TestServer(build_app(core))) as client:
+        response = await client.post("/webhooks/line", data=b"{}")
+    assert response.status == 404
