@@ -37,7 +37,7 @@ def test_environment_and_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     env_file = tmp_path / ".env"
     env_file.write_text(
         "DATABASE_URL=postgresql://u@db/fieldbot\nFIELDBOT_DEFAULT_LANGUAGE=en\n"
-        "TELEGRAM_BOT_TOKEN=123:abc\n",
+        "TELEGRAM_BOT_TOKEN=123:abc\nTELEGRAM_WEBHOOK_SECRET=s3cret\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("FIELDBOT_MEDIA_DIR", str(tmp_path / "m"))
@@ -46,6 +46,7 @@ def test_environment_and_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert settings.default_language == "en"
     assert settings.media_dir == tmp_path / "m"
     assert settings.telegram_enabled
+    assert not Settings(_env_file=None, TELEGRAM_BOT_TOKEN="1:a").telegram_enabled  # type: ignore[call-arg]
     assert "123:abc" not in repr(settings)  # secrets never show up in logs
 
 
