@@ -18,10 +18,12 @@ from bot.service import Core, build_core
 
 if TYPE_CHECKING:
     from bot.line import LineChannel
+    from bot.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
 CORE_KEY = web.AppKey("core", Core)
 LINE_KEY: web.AppKey[LineChannel] = web.AppKey("line")
+TELEGRAM_KEY: web.AppKey[TelegramChannel] = web.AppKey("telegram")
 
 
 def channel_status(settings: Settings) -> dict[str, bool]:
@@ -62,6 +64,14 @@ def build_app(core: Core) -> web.Application:
         app[LINE_KEY] = line
         app.router.add_post("/webhooks/line", line.webhook)
         app.on_cleanup.append(lambda _app: line.close())
+    if core.settings.telegram_enabled:
+        from bot.telegram import TelegramChannel
+
+        telegram = TelegramChannel(core)
+        app[TELEGRAM_KEY] = telegram
+        app.router.add_post("/webhooks/telegram", telegram.webhook)
+        app.on_startup.append(lambda _app: telegram.start())
+        app.on_cleanup.append(lambda _app: telegram.close())
     return app
 
 

@@ -208,13 +208,19 @@ async def handle_locked(
 async def set_active(
     core: Core, platform: str, platform_user_id: str, active: bool, *, event_id: str | None = None
 ) -> None:
-    """Mark a user as reachable or not (LINE follow/unfollow, Telegram block/unblock)."""
+    """Mark a user as reachable or not (LINE follow/unfollow, Telegram block/unblock), in
+    order with the user's other events."""
+    async with core.locks.hold(user_key(platform, platform_user_id)):
+        await set_active_locked(core, platform, platform_user_id, active, event_id=event_id)
+
+
+async def set_active_locked(
+    core: Core, platform: str, platform_user_id: str, active: bool, *, event_id: str | None = None
+) -> None:
+    """`set_active` for a caller that holds the user's lock, or needs no order (a send that
+    finds the user has blocked us)."""
     now = core.clock()
-    async with (
-        core.locks.hold(user_key(platform, platform_user_id)),
-        core.sessions() as session,
-        session.begin(),
-    ):
+    async with core.sessions() as session, session.begin():
         if event_id is not None and not await repo.first_delivery(session, platform, event_id, now):
             return
         user = await repo.get_or_create_user(session, platform, platform_user_id, now)

@@ -1,0 +1,237 @@
+"""The Telegram channel, through python-telegram-bot (its `Bot` for the API, `Update` to read
+webhooks; not its Application, whose in-memory conversation state we must not depend on).
+
+In: the webhook is checked against `X-Telegram-Bot-Api-Secret-Token`, answered at once, and the
+update handled afterwards, once (update_id). Out: choices become inline keyboards whose keyboard
+is taken off once pressed; a location question gets the request-location reply keyboard."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.channels import Background, split_text
+from bot.service import (
+    Core,
+    handle_locked,
+    save_photo,
+    set_active,
+    set_active_locked,
+    user_key,
+)
+from handlers.messages import Inbound, Outgoing
+from storage.media import PhotoTooLargeError
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+PAGE_SIZE = 13
+MAX_TEXT = 4000  # under Telegram's 4,096 so that splitting never lands on the edge
+SHORT_LABEL = 14  # labels this short go two to a keyboard row
+COMMANDS = ("start", "menu", "activity", "problem", "myreports", "language", "help", "cancel")
+
+
+class TelegramChannel:
+    """One per process, with one HTTP client (PTB's) for its whole life."""
+
+    def __init__(self, core: Core) -> None:
+        settings = core.settings
+        assert settings.telegram_bot_token and settings.telegram_webhook_secret
+        base = settings.telegram_api_base_url
+        self.core = core
+        self.secret = settings.telegram_webhook_secret.get_secret_value()
+        self.bot = Bot(
+            settings.telegram_bot_token.get_secret_value(),
+            base_url=f"{base}/bot",
+            base_file_url=f"{base}/file/bot",
+            request=HTTPXRequest(connection_pool_size=64),
+        )
+        self.background = Background()
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
+
+    async def start(self) -> None:
+        await self.bot.initialize()  # getMe: a wrong token shows up at start, not at a user
+
+    async def close(self) -> None:
+        await self.background.drain()
+        await self.bot.shutdown()
+
+    # ------------------------------------------------------------------ in
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            log.warning("Telegram webhook with a wrong secret refused")
+            return web.json_response({"error": "forbidden"}, status=403)
+        body = await request.read()  # aiohttp answers 413 past the app's client_max_size
+        try:
+            data = json.loads(body)
+            update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
+        except (ValueError, TypeError, KeyError):
+            update = None
+        if update is None:
+            return web.json_response({"error": "malformed body"}, status=400)
+        self.background.start(self._update(update), "telegram-update")
+        return web.json_response({})
+
+    async def _update(self, update: Update) -> None:
+        event_id = str(update.update_id)
+        member = update.my_chat_member
+        if member is not None:
+            if member.chat.type == ChatType.PRIVATE:
+                status = member.new_chat_member.status
+                active = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+                await set_active(
+                    self.core, PLATFORM, str(member.from_user.id), active, event_id=event_id
+                )
+            return
+        query = update.callback_query
+        message = update.message
+        if query is not None:
+            await self._callback(query, event_id)
+        elif message is not None and message.chat.type == ChatType.PRIVATE and message.from_user:
+            await self._message(message, event_id)
+
+    async def _callback(self, query: CallbackQuery, event_id: str) -> None:
+        user_id = str(query.from_user.id)
+        try:
+            await query.answer()  # stops the button's spinner
+            if isinstance(query.message, Message) and query.message.reply_markup:
+                # A pressed question's keyboard goes away, so it cannot be pressed twice.
+                await query.message.edit_reply_markup(reply_markup=None)
+        except TelegramError as error:
+            log.warning("Telegram callback answer failed: %s", error)
+        inbound = Inbound("choice", value=query.data or "")
+        async with self.core.locks.hold(user_key(PLATFORM, user_id)):
+            messages = await handle_locked(
+                self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
+            )
+            if messages:
+                await self.send(user_id, messages)
+
+    async def _message(self, message: Message, event_id: str) -> None:
+        assert message.from_user is not None
+        user_id = str(message.from_user.id)
+        async with self.core.locks.hold(user_key(PLATFORM, user_id)):
+            inbound = await self._inbound(message)
+            messages = await handle_locked(
+                self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
+            )
+            if messages:
+                await self.send(user_id, messages)
+
+    async def _inbound(self, message: Message) -> Inbound:
+        if message.text is not None:
+            if message.text.split("@")[0].strip() == "/start":
+                return Inbound("start")
+            return Inbound("text", text=message.text)
+        if message.location is not None:
+            return Inbound(
+                "location",
+                latitude=message.location.latitude,
+                longitude=message.location.longitude,
+            )
+        file_id = None
+        if message.photo:
+            file_id = message.photo[-1].file_id  # the largest size
+        elif message.document and (message.document.mime_type or "").startswith("image/"):
+            file_id = message.document.file_id
+        if file_id is None:
+            return Inbound("unsupported")  # stickers, voice, video, other files
+        try:
+            await self.bot.send_chat_action(message.chat_id, "upload_photo")
+            telegram_file = await self.bot.get_file(file_id)
+            data = await telegram_file.download_as_bytearray()
+            return Inbound("photo", photo=await save_photo(self.core, bytes(data)))
+        except (TelegramError, PhotoTooLargeError) as error:
+            log.error("Telegram photo download failed: %s", error)
+            return Inbound("unsupported")
+
+    # ------------------------------------------------------------------ out
+
+    async def send(self, chat_id: str, outgoing: Sequence[Outgoing]) -> None:
+        for item in outgoing:
+            pieces = split_text(item.text, MAX_TEXT)
+            for index, piece in enumerate(pieces):
+                markup = self.markup(item) if index == len(pieces) - 1 else None
+                await self._send_one(chat_id, piece, markup)
+
+    async def _send_one(self, chat_id: str, text: str, markup: Any) -> None:
+        for attempt in range(3):
+            try:
+                await self.bot.send_message(chat_id, text, reply_markup=markup)
+                return
+            except RetryAfter as error:
+                if attempt == 2:
+                    raise
+                wait = error.retry_after
+                await self.sleep(wait if isinstance(wait, int) else wait.total_seconds())
+            except Forbidden:
+                # The user blocked the bot: nobody to talk to until they come back.
+                await set_active_locked(self.core, PLATFORM, chat_id, False)
+                log.info("Telegram user blocked the bot; marked inactive")
+                return
+
+    def markup(self, outgoing: Outgoing) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+        """Choices as an inline keyboard; a location question as a reply keyboard whose first
+        button shares the location (Telegram cannot mix the two in one message)."""
+        if outgoing.ask == "location":
+            label = self.core.i18n.t(outgoing.language, "telegram.share_location")
+            keys = [[KeyboardButton(label, request_location=True)]]
+            keys += [[KeyboardButton(choice.label)] for choice in outgoing.choices]
+            return ReplyKeyboardMarkup(keys, resize_keyboard=True, one_time_keyboard=True)
+        if not outgoing.choices:
+            return None
+        rows: list[list[InlineKeyboardButton]] = []
+        for choice in outgoing.choices:
+            button = InlineKeyboardButton(choice.label, callback_data=choice.value)
+            short = len(choice.label) <= SHORT_LABEL
+            if short and rows and len(rows[-1]) == 1 and len(rows[-1][0].text) <= SHORT_LABEL:
+                rows[-1].append(button)
+            else:
+                rows.append([button])
+        return InlineKeyboardMarkup(rows)
+
+    # ------------------------------------------------------------------ set-up
+
+    async def set_webhook(self, url: str) -> None:
+        """Point Telegram at `url` with our secret, and publish the command lists."""
+        await self.bot.set_webhook(
+            url,
+            secret_token=self.secret,
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+        )
+        for lang in self.core.i18n.languages:
+            commands = [
+                BotCommand(name, self.core.i18n.t(lang, f"telegram.command.{name}"))
+                for name in COMMANDS
+            ]
+            await self.bot.set_my_commands(commands, language_code=lang)
+        default = [
+            BotCommand(
+                name,
+                self.core.i18n.t(self.core.settings.default_language, f"telegram.command.{name}"),
+            )
+            for name in COMMANDS
+        ]
+        await self.bot.set_my_commands(default)

@@ -1,0 +1,242 @@
+"""Telegram end to end: webhook updates over real HTTP with the secret header, the official
+SDK (python-telegram-bot) talking to a fake Bot API on loopback, and the stored rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot.server import TELEGRAM_KEY, build_app
+from bot.service import Core, build_core
+from bot.telegram import TelegramChannel
+from handlers.messages import Outgoing
+from storage.models import Report, ReportPhoto, User
+from tests.conftest import Clock, make_settings
+from tests.support.fake_telegram import FakeTelegram, TelegramUpdates
+from tests.support.images import png_bytes
+
+TOKEN = "123456:TEST-token"
+SECRET = "telegram-webhook-secret"
+
+
+@dataclass
+class Telegram:
+    fake: FakeTelegram
+    client: TestClient[Any, Any]
+    channel: TelegramChannel
+    core: Core
+    user: TelegramUpdates
+
+    async def post(self, body: bytes, secret: str | None = SECRET) -> ClientResponse:
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        response = await self.client.post("/webhooks/telegram", data=body, headers=headers)
+        await self.channel.background.drain()
+        return response
+
+    async def send(self, update: dict[str, Any]) -> list[str]:
+        before = len(self.fake.sent())
+        response = await self.post(json.dumps(update).encode())
+        assert response.status == 200
+        return [str(p["text"]) for p in self.fake.sent()[before:]]
+
+    async def say(self, text: str) -> list[str]:
+        return await self.send(self.user.text(text))
+
+    async def tap(self, label: str) -> list[str]:
+        buttons = self.fake.last_keyboard()
+        for button in buttons:
+            if button["text"].startswith(label):
+                if "callback_data" in button:
+                    return await self.send(self.user.callback(button["callback_data"]))
+                return await self.say(button["text"])  # a reply-keyboard button sends its text
+        raise AssertionError(f"no button {label!r} in {[b['text'] for b in buttons]}")
+
+
+@pytest.fixture
+async def telegram(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Telegram]:
+    fake = FakeTelegram(TOKEN)
+    async with TestServer(fake.app()) as api:
+        settings = make_settings(
+            database_url,
+            tmp_path / "media",
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_WEBHOOK_SECRET=SECRET,
+            TELEGRAM_API_BASE_URL=str(api.make_url("")).rstrip("/"),
+        )
+        core = await build_core(settings)
+        core.clock = clock
+        app = build_app(core)
+        try:
+            async with TestClient(TestServer(app)) as client:
+                yield Telegram(fake, client, app[TELEGRAM_KEY], core, TelegramUpdates(fake, 4242))
+        finally:
+            await core.close()
+
+
+async def register(tg: Telegram) -> None:
+    await tg.say("/start")
+    await tg.tap("ภาษาไทย")
+    await tg.tap("ยินยอม")
+    await tg.say("สมหญิง รักดี")
+    await tg.say("0812345678")
+    await tg.tap("อสม.")
+    await tg.say("ขอนแก่น")
+    await tg.say("เมืองขอนแก่น")
+    await tg.say("ในเมือง")
+    await tg.say("หมู่ ๔")
+    texts = await tg.tap("ยืนยันส่ง")
+    assert any("ลงทะเบียนเรียบร้อย" in t for t in texts)
+
+
+async def test_start_registers_and_asks_with_inline_keyboards(telegram: Telegram) -> None:
+    texts = await telegram.say("/start")
+    assert any("ยินดีต้อนรับ" in t for t in texts)
+    assert [b["text"] for b in telegram.fake.last_keyboard()][:2] == ["ภาษาไทย", "English"]
+    assert "getMe" in telegram.fake.methods()  # credentials checked at start-up
+
+
+async def test_activity_with_photo_by_buttons(telegram: Telegram) -> None:
+    await register(telegram)
+    await telegram.tap("รายงานกิจกรรม")
+    await telegram.tap("ปลูกผักสวนครัว")
+    await telegram.tap("วันนี้")
+    keyboard = telegram.fake.sent()[-1]["reply_markup"]
+    assert keyboard["keyboard"][0][0]["request_location"] is True
+    await telegram.tap("ที่หมู่บ้านของฉัน")
+    await telegram.say("๔๕")
+    await telegram.tap("ภาคประชาชน")
+    await telegram.tap("เสร็จ")
+    await telegram.say("ปลูกผักสวนครัวรั้วกินได้ทุกหลังคาเรือน")
+    photo = png_bytes(6, 6, (0, 90, 200))
+    texts = await telegram.send(telegram.user.photo(photo))
+    assert any("1/5" in t for t in texts)
+    await telegram.tap("เสร็จ")
+    texts = await telegram.tap("ยืนยันส่ง")
+    assert any("ACT-2569-000001" in t for t in texts)
+    async with telegram.core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+        stored = (await session.execute(select(ReportPhoto))).scalar_one()
+    assert (report.activity_type, report.participants) == ("kitchen_garden", 45)
+    assert report.village_code == "40010104"
+    assert (telegram.core.settings.media_dir / stored.path).read_bytes() == photo
+
+
+async def test_problem_by_typing_with_location(telegram: Telegram) -> None:
+    await register(telegram)
+    await telegram.say("/problem")
+    await telegram.say("ไฟฟ้า")
+    await telegram.say("ด่วน")
+    await telegram.say("8")
+    await telegram.say("เสาไฟล้มขวางทาง ไฟดับทั้งซอย")
+    await telegram.say("ไม่มีรูป")
+    await telegram.send(telegram.user.location(16.4419, 102.8360))
+    texts = await telegram.say("ยืนยัน")
+    assert any("PRB-2569-000001" in t for t in texts)
+    async with telegram.core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+    assert (report.problem_category, report.urgency, report.households) == (
+        "electricity",
+        "urgent",
+        8,
+    )
+    assert (report.latitude, report.longitude) == (16.4419, 102.836)
+
+
+async def test_pressed_keyboard_is_removed_and_the_press_answered(telegram: Telegram) -> None:
+    await telegram.say("/start")
+    await telegram.tap("ภาษาไทย")
+    methods = telegram.fake.methods()
+    assert "answerCallbackQuery" in methods
+    assert "editMessageReplyMarkup" in methods
+
+
+async def test_wrong_or_missing_secret_is_refused(telegram: Telegram) -> None:
+    body = json.dumps(telegram.user.text("/start")).encode()
+    assert (await telegram.post(body, secret="wrong")).status == 403
+    assert (await telegram.post(body, secret=None)).status == 403
+    assert telegram.fake.sent() == []
+
+
+async def test_malformed_and_oversized_bodies(telegram: Telegram) -> None:
+    assert (await telegram.post(b"{oops")).status == 400
+    assert (await telegram.post(b"[1, 2]")).status == 400
+    huge = json.dumps(telegram.user.text("ก" * (1024 * 1024))).encode()
+    assert (await telegram.post(huge)).status == 413
+    assert telegram.fake.sent() == []
+
+
+async def test_duplicated_update_is_processed_once(telegram: Telegram) -> None:
+    update = telegram.user.text("/start")
+    first = await telegram.send(update)
+    again = await telegram.send(update)
+    assert first and again == []
+
+
+async def test_block_and_unblock(telegram: Telegram) -> None:
+    await register(telegram)
+    await telegram.send(telegram.user.member("kicked"))
+    async with telegram.core.sessions() as session:
+        assert (await session.execute(select(User.active))).scalar_one() is False
+    await telegram.send(telegram.user.member("member"))
+    async with telegram.core.sessions() as session:
+        assert (await session.execute(select(User.active))).scalar_one() is True
+
+
+async def test_a_user_who_blocked_the_bot_is_marked_inactive_on_send(telegram: Telegram) -> None:
+    await register(telegram)
+    telegram.fake.failures["sendMessage"] = [
+        (403, {"error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+    ]
+    await telegram.say("เมนู")
+    async with telegram.core.sessions() as session:
+        assert (await session.execute(select(User.active))).scalar_one() is False
+
+
+async def test_flood_control_is_waited_out(telegram: Telegram) -> None:
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    telegram.channel.sleep = sleep
+    too_many = {
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 7",
+        "parameters": {"retry_after": 7},
+    }
+    telegram.fake.failures["sendMessage"] = [(429, too_many)]
+    texts = await telegram.say("/start")
+    assert texts  # sent after the wait
+    assert waited == [7]
+
+
+async def test_unsupported_messages_get_a_friendly_answer(telegram: Telegram) -> None:
+    await register(telegram)
+    texts = await telegram.send(telegram.user.sticker())
+    assert any("ข้อความ ปุ่ม รูปภาพ และตำแหน่ง" in t for t in texts)
+
+
+async def test_long_text_is_split_under_the_limit(telegram: Telegram) -> None:
+    long_text = "\n".join(f"บรรทัดที่ {n} " + "ก" * 80 for n in range(120))
+    await telegram.channel.send("4242", [Outgoing(long_text)])
+    pieces = telegram.fake.texts()
+    assert len(pieces) >= 3
+    assert all(len(p) <= 4096 for p in pieces)
+    assert "".join(p.replace("\n", "") for p in pieces) == long_text.replace("\n", "")
+
+
+async def test_callback_data_fits_telegram(telegram: Telegram) -> None:
+    await register(telegram)
+    await telegram.tap("รายงานกิจกรรม")
+    for button in telegram.fake.last_keyboard():
+        assert len(button["callback_data"].encode()) <= 64
