@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from bot.config import Settings
@@ -101,8 +103,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"fieldbot: configuration error: {error}", file=sys.stderr)
         return 2
+    except DBAPIError as error:
+        print(f"fieldbot: database error: {error.orig or error}", file=sys.stderr)
+        print(f"  (DATABASE_URL points at {_safe_url(settings)})", file=sys.stderr)
+        return 1
+    except OSError as error:
+        if isinstance(error, ConnectionError) or error.errno in (111, 113, 110):
+            print(
+                f"fieldbot: cannot reach the database at {_safe_url(settings)}: {error}",
+                file=sys.stderr,
+            )
+        else:
+            print(f"fieldbot: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _safe_url(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -197,7 +216,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
                 total=total, unit="report", desc="export", file=sys.stderr, disable=None
             ) as progress:
                 if args.format == "xlsx":
-                    collected = []
+                    collected: list[list[export.Cell]] = []
                     async for row in rows:
                         collected.append(row)
                         progress.update()
@@ -213,7 +232,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
                         writer = csv.writer(out)
                         writer.writerow(header)
                         async for row in rows:
-                            writer.writerow(row)
+                            writer.writerow(export.csv_cells(row))
                             written += 1
                             progress.update()
     finally:

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("FIELDBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -14,19 +14,30 @@ from handlers.thai import normalize_digits
 from storage.media import PhotoTooLargeError, sniff_content_type
 
 PLATFORM = "console"
+NAV_PREFIX = "nav:"
 PAGE_SIZE = 13
 
 
+def numbered(message: Outgoing) -> tuple[Choice, ...]:
+    """The choices picked by number. Navigation (back, cancel, skip, more, done) is typed as a
+    word instead, so that a number typed as an answer ("2" people) is never taken for it."""
+    return tuple(c for c in message.choices if not c.value.startswith(NAV_PREFIX))
+
+
 def render(messages: list[Outgoing]) -> str:
-    """Messages as terminal text: each message, then its choices numbered from 1."""
+    """Messages as terminal text: each message, its options numbered from 1, then the
+    navigation words in brackets."""
     lines: list[str] = []
     for message in messages:
         lines.extend(
             f"bot: {line}" if i == 0 else f"     {line}"
             for i, line in enumerate(message.text.splitlines() or [""])
         )
-        for number, choice in enumerate(message.choices, start=1):
+        for number, choice in enumerate(numbered(message), start=1):
             lines.append(f"  {number}) {choice.label}")
+        words = [c.label for c in message.choices if c.value.startswith(NAV_PREFIX)]
+        if words:
+            lines.append("  " + " · ".join(f"[{word}]" for word in words))
     return "\n".join(lines)
 
 
@@ -37,7 +48,7 @@ def _read_file(path: str) -> bytes:
 def last_choices(messages: list[Outgoing]) -> tuple[Choice, ...]:
     for message in reversed(messages):
         if message.choices:
-            return message.choices
+            return numbered(message)
     return ()
 
 

@@ -6,6 +6,7 @@ run concurrently."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -190,8 +191,10 @@ async def handle_locked(
                 stored.form_id,
                 stored.form_version,
                 stored.step_id,
-                dict(stored.answers),
-                dict(stored.context),
+                # Deep copies: the engine may change nested values (the area pick), and the
+                # ORM only writes a JSON column whose new value differs from what it loaded.
+                copy.deepcopy(stored.answers),
+                copy.deepcopy(stored.context),
                 stored.updated_at,
             )
             if stored is not None

@@ -71,6 +71,11 @@ class AreaDirectory:
                 scored = [(best, top)]
         return [by_code[code] for code, _score in scored]
 
+    def is_exact(self, text: str, place: Place) -> bool:
+        """Whether `text` names `place` exactly (apart from prefixes, spaces and case)."""
+        candidates = [(place.code, (place.name_th, place.name_en))]
+        return any(score >= 100 for _code, score in match_names(text, candidates, limit=1))
+
     def describe(self, district_code: str, lang: str | None) -> str:
         district = self.district(district_code)
         province = self.province(district_code[:2])

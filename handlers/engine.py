@@ -4,6 +4,7 @@ never stores and never opens a connection; the caller persists the state it retu
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
@@ -207,9 +208,10 @@ def button_for_text(inbound: Inbound, choices: Sequence[Choice]) -> Inbound:
 
 
 def _copy(state: FormState) -> FormState:
-    context = dict(state.context)
-    context["history"] = list(context.get("history", []))
-    return replace(state, answers=dict(state.answers), context=context)
+    """A state the engine may change freely: the caller's stays as it was."""
+    return replace(
+        state, answers=copy.deepcopy(state.answers), context=copy.deepcopy(state.context)
+    )
 
 
 def _applies(step: Step, answers: Mapping[str, Any]) -> bool:
@@ -275,6 +277,8 @@ def _submit(form: Form, state: FormState) -> Result:
 def _back(form: Form, state: FormState, user: UserView, env: Env) -> Result:
     step = form.step(state.step_id)
     area = state.context.get("area")
+    if step is not None and step.type == "area" and state.context.pop("suggestions", None):
+        return Result([prompt(form, state, user, env)], [], state)  # back to the list
     if step is not None and step.type == "area" and isinstance(area, dict):
         order = ("province", "district", "subdistrict", "village")
         stage = area.get("stage", "province")
@@ -320,7 +324,11 @@ def _nav(step: Step, state: FormState, lang: str, env: Env) -> list[Choice]:
     nav = []
     if step.optional and step.type not in ("photos",):
         nav.append(Choice(NAV_SKIP, t(lang, "nav.skip")))
-    if state.context.get("history"):
+    area = state.context.get("area") or {}
+    deeper = step.type == "area" and (
+        area.get("stage", "province") != "province" or state.context.get("suggestions")
+    )
+    if state.context.get("history") or deeper:
         nav.append(Choice(NAV_BACK, t(lang, "nav.back")))
     nav.append(Choice(NAV_CANCEL, t(lang, "nav.cancel")))
     return nav
@@ -740,7 +748,21 @@ def _confirm(
 ) -> Result:
     lang = language_of(user, state, env)
     value = inbound.value if inbound.kind == "choice" else None
-    if value == CONFIRM_SUBMIT:
+    wants_submit = value == CONFIRM_SUBMIT or (
+        value is None
+        and inbound.kind == "text"
+        and (
+            env.i18n.is_keyword(inbound.text, "kw.yes")
+            or env.i18n.is_keyword(inbound.text, "kw.confirm")
+        )
+    )
+    if wants_submit:
+        missing = _first_missing(form, state.answers)
+        if missing is not None:  # e.g. left unanswered by going back while editing
+            result = _edit(form, state, missing, user, env)
+            label = env.i18n.t(lang, f"{missing.key}.label")
+            result.messages.insert(0, Outgoing(env.i18n.t(lang, "summary.missing", label=label)))
+            return result
         return _submit(form, state)
     if value and value.startswith(EDIT_PREFIX):
         target = form.step(value[len(EDIT_PREFIX) :])
@@ -749,9 +771,7 @@ def _confirm(
         return _edit(form, state, target, user, env)
     if value is not None:
         raise _AnswerError("error.stale_button")
-    typed = _typed(inbound)
-    if env.i18n.is_keyword(typed, "kw.yes") or env.i18n.is_keyword(typed, "kw.confirm"):
-        return _submit(form, state)
+    _typed(inbound)
     editable = [
         s for s in form.steps if s.type not in ("confirm", "consent") and _applies(s, state.answers)
     ]
@@ -762,8 +782,17 @@ def _confirm(
         target = form.step(target_id)
         assert target is not None
         return _edit(form, state, target, user, env)
-    del lang
     raise _AnswerError("error.confirm")
+
+
+def _first_missing(form: Form, answers: Mapping[str, Any]) -> Step | None:
+    """The first required question that applies and has no answer."""
+    for step in form.steps:
+        if step.type == "confirm" or step.optional or not _applies(step, answers):
+            continue
+        if answers.get(step.id) in (None, "", []):
+            return step
+    return None
 
 
 def _edit(form: Form, state: FormState, target: Step, user: UserView, env: Env) -> Result:
@@ -877,16 +906,23 @@ def _area_from_text(
     is understood too, because people often know their อำเภอ better than the list order."""
     places, tag = _stage_places(area, env)
     found: list[tuple[str, Place]] = []
+    nationwide = False
     if area["stage"] == "province" and _DISTRICT_WORDS.match(text.strip()):
         # "เมืองเชียงใหม่" or "อ.แม่ริม" names a district even where a province would match.
         found = [("d", p) for p in env.areas.match(text, env.areas.all_districts())]
+        nationwide = True
     if not found:
         found = [(tag, p) for p in env.areas.match(text, places)]
+        nationwide = False
     if not found and area["stage"] == "province":
         found = [("d", p) for p in env.areas.match(text, env.areas.all_districts())]
+        nationwide = True
     if not found:
         raise _AnswerError(f"error.area_{area['stage']}")
-    if len(found) == 1:
+    # A guess among all 900-odd districts may land in another province: taken without asking
+    # only when the name is exactly right, otherwise offered as a choice.
+    exact = not nationwide or env.areas.is_exact(text, found[0][1])
+    if len(found) == 1 and exact:
         return found[0][0] + found[0][1].code
     suggestions = []
     for found_tag, place in found[:5]:

@@ -4,6 +4,7 @@ the form engine. Pure, like the engine."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -51,7 +52,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
 
     if state is not None:
         # The caller's state stays as it was (the router sets context flags below).
-        state = replace(state, answers=dict(state.answers), context=dict(state.context))
+        state = replace(
+            state, answers=copy.deepcopy(state.answers), context=copy.deepcopy(state.context)
+        )
         form = env.forms.get(state.form_id)
         if form is None:  # a form that no longer exists: nothing to resume
             return _menu(user, env, lang, prefix=[t(lang, "form.gone")])
@@ -68,7 +71,13 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             inbound = engine.button_for_text(inbound, [Choice(v, label) for v, label in shown])
             command = _command(inbound, env)
 
-        discard = inbound.kind == "choice" and inbound.value == RESUME_DISCARD
+        discard = inbound.kind == "choice" and (inbound.value or "").startswith(RESUME_DISCARD)
+        then = (inbound.value or "")[len(RESUME_DISCARD) + 1 :] if discard else ""
+        if discard and then in MENU_ITEMS and user.registered:
+            # "Discard and start the other one", chosen from the menu while a draft waited.
+            result = _run_menu_item(then, user, env, lang)
+            result.messages.insert(0, Outgoing(t(lang, "form.cancelled")))
+            return result
         if command == "cancel" or discard:
             if not user.registered and form.id == "registration":
                 return Result([Outgoing(t(lang, "form.cancelled_registration"))], [], None)
@@ -78,6 +87,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
                 [Outgoing(t(lang, "help.text")), engine.prompt(form, state, user, env)], [], state
             )
         if command == "menu":
+            if not user.registered and form.id == "registration":
+                first = Outgoing(t(lang, "menu.register_first"))
+                return Result([first, engine.prompt(form, state, user, env)], [], state)
             return _menu(user, env, lang, paused=(form, state))
         if inbound.kind == "choice" and inbound.value == RESUME_CONTINUE:
             state.context.pop("resume_asked", None)
@@ -86,7 +98,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             wanted = (inbound.value or "")[len(MENU_PREFIX) :]
             if MENU_FORMS.get(wanted) == form.id:
                 return Result([engine.prompt(form, state, user, env)], [], state)
-            return _ask_resume(form, state, user, env, lang, reason="form.pending_other")
+            return _ask_resume(
+                form, state, user, env, lang, reason="form.pending_other", then=wanted
+            )
         if inbound.kind == "unsupported":
             return Result(
                 [Outgoing(t(lang, "input.unsupported")), engine.prompt(form, state, user, env)],
@@ -192,7 +206,14 @@ def _is_stale(state: FormState, env: Env) -> bool:
 
 
 def _ask_resume(
-    form: Form, state: FormState, user: UserView, env: Env, lang: str, *, reason: str
+    form: Form,
+    state: FormState,
+    user: UserView,
+    env: Env,
+    lang: str,
+    *,
+    reason: str,
+    then: str | None = None,
 ) -> Result:
     t = env.i18n.t
     state.context["resume_asked"] = True
@@ -201,10 +222,12 @@ def _ask_resume(
         day = state.updated_at.astimezone(env.tz).date()
         since = format_thai_date(day) if lang == "th" else day.strftime("%d %b %Y")
     text = t(lang, reason, form=t(lang, f"{form.key}.title"), since=since)
-    choices = (
-        Choice(RESUME_CONTINUE, t(lang, "resume.continue")),
-        Choice(RESUME_DISCARD, t(lang, "resume.discard")),
-    )
+    discard = Choice(RESUME_DISCARD, t(lang, "resume.discard"))
+    if then in MENU_ITEMS:
+        discard = Choice(
+            f"{RESUME_DISCARD}:{then}", t(lang, "resume.discard_then", item=t(lang, f"menu.{then}"))
+        )
+    choices = (Choice(RESUME_CONTINUE, t(lang, "resume.continue")), discard)
     _remember_buttons(state, choices)
     return Result([Outgoing(text, choices, "choice")], [], state)
 

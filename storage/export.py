@@ -64,6 +64,8 @@ class ExportFilter:
 
 
 Label = Callable[[str], str]  # locale key -> "ไทย / English"
+Cell = str | int | float | None
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def count_reports(session: AsyncSession, where: ExportFilter) -> int:
@@ -73,7 +75,7 @@ async def count_reports(session: AsyncSession, where: ExportFilter) -> int:
 
 async def report_rows(
     session: AsyncSession, where: ExportFilter, label: Label, media_dir: Path, tz: ZoneInfo
-) -> AsyncIterator[list[str]]:
+) -> AsyncIterator[list[Cell]]:
     """Rows in submission order, read in batches so a large export stays small in memory."""
     last_id = 0
     while True:
@@ -119,7 +121,7 @@ def _row(
     photos: Sequence[str],
     label: Label,
     tz: ZoneInfo,
-) -> list[str]:
+) -> list[Cell]:
     answers = report.answers or {}
     topic_list = "activity_types" if report.kind == "activity" else "problem_categories"
     topic = report.activity_type if report.kind == "activity" else report.problem_category
@@ -131,7 +133,7 @@ def _row(
     values: dict[str, Any] = {
         "reference": report.reference,
         "kind": label(f"kind.{report.kind}"),
-        "created_at": report.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "created_at": report.created_at.astimezone(tz).isoformat(timespec="minutes"),
         "reporter": user.display_name or "",
         "reporter_role": label(f"choice.role.{user.role}") if user.role else "",
         "province": _name(names, report.province_code),
@@ -151,25 +153,38 @@ def _row(
         "status": label(f"status.{report.status}"),
         "photos": "; ".join(photos),
     }
-    return ["" if values[c] is None else str(values[c]) for c in COLUMNS]
+    return [values[c] for c in COLUMNS]
 
 
 def headers(label: Label) -> list[str]:
     return [label(f"export.{c}") for c in COLUMNS]
 
 
-def write_csv(out: TextIO, header: list[str], rows: Iterable[list[str]]) -> None:
+def safe_text(value: Cell) -> Cell:
+    """Text a spreadsheet must show as text: a value a user typed that starts like a formula
+    (=, +, -, @) gets a leading apostrophe, so opening the file never runs it."""
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def csv_cells(row: Sequence[Cell]) -> list[str]:
+    return ["" if v is None else str(safe_text(v)) for v in row]
+
+
+def write_csv(out: TextIO, header: list[str], rows: Iterable[Sequence[Cell]]) -> None:
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(csv_cells(row) for row in rows)
 
 
-def write_xlsx(path: Path, header: list[str], rows: Iterable[list[str]]) -> None:
+def write_xlsx(path: Path, header: list[str], rows: Iterable[Sequence[Cell]]) -> None:
+    """Numbers stay numbers (participants, households, coordinates); text stays text."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("reports")
     sheet.append(header)
     for row in rows:
-        sheet.append(row)
+        sheet.append([safe_text(v) for v in row])
     workbook.save(path)

@@ -138,3 +138,19 @@ def test_bad_since_date_is_explained(tmp_path: Path) -> None:
     result = _fieldbot(["reports", "export", "--since", "someday", "--out", "-"], env)
     assert result.returncode != 0
     assert "cannot read the date" in result.stderr
+
+
+def test_failures_are_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
+    env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
+    no_dir = _fieldbot(["reports", "export", "--out", str(tmp_path / "missing" / "x.csv")], env)
+    assert no_dir.returncode == 1
+    assert "No such file or directory" in no_dir.stderr and "Traceback" not in no_dir.stderr
+
+    unreachable = {**env, "DATABASE_URL": "postgresql://postgres:s3cret@127.0.0.1:1/nowhere"}
+    down = _fieldbot(["db", "current"], unreachable)
+    assert down.returncode == 1
+    assert "cannot reach the database" in down.stderr and "Traceback" not in down.stderr
+    assert "s3cret" not in down.stderr  # the password is never printed
+
+    level = _fieldbot(["db", "current"], {**env, "FIELDBOT_LOG_LEVEL": "verbose"})
+    assert level.returncode == 2 and "FIELDBOT_LOG_LEVEL" in level.stderr

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from bot.service import Core, KeyedLocks, handle
+from bot.service import Core, handle
 from handlers.messages import Inbound
 from storage.models import Conversation, Report, User
 from tests.conftest import Clock
@@ -80,7 +80,7 @@ async def test_many_users_at_once_each_get_their_own_report(core: Core) -> None:
         drafts = (await session.execute(select(func.count()).select_from(Conversation))).scalar()
     assert len(set(references)) == 8
     assert drafts == 0
-    assert len(KeyedLocks()) == 0 and len(core.locks) == 0  # locks are dropped when idle
+    assert len(core.locks) == 0  # locks are dropped when idle
 
 
 async def test_half_filled_form_survives_a_restart(core: Core, clock: Clock) -> None:

@@ -22,7 +22,7 @@ from bot.console import ConsoleChat, render
 from bot.service import Core
 from handlers.messages import Inbound
 from storage import repo
-from storage.models import Report, utcnow
+from storage.models import Report, User, utcnow
 from tests.conftest import Clock
 
 TRANSCRIPTS = sorted((Path(__file__).parent.parent / "transcripts").glob("*.txt"))
@@ -79,7 +79,10 @@ async def test_transcript(path: Path, core: Core, clock: Clock, photo_file: Path
             async with core.sessions() as session:
                 stored = (
                     await session.execute(
-                        select(func.count()).select_from(Report).where(Report.kind == kind)
+                        select(func.count())
+                        .select_from(Report)
+                        .join(User, User.id == Report.reporter_id)
+                        .where(Report.kind == kind, User.platform_user_id == user)
                     )
                 ).scalar_one()
             assert stored == int(count), f"{path.name}:{number}: {stored} {kind} reports"

@@ -944,3 +944,40 @@ def test_language_by_its_short_name(newcomer: Chat, typed: str, language: str) -
     newcomer.send("สวัสดี", typed)
     assert newcomer.answers["language"] == language
     assert newcomer.step == "consent"
+
+
+def test_a_required_answer_left_out_while_editing_is_asked_before_sending(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="confirm")
+    chat.tap(chat.t("summary.edit", label=chat.t("form.activity.type.label")))
+    chat.tap_key("choice.activity_types.other")
+    assert chat.step == "activity_other"
+    chat.send("ย้อนกลับ", "ย้อนกลับ")  # to the summary, never saying what the other one was
+    assert chat.step == "confirm"
+    chat.send("ยืนยัน")
+    assert chat.state is not None, "sent without the required answer"
+    assert chat.step == "activity_other"
+    label = chat.t("form.activity.other.label")
+    assert chat.texts[0] == chat.t("summary.missing", label=label)
+    chat.send("ปลูกป่าชายเลน")
+    assert chat.step == "confirm"
+    chat.send("ยืนยัน")
+    assert submitted(chat).answers["activity_other"] == "ปลูกป่าชายเลน"
+
+
+def test_area_back_button_at_deeper_levels_of_the_change_area_form(chat: Chat) -> None:
+    chat.send("เปลี่ยนพื้นที่")
+    assert chat.t("nav.back") not in chat.labels  # nothing before the province question
+    chat.send("เชียงใหม่")
+    assert chat.t("nav.back") in chat.labels
+    chat.tap(chat.t("nav.back"))
+    assert area_stage(chat) == "province"
+
+
+def test_a_fuzzy_guess_in_another_province_is_offered_not_taken(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("suthep")
+    assert area_stage(newcomer) == "province"
+    assert newcomer.texts == [newcomer.t("area.did_you_mean")]
+    newcomer.send("ย้อนกลับ")
+    assert newcomer.state is not None and "suggestions" not in newcomer.state.context

@@ -443,9 +443,10 @@ def test_unregistered_user_menu_during_registration(newcomer: Chat) -> None:
     registration_at(newcomer, "name")
     newcomer.send("เมนู")
     assert newcomer.step == "name"
-    assert newcomer.messages[-1].text.startswith(
-        newcomer.t("menu.paused", form=newcomer.t("form.registration.title"))
-    )
+    # The members' menu would only lead back here: say so, and ask the same question again.
+    assert newcomer.texts[0] == newcomer.t("menu.register_first")
+    assert newcomer.texts[-1].startswith(newcomer.t("form.registration.name.prompt"))
+    assert not any(v.startswith("menu:") for v in newcomer.values)
 
 
 @pytest.mark.parametrize(
@@ -657,3 +658,13 @@ def test_discarding_a_registration_draft_does_not_show_the_members_menu(newcomer
     newcomer.send(Inbound("choice", value=RESUME_DISCARD))
     assert newcomer.state is None
     assert newcomer.texts == [newcomer.t("form.cancelled_registration")]
+
+
+def test_discard_then_start_what_was_chosen_from_the_menu(chat: Chat) -> None:
+    chat.send("แจ้งปัญหา", "น้ำท่วม", "เมนู")
+    chat.tap(chat.t("menu.activity"))
+    discard = chat.t("resume.discard_then", item=chat.t("menu.activity"))
+    assert discard in chat.labels
+    chat.tap(discard)
+    assert chat.state is not None and chat.state.form_id == "activity"
+    assert chat.texts[0] == chat.t("form.cancelled")
