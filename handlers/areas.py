@@ -10,6 +10,19 @@ import geothai
 
 from handlers.thai import match_names
 
+# What people call some provinces instead of their official names (matched like names).
+NICKNAMES: dict[str, tuple[str, ...]] = {
+    "10": ("กทม", "กรุงเทพ", "กรุงเทพฯ", "bkk"),
+    "14": ("อยุธยา", "ayutthaya"),
+    "30": ("โคราช", "korat"),
+    "34": ("อุบล", "ubon"),
+    "41": ("อุดร", "udon"),
+    "80": ("นครศรี", "นครศรีฯ"),
+    "84": ("สุราษ", "สุราษฎร์", "surat"),
+    "65": ("พิดโลก",),
+    "24": ("แปดริ้ว",),
+}
+
 
 @dataclass(frozen=True)
 class Place:
@@ -63,7 +76,9 @@ class AreaDirectory:
         """Places whose names match what the user typed, best first (typos, missing prefixes).
         When one match is clearly the one meant (exact, or far ahead of the rest) it comes alone."""
         by_code = {p.code: p for p in places}
-        candidates = [(p.code, (p.name_th, p.name_en)) for p in by_code.values()]
+        candidates = [
+            (p.code, (p.name_th, p.name_en, *NICKNAMES.get(p.code, ()))) for p in by_code.values()
+        ]
         scored = match_names(text, candidates, limit=limit)
         if len(scored) > 1:
             (best, top), (_, second) = scored[0], scored[1]

@@ -142,9 +142,12 @@ def fix_keyboard_layout(text: str) -> str | None:
 # ---------------------------------------------------------------------------
 
 # Longest first, so "หลังคาเรือน" is not cut to "หลัง" + "คาเรือน".
-_UNITS = ("หลังคาเรือน", "ครัวเรือน", "ครอบครัว", "หลัง", "ราย", "คน")
+_UNITS = (
+    "หลังคาเรือน", "ครัวเรือน", "ครอบครัว", "หลัง", "ราย", "คน",
+    "people", "persons", "person", "households", "household", "families", "family", "houses",
+)  # fmt: skip
 _UNIT_RE = "|".join(_UNITS)
-_ABOUT_RE = r"ประมาณ|ราว\s*ๆ|ราว"
+_ABOUT_RE = r"ประมาณ|ราว\s*ๆ|ราว|about|around|approximately|approx\.?|~"
 _NUMBER_RE = re.compile(
     rf"^(?:(?:{_ABOUT_RE})\s*)?(?:(?:{_UNIT_RE})\s*)?(?P<num>.+?)(?:\s*(?:{_UNIT_RE}))?$"
 )
@@ -158,7 +161,7 @@ def parse_number(text: str) -> int | None:
     ประมาณ/ราว/ราวๆ in front are ignored. Negative numbers, decimals and anything else give
     ``None``.
     """
-    match = _NUMBER_RE.match(normalize_digits(text).strip())
+    match = _NUMBER_RE.match(normalize_digits(text).strip().casefold())
     if match is None:
         return None
     num = match.group("num")
@@ -176,6 +179,10 @@ def parse_number(text: str) -> int | None:
 # Dates
 # ---------------------------------------------------------------------------
 
+_ENGLISH_MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
 _ENGLISH_RELATIVE = {"today": "วันนี้", "yesterday": "เมื่อวาน", "tomorrow": "พรุ่งนี้"}
 
 
@@ -186,6 +193,9 @@ def _month_names() -> dict[str, int]:
         short = full.removesuffix("คม").removesuffix("ยน").removesuffix("พันธ์")
         for name in (full, abbr, short):
             names[name.replace(".", "")] = number
+    for number, english in enumerate(_ENGLISH_MONTHS, 1):
+        names[english] = names[english[:3]] = number
+    names["sept"] = 9
     return names
 
 
@@ -329,6 +339,8 @@ def parse_phone(text: str) -> str | None:
 # ---------------------------------------------------------------------------
 
 _MUEANG = ("เมือง", "mueang")
+_PREFIX_MIN = 3
+_PREFIX_SCORE = 80.0
 
 
 def _normalize_name(text: str) -> str:
@@ -368,6 +380,11 @@ def _match_normalized(
     for _form, score, position in found:
         owner = owners[position]
         best[owner] = max(best.get(owner, 0.0), float(score))
+    if len(query) >= _PREFIX_MIN and cutoff <= _PREFIX_SCORE:
+        # The start of a name ("ดอย" for ดอยสะเก็ด, ดอยเต่า…) is a fair guess, below a full match.
+        for form, owner in zip(forms, owners, strict=True):
+            if form.startswith(query) and form != query:
+                best[owner] = max(best.get(owner, 0.0), _PREFIX_SCORE)
     # Ties keep the caller's order (for geothai lists that puts the capital district first).
     ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
     return [(candidates[index][0], score) for index, score in ranked[:limit]]

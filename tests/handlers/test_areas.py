@@ -39,3 +39,11 @@ def test_describe_and_validate() -> None:
     assert areas.describe("5001", "th") == "เมืองเชียงใหม่, เชียงใหม่"
     assert areas.describe("5001", "en") == "Mueang Chiang Mai, Chiang Mai"
     assert validate_pilot_districts(["5001", "0000", "abcd", "500"]) == ["0000", "abcd", "500"]
+
+
+def test_nicknames_and_the_start_of_a_name() -> None:
+    areas = AreaDirectory()
+    for nickname, code in (("กทม", "10"), ("โคราช", "30"), ("อยุธยา", "14"), ("อุบล", "34")):
+        assert [p.code for p in areas.match(nickname, areas.provinces())] == [code], nickname
+    doi = {p.name_th for p in areas.match("ดอย", areas.districts("50"))}
+    assert {"ดอยสะเก็ด", "ดอยหล่อ", "ดอยเต่า"} <= doi

@@ -428,3 +428,24 @@ def test_match_choice_needs_a_clear_winner() -> None:
 def test_match_choice_exact_prefers_first() -> None:
     choices: Candidates = [("a", ("ตกลง",)), ("b", ("ตกลง",))]
     assert match_choice("ตกลง", choices) == "a"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 Oct 2026", datetime.date(2026, 10, 1)),
+        ("1 October 2026", datetime.date(2026, 10, 1)),
+        ("3 Sept 2026", datetime.date(2026, 9, 3)),
+        ("15 Mar", datetime.date(2026, 3, 15)),
+    ],
+)
+def test_parse_date_english_month_names(text: str, expected: datetime.date) -> None:
+    assert parse_date(text, datetime.date(2026, 11, 24)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("about 40 people", 40), ("40 households", 40), ("Around 5 families", 5), ("~12", 12)],
+)
+def test_parse_number_english_words_around_it(text: str, expected: int) -> None:
+    assert parse_number(text) == expected
