@@ -174,6 +174,15 @@ def _menu_item(inbound: Inbound, env: Env) -> str | None:
         return item if item in MENU_ITEMS else None
     if inbound.kind != "text":
         return None
+    # A menu button's label typed out (in any language) is that button.
+    labels = [
+        Choice(MENU_PREFIX + item, label)
+        for item in MENU_ITEMS
+        for label in env.i18n.variants(f"menu.{item}")
+    ]
+    pressed = engine.button_for_text(inbound, labels)
+    if pressed.kind == "choice":
+        return _menu_item(pressed, env)
     texts = [inbound.text]
     fixed = fix_keyboard_layout(inbound.text)
     if fixed:
