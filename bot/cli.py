@@ -83,6 +83,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="output file; '-' writes CSV to standard output",
     )
+    line = commands.add_parser("line", help="LINE set-up commands")
+    line_commands = line.add_subparsers(dest="line_command", required=True, metavar="LINE_COMMAND")
+    line_commands.add_parser(
+        "setup-richmenu",
+        help="create the default rich menu (report activity, report problem, my reports, help)",
+        description="Create LINE's default rich menu with an image drawn from the locale texts "
+        "in FIELDBOT_DEFAULT_LANGUAGE, and make it every user's default. Needs "
+        "LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN.",
+    )
+
+    telegram = commands.add_parser("telegram", help="Telegram set-up commands")
+    telegram_commands = telegram.add_subparsers(
+        dest="telegram_command", required=True, metavar="TELEGRAM_COMMAND"
+    )
+    set_webhook = telegram_commands.add_parser(
+        "set-webhook",
+        help="point Telegram at this server and publish the command lists",
+        description="Tell Telegram to post updates to URL with TELEGRAM_WEBHOOK_SECRET, and set "
+        "the bot's command lists in Thai and English. Needs TELEGRAM_BOT_TOKEN and "
+        "TELEGRAM_WEBHOOK_SECRET.",
+    )
+    set_webhook.add_argument("url", help="public HTTPS address of /webhooks/telegram")
     return parser
 
 
@@ -148,6 +170,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _db(args, settings)
     if args.command == "reports":
         return await _export(args, settings)
+    if args.command == "line":
+        return await _line(settings)
+    if args.command == "telegram":
+        return await _telegram(args, settings)
     raise AssertionError(args.command)
 
 
@@ -171,6 +197,46 @@ async def _db(args: argparse.Namespace, settings: Settings) -> int:
             print(await current_revision(engine) or "empty (run: fieldbot db upgrade)")
     finally:
         await engine.dispose()
+    return 0
+
+
+async def _line(settings: Settings) -> int:
+    if not settings.line_enabled:
+        raise SystemExit(
+            "fieldbot: LINE is off: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"
+        )
+    from bot.line import LineChannel
+    from bot.richmenu import setup_rich_menu
+    from bot.service import build_core
+
+    core = await build_core(settings)
+    channel = LineChannel(core)
+    try:
+        rich_menu_id = await setup_rich_menu(channel)
+    finally:
+        await channel.close()
+        await core.close()
+    print(f"rich menu {rich_menu_id} created and set as the default")
+    return 0
+
+
+async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.telegram_enabled:
+        raise SystemExit(
+            "fieldbot: Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET"
+        )
+    from bot.service import build_core
+    from bot.telegram import TelegramChannel
+
+    core = await build_core(settings)
+    channel = TelegramChannel(core)
+    try:
+        await channel.start()
+        await channel.set_webhook(args.url)
+    finally:
+        await channel.close()
+        await core.close()
+    print(f"Telegram webhook set to {args.url}; command lists published")
     return 0
 
 

@@ -154,3 +154,12 @@ def test_failures_are_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
 
     level = _fieldbot(["db", "current"], {**env, "FIELDBOT_LOG_LEVEL": "verbose"})
     assert level.returncode == 2 and "FIELDBOT_LOG_LEVEL" in level.stderr
+
+
+def test_platform_set_up_commands_say_what_is_missing(tmp_path: Path) -> None:
+    env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
+    env = {k: v for k, v in env.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
+    line = _fieldbot(["line", "setup-richmenu"], env)
+    assert line.returncode != 0 and "LINE_CHANNEL_ACCESS_TOKEN" in line.stderr
+    telegram = _fieldbot(["telegram", "set-webhook", "https://example.org/hook"], env)
+    assert telegram.returncode != 0 and "TELEGRAM_WEBHOOK_SECRET" in telegram.stderr

@@ -249,3 +249,37 @@ async def test_a_channel_without_credentials_has_no_webhook(core: Core) -> None:
     async with TestClient(TestServer(build_app(core))) as client:
         response = await client.post("/webhooks/line", data=b"{}")
     assert response.status == 404
+
+
+async def test_setup_rich_menu_creates_uploads_and_sets_default(line: Line) -> None:
+    import io
+
+    from PIL import Image
+
+    from bot.richmenu import setup_rich_menu
+
+    rich_menu_id = await setup_rich_menu(line.channel)
+    paths = [c.path for c in line.fake.calls]
+    assert paths == [
+        "/v2/bot/richmenu",
+        f"/v2/bot/richmenu/{rich_menu_id}/content",
+        f"/v2/bot/user/all/richmenu/{rich_menu_id}",
+    ]
+    created = line.fake.calls[0].body
+    assert [a["action"]["data"] for a in created["areas"]] == [
+        "menu:activity",
+        "menu:problem",
+        "menu:my_reports",
+        "menu:help",
+    ]
+    assert [a["action"]["label"] for a in created["areas"]][:2] == ["รายงานกิจกรรม", "แจ้งปัญหา"]
+    upload = line.fake.calls[1]
+    assert upload.headers["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(upload.body))
+    assert image.size == (2500, 1686)
+
+
+async def test_rich_menu_buttons_work_as_menu_choices(line: Line) -> None:
+    await register(line)
+    texts = await line.send(line.user.postback("menu:problem"))
+    assert any("ปัญหาเรื่องอะไร" in t for t in texts)

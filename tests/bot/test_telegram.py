@@ -240,3 +240,25 @@ async def test_callback_data_fits_telegram(telegram: Telegram) -> None:
     await telegram.tap("รายงานกิจกรรม")
     for button in telegram.fake.last_keyboard():
         assert len(button["callback_data"].encode()) <= 64
+
+
+async def test_set_webhook_with_secret_and_command_lists(telegram: Telegram) -> None:
+    await telegram.channel.set_webhook("https://bot.example.org/webhooks/telegram")
+    hook = next(c.params for c in telegram.fake.calls if c.method == "setWebhook")
+    assert hook["url"] == "https://bot.example.org/webhooks/telegram"
+    assert hook["secret_token"] == SECRET
+    lists = [c.params for c in telegram.fake.calls if c.method == "setMyCommands"]
+    languages = [p.get("language_code") for p in lists]
+    assert set(languages) == {"th", "en", None}
+    thai = next(p for p in lists if p.get("language_code") == "th")
+    assert {"command": "problem", "description": "แจ้งปัญหา"} in thai["commands"]
+
+
+async def test_command_words_from_the_list_work(telegram: Telegram) -> None:
+    await register(telegram)
+    texts = await telegram.say("/myreports")
+    assert any("คุณยังไม่มีรายงาน" in t for t in texts)
+    texts = await telegram.say("/activity")
+    assert any("กิจกรรมอะไร" in t for t in texts)
+    texts = await telegram.say("/cancel")
+    assert any("ยกเลิกแล้ว" in t for t in texts)
