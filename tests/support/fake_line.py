@@ -10,6 +10,7 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ class Call:
     path: str
     headers: dict[str, str]
     body: Any
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -31,6 +33,7 @@ class FakeLine:
     calls: list[Call] = field(default_factory=list)
     reply_tokens: set[str] = field(default_factory=set)
     contents: dict[str, bytes] = field(default_factory=dict)
+    on_send: Callable[[Call], None] | None = None  # for load tests: told of every reply/push
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -51,7 +54,10 @@ class FakeLine:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw
-        self.calls.append(Call(request.method, request.path, dict(request.headers), body))
+        call = Call(request.method, request.path, dict(request.headers), body)
+        self.calls.append(call)
+        if self.on_send is not None and call.path.startswith("/v2/bot/message/"):
+            self.on_send(call)
         response: web.StreamResponse = await handler(request)
         response.headers["x-line-request-id"] = str(uuid.uuid4())
         return response
