@@ -27,7 +27,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     "database is locked" under concurrent writers instead of waiting its turn."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        # Many users are handled at once; with the default pool (5 + 10) they queue for a connection.
+        # Many users are handled at once: with the default pool (5 + 10) they queue for one.
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
