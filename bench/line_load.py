@@ -40,6 +40,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
@@ -131,9 +137,11 @@ async def main() -> int:
                     for text in ACTIVITY:
                         await step(user, text)
 
+            cpu_before = _cpu_seconds(server.pid)
             began = time.perf_counter()
             await asyncio.gather(*(one_user(n) for n in range(args.users)))
             elapsed = time.perf_counter() - began
+            server_cpu = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.send_signal(signal.SIGTERM)
         await server.wait()
@@ -151,6 +159,7 @@ async def main() -> int:
         "reply_ms_p50": round(_pct(reply_times, 0.50), 1),
         "reply_ms_p99": round(_pct(reply_times, 0.99), 1),
         "reply_ms_mean": round(statistics.mean(reply_times) * 1000, 1),
+        "server_cpu_ms_per_step": round(server_cpu / steps * 1000, 2),
     }
     print(json.dumps(result, ensure_ascii=False))
     return 0

@@ -10,7 +10,7 @@ import copy
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -81,6 +81,18 @@ class Core:
     media: MediaStore
     clock: Callable[[], dt.datetime] = utcnow
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    # SQLite takes one writer at a time, and a writer that finds the database busy sleeps in
+    # growing steps (up to 100 ms) before it tries again. Queueing writers here instead hands
+    # the database over the moment it is free. PostgreSQL needs no such queue.
+    _sqlite_writer: asyncio.Lock | None = None
+
+    def writing(self) -> AbstractAsyncContextManager[Any]:
+        """Hold this around a write transaction."""
+        if self.engine.dialect.name != "sqlite":
+            return nullcontext()
+        if self._sqlite_writer is None:
+            self._sqlite_writer = asyncio.Lock()
+        return self._sqlite_writer
 
     def env(self, page_size: int) -> Env:
         return Env(
@@ -175,7 +187,7 @@ async def handle_locked(
     """`handle` for a caller that already holds the user's lock (an adapter that must fetch a
     photo before the input exists, and must not let the user's next message overtake it)."""
     env = core.env(page_size)
-    async with core.sessions() as session, session.begin():
+    async with core.writing(), core.sessions() as session, session.begin():
         if event_id is not None and not await repo.first_delivery(
             session, platform, event_id, env.now
         ):
@@ -223,7 +235,7 @@ async def set_active_locked(
     """`set_active` for a caller that holds the user's lock, or needs no order (a send that
     finds the user has blocked us)."""
     now = core.clock()
-    async with core.sessions() as session, session.begin():
+    async with core.writing(), core.sessions() as session, session.begin():
         if event_id is not None and not await repo.first_delivery(session, platform, event_id, now):
             return
         user = await repo.get_or_create_user(session, platform, platform_user_id, now)
