@@ -118,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("alembic", "aiosqlite", "asyncio"):
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
+    for noisy in ("alembic", "aiosqlite", "asyncio", "httpx", "httpcore", "telegram"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return asyncio.run(_run(args, settings))

@@ -12,12 +12,17 @@ webhook, never from the data, so a forged postback cannot reach another user's s
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
@@ -69,6 +74,8 @@ MAX_TEXT = 5000
 MAX_MESSAGES_PER_CALL = 5
 # LINE says a reply token is good for about a minute; past this we push instead.
 REPLY_TOKEN_FRESH = dt.timedelta(seconds=50)
+PUSH_ATTEMPTS = 3
+_RETRY_KEYS = uuid.UUID("5b3c1f0e-9f6d-4a57-8a61-2f4c1b7e9d20")  # namespace for retry keys
 
 
 class LineChannel:
@@ -89,6 +96,8 @@ class LineChannel:
         self.api = AsyncMessagingApi(self._api_client)
         self.blob = AsyncMessagingApiBlob(self._data_client)
         self.background = Background()
+        self._secret = settings.line_channel_secret.get_secret_value().encode()
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
 
     async def close(self) -> None:
         await self.background.drain()
@@ -98,16 +107,19 @@ class LineChannel:
     # ------------------------------------------------------------------ in
 
     async def webhook(self, request: web.Request) -> web.Response:
-        signature = request.headers.get("X-Line-Signature")
+        signature = request.headers.get("X-Line-Signature", "")
         body = await request.read()  # aiohttp answers 413 past the app's client_max_size
-        if not signature:
-            return web.json_response({"error": "missing signature"}, status=401)
+        # The signature is checked on the raw bytes first: nothing else is looked at before.
+        expected = base64.b64encode(hmac.new(self._secret, body, hashlib.sha256).digest())
+        if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
+            log.warning("LINE webhook with a bad or missing signature refused")
+            return web.json_response({"error": "bad signature"}, status=401)
         try:
             events = self.parser.parse(body.decode("utf-8"), signature)
         except InvalidSignatureError:
             log.warning("LINE webhook with a bad signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
-        except (ValueError, KeyError, TypeError):  # not JSON, or not a webhook body
+        except (ValueError, KeyError, TypeError, AttributeError):  # not a webhook body
             return web.json_response({"error": "malformed body"}, status=400)
         received = self.core.clock()
         if events:
@@ -115,17 +127,32 @@ class LineChannel:
         return web.json_response({})
 
     async def _process(self, events: Sequence[Any], received: dt.datetime) -> None:
+        """Each user's events in order; different users' side by side, so one user's slow
+        photo download does not age everybody else's reply token."""
+        by_user: dict[str, list[Any]] = {}
+        for event in events:
+            source = getattr(event, "source", None)
+            if isinstance(source, UserSource) and source.user_id:
+                by_user.setdefault(source.user_id, []).append(event)
+        await asyncio.gather(*(self._user_events(evs, received) for evs in by_user.values()))
+
+    async def _user_events(self, events: Sequence[Any], received: dt.datetime) -> None:
         for event in events:
             try:
                 await self._event(event, received)
             except Exception:
                 log.exception("LINE event %s failed", getattr(event, "webhook_event_id", "?"))
 
+    async def _apologise(self, user_id: str) -> None:
+        """Tell the user their last message was not saved and should be sent again."""
+        try:
+            text = self.core.i18n.t(self.core.settings.default_language, "error.try_again")
+            await self.push(user_id, [TextMessage(text=text)])
+        except Exception:
+            log.exception("LINE apology could not be sent either")
+
     async def _event(self, event: Any, received: dt.datetime) -> None:
-        source = getattr(event, "source", None)
-        if not isinstance(source, UserSource) or not source.user_id:
-            return  # groups and rooms are not part of this service
-        user_id: str = source.user_id
+        user_id: str = event.source.user_id  # groups and rooms were left out in _process
         event_id: str | None = getattr(event, "webhook_event_id", None)
         if isinstance(event, UnfollowEvent):
             await set_active(self.core, PLATFORM, user_id, False, event_id=event_id)
@@ -134,11 +161,19 @@ class LineChannel:
             inbound = await self._inbound(event, user_id)
             if inbound is None:
                 return
-            messages = await handle_locked(
-                self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
-            )
+            try:
+                messages = await handle_locked(
+                    self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
+                )
+            except Exception:
+                # Nothing was saved, and LINE had its 200, so it will not redeliver.
+                log.exception("LINE event %s could not be handled", event_id)
+                await self._apologise(user_id)
+                return
             if messages:
-                await self.send(user_id, messages, getattr(event, "reply_token", None), received)
+                await self.send(
+                    user_id, messages, getattr(event, "reply_token", None), received, event_id
+                )
 
     async def _inbound(self, event: Any, user_id: str) -> Inbound | None:
         if isinstance(event, FollowEvent):
@@ -161,9 +196,9 @@ class LineChannel:
                 photo = await save_photo(self.core, bytes(data))
             except ApiException as error:
                 log.error("LINE photo download failed: %s", describe(error))
-                return Inbound("unsupported")
+                return Inbound("photo_failed")
             except PhotoTooLargeError:
-                return Inbound("unsupported")
+                return Inbound("photo_failed")
             return Inbound("photo", photo=photo)
         return Inbound("unsupported")  # stickers, video, audio, files
 
@@ -183,8 +218,11 @@ class LineChannel:
         outgoing: Sequence[Outgoing],
         reply_token: str | None = None,
         received: dt.datetime | None = None,
+        event_id: str | None = None,
     ) -> None:
-        """Reply while the token is fresh (it is free), push the rest (it counts to the quota)."""
+        """Reply while the token is fresh (it is free), push the rest (it counts to the quota).
+        Pushes answering an event carry retry keys made from its id, so a retry after a lost
+        answer is not delivered twice."""
         messages = [m for item in outgoing for m in render(self.core, item)]
         batches = [
             messages[i : i + MAX_MESSAGES_PER_CALL]
@@ -200,17 +238,30 @@ class LineChannel:
                     continue
                 except ApiException as error:
                     log.warning("LINE reply failed, pushing instead: %s", describe(error))
-            await self.push(user_id, batch)
+            key = str(uuid.uuid5(_RETRY_KEYS, f"{event_id}:{index}")) if event_id else None
+            await self.push(user_id, batch, key)
 
-    async def push(self, user_id: str, batch: Sequence[Any]) -> None:
-        retry_key = str(uuid.uuid4())
-        try:
-            await self.api.push_message(
-                PushMessageRequest(to=user_id, messages=list(batch)), x_line_retry_key=retry_key
-            )
-        except ApiException as error:
-            log.error("LINE push to a user failed: %s", describe(error))
-            raise
+    async def push(self, user_id: str, batch: Sequence[Any], retry_key: str | None = None) -> None:
+        """Push with a retry key; network errors and 5xx are retried with the same key, which
+        LINE uses to deliver the message once however many times we ask."""
+        retry_key = retry_key or str(uuid.uuid4())
+        request = PushMessageRequest(to=user_id, messages=list(batch))
+        for attempt in range(PUSH_ATTEMPTS):
+            try:
+                await self.api.push_message(request, x_line_retry_key=retry_key)
+                return
+            except ApiException as error:
+                if error.status == 409:  # already accepted under this retry key
+                    return
+                retryable = error.status is None or error.status >= 500 or error.status == 429
+                if not retryable or attempt == PUSH_ATTEMPTS - 1:
+                    log.error("LINE push to a user failed: %s", describe(error))
+                    raise
+            except (aiohttp.ClientError, TimeoutError) as error:
+                if attempt == PUSH_ATTEMPTS - 1:
+                    log.error("LINE push to a user failed: %s", error)
+                    raise
+            await self.sleep(0.5 * 2**attempt)
 
 
 def describe(error: ApiException) -> str:
@@ -243,7 +294,7 @@ def render(core: Core, outgoing: Outgoing) -> list[Any]:
         )
     quick = QuickReply(items=items[:MAX_QUICK_REPLY]) if items else None
     if outgoing.summary:
-        return [_summary_card(outgoing, quick)]
+        return [_summary_card(outgoing, quick, t(lang, "summary.how_to_edit"))]
     pieces = split_text(outgoing.text, MAX_TEXT)
     return [
         TextMessage(text=piece, quickReply=quick if i == len(pieces) - 1 else None)
@@ -251,8 +302,8 @@ def render(core: Core, outgoing: Outgoing) -> list[Any]:
     ]
 
 
-def _summary_card(outgoing: Outgoing, quick: QuickReply | None) -> FlexMessage:
-    title, *rest = outgoing.text.splitlines() or [""]
+def _summary_card(outgoing: Outgoing, quick: QuickReply | None, footer: str) -> FlexMessage:
+    title = (outgoing.text.splitlines() or [""])[0]
     rows: list[Any] = [FlexText(text=title, weight="bold", size="md", wrap=True), FlexSeparator()]
     for label, value in outgoing.summary:
         rows.append(
@@ -265,9 +316,8 @@ def _summary_card(outgoing: Outgoing, quick: QuickReply | None) -> FlexMessage:
                 ],
             )
         )
-    footer = [line for line in rest if not line.startswith("•")]
     if footer:
         rows.append(FlexSeparator())
-        rows.append(FlexText(text="\n".join(footer), size="xs", color="#888888", wrap=True))
+        rows.append(FlexText(text=footer, size="xs", color="#888888", wrap=True))
     bubble = FlexBubble(body=FlexBox(layout="vertical", spacing="sm", contents=rows))
     return FlexMessage(altText=shorten(outgoing.text, 400), contents=bubble, quickReply=quick)

@@ -5,6 +5,7 @@ adapters when their credentials are set; with none set the server still runs (he
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 from importlib.metadata import version
@@ -75,6 +76,30 @@ def build_app(core: Core) -> web.Application:
     return app
 
 
+KEEP_EVENT_IDS = dt.timedelta(days=2)
+HOUSEKEEPING_EVERY = 3600.0
+
+
+async def housekeeping_once(core: Core) -> int:
+    """Forget handled-event ids past their use; returns how many were removed."""
+    from storage.repo import prune_inbound_events
+
+    async with core.writing(), core.sessions() as session, session.begin():
+        return await prune_inbound_events(session, core.clock() - KEEP_EVENT_IDS)
+
+
+async def _housekeeping(core: Core) -> None:
+    # Issue 5 moves timed work under APScheduler; until then a plain loop.
+    while True:
+        try:
+            removed = await housekeeping_once(core)
+            if removed:
+                log.info("forgot %d old platform event ids", removed)
+        except Exception:
+            log.exception("housekeeping failed")
+        await asyncio.sleep(HOUSEKEEPING_EVERY)
+
+
 async def serve(settings: Settings, host: str, port: int) -> None:
     core = await build_core(settings)
     app = build_app(core)
@@ -95,6 +120,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         core.engine.url.render_as_string(hide_password=True),
     )
     log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
+    housekeeping = asyncio.create_task(_housekeeping(core), name="housekeeping")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -103,5 +129,6 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         await stop.wait()
     finally:
         log.info("shutting down")
+        housekeeping.cancel()
         await runner.cleanup()
         await core.close()

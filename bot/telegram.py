@@ -24,6 +24,7 @@ from telegram import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
@@ -40,7 +41,7 @@ from bot.service import (
     user_key,
 )
 from handlers.messages import Inbound, Outgoing
-from storage.media import PhotoTooLargeError
+from storage.media import PhotoTooLargeError, sniff_content_type
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class TelegramChannel:
         )
         self.background = Background()
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
+        # Chats showing our location keyboard (in memory: after a restart at worst it lingers).
+        self._reply_keyboard: set[str] = set()
 
     async def start(self) -> None:
         await self.bot.initialize()  # getMe: a wrong token shows up at start, not at a user
@@ -87,7 +90,7 @@ class TelegramChannel:
         try:
             data = json.loads(body)
             update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
-        except (ValueError, TypeError, KeyError):
+        except Exception:  # whatever the body is, it is not an update we can read
             update = None
         if update is None:
             return web.json_response({"error": "malformed body"}, status=400)
@@ -107,44 +110,65 @@ class TelegramChannel:
             return
         query = update.callback_query
         message = update.message
+        user = message.from_user if message is not None else None
         if query is not None:
             await self._callback(query, event_id)
-        elif message is not None and message.chat.type == ChatType.PRIVATE and message.from_user:
+        elif message is not None and message.chat.type == ChatType.PRIVATE and user:
             await self._message(message, event_id)
 
-    async def _callback(self, query: CallbackQuery, event_id: str) -> None:
-        user_id = str(query.from_user.id)
+    async def _handle(self, user_id: str, inbound: Inbound, event_id: str) -> None:
+        """Handle and reply, under the user's lock (held by the caller)."""
         try:
-            await query.answer()  # stops the button's spinner
-            if isinstance(query.message, Message) and query.message.reply_markup:
-                # A pressed question's keyboard goes away, so it cannot be pressed twice.
-                await query.message.edit_reply_markup(reply_markup=None)
-        except TelegramError as error:
-            log.warning("Telegram callback answer failed: %s", error)
-        inbound = Inbound("choice", value=query.data or "")
-        async with self.core.locks.hold(user_key(PLATFORM, user_id)):
             messages = await handle_locked(
                 self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
             )
-            if messages:
-                await self.send(user_id, messages)
+        except Exception:
+            # Nothing was saved, and we answered 200, so Telegram will not send it again.
+            log.exception("Telegram update %s could not be handled", event_id)
+            await self._apologise(user_id)
+            return
+        if messages:
+            await self.send(user_id, messages)
+
+    async def _apologise(self, chat_id: str) -> None:
+        try:
+            text = self.core.i18n.t(self.core.settings.default_language, "error.try_again")
+            await self.bot.send_message(chat_id, text)
+        except TelegramError:
+            log.exception("Telegram apology could not be sent either")
+
+    async def _callback(self, query: CallbackQuery, event_id: str) -> None:
+        user_id = str(query.from_user.id)
+        # The lock comes first: a message typed right after the tap must wait for the tap.
+        async with self.core.locks.hold(user_key(PLATFORM, user_id)):
+            try:
+                await query.answer()  # stops the button's spinner
+                if isinstance(query.message, Message) and query.message.reply_markup:
+                    # A pressed question's keyboard goes away, so it cannot be pressed twice.
+                    await query.message.edit_reply_markup(reply_markup=None)
+            except TelegramError as error:
+                log.warning("Telegram callback answer failed: %s", error)
+            await self._handle(user_id, Inbound("choice", value=query.data or ""), event_id)
 
     async def _message(self, message: Message, event_id: str) -> None:
         assert message.from_user is not None
         user_id = str(message.from_user.id)
         async with self.core.locks.hold(user_key(PLATFORM, user_id)):
-            inbound = await self._inbound(message)
-            messages = await handle_locked(
-                self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
-            )
-            if messages:
-                await self.send(user_id, messages)
+            await self._handle(user_id, await self._inbound(message), event_id)
 
     async def _inbound(self, message: Message) -> Inbound:
         if message.text is not None:
-            if message.text.split("@")[0].strip() == "/start":
-                return Inbound("start")
-            return Inbound("text", text=message.text)
+            text = message.text.strip()
+            if text.startswith("/"):
+                # "/start payload", "/problem@fieldbot": the command word is what counts.
+                command, _, rest = text.partition(" ")
+                name, _, addressee = command.partition("@")
+                if addressee and addressee.lower() != (self.bot.username or "").lower():
+                    return Inbound("unsupported")  # a command for another bot in the chat
+                if name == "/start":
+                    return Inbound("start")
+                text = f"{name} {rest}".strip()
+            return Inbound("text", text=text)
         if message.location is not None:
             return Inbound(
                 "location",
@@ -161,11 +185,16 @@ class TelegramChannel:
         try:
             await self.bot.send_chat_action(message.chat_id, "upload_photo")
             telegram_file = await self.bot.get_file(file_id)
-            data = await telegram_file.download_as_bytearray()
-            return Inbound("photo", photo=await save_photo(self.core, bytes(data)))
-        except (TelegramError, PhotoTooLargeError) as error:
+            data = bytes(await telegram_file.download_as_bytearray())
+        except TelegramError as error:
             log.error("Telegram photo download failed: %s", error)
-            return Inbound("unsupported")
+            return Inbound("photo_failed")
+        if sniff_content_type(data) == "application/octet-stream":
+            return Inbound("photo_failed")  # a "photo" file that is no image we can read
+        try:
+            return Inbound("photo", photo=await save_photo(self.core, data))
+        except PhotoTooLargeError:
+            return Inbound("photo_failed")
 
     # ------------------------------------------------------------------ out
 
@@ -174,6 +203,16 @@ class TelegramChannel:
             pieces = split_text(item.text, MAX_TEXT)
             for index, piece in enumerate(pieces):
                 markup = self.markup(item) if index == len(pieces) - 1 else None
+                if isinstance(markup, ReplyKeyboardMarkup):
+                    self._reply_keyboard.add(chat_id)
+                elif chat_id in self._reply_keyboard:
+                    # The location keyboard must go; one message cannot both remove it and
+                    # carry inline buttons, so the buttons follow in a message of their own.
+                    self._reply_keyboard.discard(chat_id)
+                    await self._send_one(chat_id, piece, ReplyKeyboardRemove())
+                    if markup is None:
+                        continue
+                    piece = self.core.i18n.t(item.language, "telegram.buttons")
                 await self._send_one(chat_id, piece, markup)
 
     async def _send_one(self, chat_id: str, text: str, markup: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-InboundKind = Literal["text", "choice", "location", "photo", "start", "unsupported"]
+InboundKind = Literal["text", "choice", "location", "photo", "photo_failed", "start", "unsupported"]
 AskKind = Literal["choice", "multi", "text", "number", "date", "location", "photos", "confirm"]
 
 

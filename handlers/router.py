@@ -101,11 +101,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             return _ask_resume(
                 form, state, user, env, lang, reason="form.pending_other", then=wanted
             )
-        if inbound.kind == "unsupported":
+        if inbound.kind in ("unsupported", "photo_failed"):
+            said = "input.unsupported" if inbound.kind == "unsupported" else "input.photo_failed"
             return Result(
-                [Outgoing(t(lang, "input.unsupported")), engine.prompt(form, state, user, env)],
-                [],
-                state,
+                [Outgoing(t(lang, said)), engine.prompt(form, state, user, env)], [], state
             )
         if (inbound.kind == "start" or _is_stale(state, env)) and not state.context.get(
             "resume_asked"
@@ -131,7 +130,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     if item is None:
         if command == "menu":
             return _menu(user, env, lang)
-        unknown = "input.unsupported" if inbound.kind == "unsupported" else "menu.unknown"
+        unknown = {"unsupported": "input.unsupported", "photo_failed": "input.photo_failed"}.get(
+            inbound.kind, "menu.unknown"
+        )
         prefix = [t(lang, unknown)]
         return _menu(user, env, lang, prefix=prefix)
     return _run_menu_item(item, user, env, lang)

@@ -195,3 +195,14 @@ async def first_delivery(
         .returning(col(InboundEvent.event_id))
     )
     return inserted.first() is not None
+
+
+async def prune_inbound_events(session: AsyncSession, before: dt.datetime) -> int:
+    """Forget handled-event ids older than `before`. Platforms redeliver within hours; Telegram
+    may reuse update ids after a quiet week, so keeping them longer would skip real updates."""
+    from sqlalchemy import delete
+
+    result = await session.execute(
+        delete(InboundEvent).where(col(InboundEvent.received_at) < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

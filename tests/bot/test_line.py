@@ -3,6 +3,7 @@ talking to a fake LINE API on loopback, and the rows that end up in the database
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,3 +284,134 @@ async def test_rich_menu_buttons_work_as_menu_choices(line: Line) -> None:
     await register(line)
     texts = await line.send(line.user.postback("menu:problem"))
     assert any("ปัญหาเรื่องอะไร" in t for t in texts)
+
+
+async def test_activity_by_typing_and_problem_by_buttons_then_export(line: Line) -> None:
+    from storage import export
+
+    await register(line)
+    for text in ("รายงานกิจกรรม", "ธนาคารน้ำใต้ดิน", "เมื่อวาน", "ที่หมู่บ้านของฉัน", "๑๒",
+                 "ภาคประชาชน", "ขุดบ่อธนาคารน้ำใต้ดินสามบ่อ", "ไม่มีรูป", "ยืนยัน"):  # fmt: skip
+        texts = await line.say(text)
+    assert any("ACT-2569-000001" in t for t in texts)
+    await line.tap("แจ้งปัญหา")
+    await line.tap("ถนน / สะพาน")
+    await line.tap("ปกติ")
+    await line.say("5")
+    await line.say("สะพานไม้ข้ามคลองผุ เดินผ่านไม่ได้")
+    await line.tap("ไม่มีรูป")
+    await line.tap("ที่หมู่บ้านของฉัน")
+    texts = await line.tap("ยืนยันส่ง")
+    assert any("PRB-2569-000001" in t for t in texts)
+
+    async with line.core.sessions() as session:
+        rows = [
+            row
+            async for row in export.report_rows(
+                session,
+                export.ExportFilter(),
+                lambda key: line.core.i18n.t("th", key),
+                line.core.settings.media_dir,
+                line.core.settings.tz,
+            )
+        ]
+    assert [row[0] for row in rows] == ["ACT-2569-000001", "PRB-2569-000001"]
+
+
+async def test_webhook_answers_before_the_reply_is_sent(line: Line) -> None:
+    line.fake.hold = asyncio.Event()  # LINE's reply endpoint stalls
+    body = webhook_body(line.user.follow())
+    response = await line.client.post(
+        "/webhooks/line", data=body, headers={"X-Line-Signature": sign(SECRET, body)}
+    )
+    assert response.status == 200
+    assert len(line.channel.background) == 1  # answered while the reply is still on its way
+    line.fake.hold.set()
+    await line.channel.background.drain()
+    assert line.fake.sent()
+
+
+async def test_the_same_event_delivered_twice_at_once_is_handled_once(line: Line) -> None:
+    event = line.user.follow()
+    body = webhook_body(event)
+    headers = {"X-Line-Signature": sign(SECRET, body)}
+    await asyncio.gather(
+        line.client.post("/webhooks/line", data=body, headers=headers),
+        line.client.post("/webhooks/line", data=body, headers=headers),
+    )
+    await line.channel.background.drain()
+    assert len(line.fake.sent()) == 1
+
+
+async def test_not_utf8_with_a_bad_signature_is_401(line: Line) -> None:
+    assert (await line.post(b"\xff\xfe\x00garbage", signature="bm90IGEgc2lnbmF0dXJl")).status == 401
+
+
+async def test_failed_photo_download_says_so(line: Line) -> None:
+    await register(line)
+    await line.say("แจ้งปัญหา")
+    for text in ("ขยะ", "ปกติ", "1", "ขยะล้นถังหน้าวัด"):
+        await line.say(text)
+    event = line.user.image(b"")
+    line.fake.contents.pop(event["message"]["id"])  # LINE no longer has it
+    texts = await line.send(event)
+    assert any("รับรูปนี้ไม่สำเร็จ" in t for t in texts)
+    assert any("ส่งรูปปัญหา" in t for t in texts)  # and the question again
+
+
+async def test_flex_summary_footer_is_the_closing_sentence_only(line: Line) -> None:
+    await register(line)
+    for text in ("แจ้งปัญหา", "ขยะ", "ปกติ", "1", "บรรทัดแรก\nบรรทัดที่สองของรายละเอียด", "ไม่มีรูป"):
+        await line.say(text)
+    await line.tap("ที่หมู่บ้านของฉัน")
+    card = line.fake.messages()[-1]
+    footer = card["contents"]["body"]["contents"][-1]["text"]
+    assert "บรรทัดที่สอง" not in footer
+    assert footer == line.core.i18n.t("th", "summary.how_to_edit")
+
+
+async def test_push_retries_with_the_same_retry_key(line: Line) -> None:
+    from handlers.messages import Outgoing
+
+    line.channel.sleep = _no_wait
+    line.fake.push_failures = [500, 502]
+    await line.channel.send(line.user.user_id, [Outgoing("สวัสดี")], event_id="EVT1")
+    pushes = [c for c in line.fake.calls if c.path == "/v2/bot/message/push"]
+    assert len(pushes) == 3
+    assert len({c.headers["X-Line-Retry-Key"] for c in pushes}) == 1
+    line.fake.calls.clear()
+    await line.channel.send(line.user.user_id, [Outgoing("สวัสดี")], event_id="EVT1")
+    again = [c for c in line.fake.calls if c.path == "/v2/bot/message/push"]
+    assert again[0].headers["X-Line-Retry-Key"] == pushes[0].headers["X-Line-Retry-Key"]
+
+
+async def test_a_failure_while_handling_asks_the_user_to_send_again(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.line
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(bot.line, "handle_locked", broken)
+    texts = await line.say("สวัสดี")
+    assert texts == [line.core.i18n.t("th", "error.try_again")]
+
+
+async def test_two_users_in_one_webhook_both_answered(line: Line) -> None:
+    other = LineEvents(line.fake, "Uother000000000000")
+    texts = await line.send(line.user.follow(), other.follow())
+    assert sum("ยินดีต้อนรับ" in t for t in texts) == 2
+
+
+async def test_old_event_ids_are_forgotten(line: Line, clock: Clock) -> None:
+    from bot.server import housekeeping_once
+
+    await line.send(line.user.follow())
+    assert await housekeeping_once(line.core) == 0
+    clock.advance(days=3)
+    assert await housekeeping_once(line.core) == 1
+
+
+async def _no_wait(seconds: float) -> None:
+    return None

@@ -34,6 +34,7 @@ class Telegram:
     channel: TelegramChannel
     core: Core
     user: TelegramUpdates
+    api_base: str
 
     async def post(self, body: bytes, secret: str | None = SECRET) -> ClientResponse:
         headers = {"Content-Type": "application/json"}
@@ -78,7 +79,10 @@ async def telegram(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIter
         app = build_app(core)
         try:
             async with TestClient(TestServer(app)) as client:
-                yield Telegram(fake, client, app[TELEGRAM_KEY], core, TelegramUpdates(fake, 4242))
+                yield Telegram(
+                    fake, client, app[TELEGRAM_KEY], core, TelegramUpdates(fake, 4242),
+                    settings.telegram_api_base_url,
+                )  # fmt: skip
         finally:
             await core.close()
 
@@ -262,3 +266,95 @@ async def test_command_words_from_the_list_work(telegram: Telegram) -> None:
     assert any("กิจกรรมอะไร" in t for t in texts)
     texts = await telegram.say("/cancel")
     assert any("ยกเลิกแล้ว" in t for t in texts)
+
+
+async def test_activity_by_typing_and_problem_by_buttons(telegram: Telegram) -> None:
+    await register(telegram)
+    for text in ("/activity", "อบรม", "วันนี้", "ที่หมู่บ้านของฉัน", "30", "ภาครัฐ",
+                 "อบรมการทำปุ๋ยหมัก", "ไม่มีรูป", "ยืนยัน"):  # fmt: skip
+        texts = await telegram.say(text)
+    assert any("ACT-2569-000001" in t for t in texts)
+    await telegram.tap("แจ้งปัญหา")
+    await telegram.tap("น้ำเสีย")
+    await telegram.tap("ด่วน")
+    await telegram.say("20")
+    await telegram.say("น้ำในคลองเน่าเหม็น ปลาตาย")
+    await telegram.tap("ไม่มีรูป")
+    await telegram.tap("ที่หมู่บ้านของฉัน")
+    texts = await telegram.tap("ยืนยันส่ง")
+    assert any("PRB-2569-000001" in t for t in texts)
+
+
+async def test_a_tap_then_quick_typing_stays_in_order(telegram: Telegram) -> None:
+    await register(telegram)
+    await telegram.say("แจ้งปัญหา")
+    button = next(b for b in telegram.fake.last_keyboard() if b["text"] == "ภัยแล้ง / ขาดน้ำ")
+    tap = json.dumps(telegram.user.callback(button["callback_data"])).encode()
+    typed = json.dumps(telegram.user.text("ด่วนมาก")).encode()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    before = len(telegram.fake.sent())
+    await telegram.client.post("/webhooks/telegram", data=tap, headers=headers)
+    await telegram.client.post("/webhooks/telegram", data=typed, headers=headers)
+    await telegram.channel.background.drain()
+    texts = [str(p["text"]) for p in telegram.fake.sent()[before:]]
+    assert "ด่วนแค่ไหน" in texts[0]
+    assert "ครัวเรือน" in texts[1]
+
+
+async def test_start_with_a_payload_or_a_bot_name(telegram: Telegram) -> None:
+    await register(telegram)
+    await telegram.say("แจ้งปัญหา")
+    await telegram.say("ขยะ")
+    texts = await telegram.say("/start ref123")
+    assert any("ยังทำไม่เสร็จ" in t for t in texts)  # a start, not an answer
+    await telegram.tap("ทิ้งฉบับร่าง")
+    texts = await telegram.say("/problem@fieldbot")
+    assert any("ปัญหาเรื่องอะไร" in t for t in texts)
+
+
+async def test_location_keyboard_is_removed_after_the_location_question(telegram: Telegram) -> None:
+    await register(telegram)
+    for text in ("แจ้งปัญหา", "ขยะ", "ปกติ", "1", "ขยะล้นถังหน้าวัด", "ไม่มีรูป"):
+        await telegram.say(text)
+    assert "keyboard" in telegram.fake.sent()[-1]["reply_markup"]
+    await telegram.send(telegram.user.location(16.4, 102.8))
+    after = telegram.fake.sent()[-2:]
+    assert after[0]["reply_markup"] == {"remove_keyboard": True}
+    assert "inline_keyboard" in after[1]["reply_markup"]  # the summary's buttons follow
+
+
+async def test_garbage_updates_are_400(telegram: Telegram) -> None:
+    assert (await telegram.post(b'{"update_id": 9, "message": "garbage"}')).status == 400
+
+
+async def test_a_file_that_is_no_image_is_refused_as_a_photo(telegram: Telegram) -> None:
+    await register(telegram)
+    for text in ("แจ้งปัญหา", "ขยะ", "ปกติ", "1", "ขยะล้นถังหน้าวัด"):
+        await telegram.say(text)
+    update = telegram.user.photo(b"this is not an image")
+    texts = await telegram.send(update)
+    assert any("รับรูปนี้ไม่สำเร็จ" in t for t in texts)
+
+
+async def test_the_bot_token_never_reaches_the_log(telegram: Telegram, tmp_path: Path) -> None:
+    import asyncio
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        TELEGRAM_API_BASE_URL=telegram.api_base,
+        FIELDBOT_LOG_LEVEL="INFO",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "telegram", "set-webhook", "https://x.example/hook",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    assert "Telegram webhook set" in output.decode()
+    assert TOKEN.split(":")[1] not in output.decode()
+    assert "setWebhook" in telegram.fake.methods()

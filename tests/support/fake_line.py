@@ -3,6 +3,7 @@ webhook bodies LINE would send, signed the way LINE signs them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -34,6 +35,8 @@ class FakeLine:
     reply_tokens: set[str] = field(default_factory=set)
     contents: dict[str, bytes] = field(default_factory=dict)
     on_send: Callable[[Call], None] | None = None  # for load tests: told of every reply/push
+    hold: asyncio.Event | None = None  # when set up, replies wait until it is set
+    push_failures: list[int] = field(default_factory=list)  # statuses to answer pushes with
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -65,6 +68,10 @@ class FakeLine:
     # -- API
     async def _reply(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if problem := _invalid(body):
+            return web.json_response({"message": problem}, status=400)
+        if self.hold is not None:
+            await self.hold.wait()
         token = body.get("replyToken")
         if token not in self.reply_tokens:
             return web.json_response({"message": "Invalid reply token"}, status=400)
@@ -72,6 +79,12 @@ class FakeLine:
         return web.json_response({"sentMessages": [{"id": str(next(self._ids))}]})
 
     async def _push(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if problem := _invalid(body):
+            return web.json_response({"message": problem}, status=400)
+        if self.push_failures:
+            status = self.push_failures.pop(0)
+            return web.json_response({"message": "try again"}, status=status)
         return web.json_response({"sentMessages": [{"id": str(next(self._ids))}]})
 
     async def _accepted(self, request: web.Request) -> web.Response:
@@ -113,6 +126,28 @@ class FakeLine:
         for message in self.messages():
             out.append(message.get("text") or message.get("altText") or "")
         return out
+
+
+def _invalid(body: dict[str, Any]) -> str | None:
+    """What LINE would refuse in a reply or push (its documented limits), or None."""
+    messages = body.get("messages") or []
+    if not 1 <= len(messages) <= 5:
+        return "messages: 1 to 5 per request"
+    for message in messages:
+        if message.get("type") == "text" and not 1 <= len(message.get("text", "")) <= 5000:
+            return "text: 1 to 5000 characters"
+        if message.get("type") == "flex" and not 1 <= len(message.get("altText", "")) <= 400:
+            return "altText: 1 to 400 characters"
+        items = (message.get("quickReply") or {}).get("items", [])
+        if len(items) > 13:
+            return "quickReply: at most 13 items"
+        for item in items:
+            action = item["action"]
+            if not 1 <= len(action.get("label", "")) <= 20:
+                return "quickReply label: 1 to 20 characters"
+            if len(action.get("data", "")) > 300:
+                return "postback data: at most 300 characters"
+    return None
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -44,6 +44,10 @@ class FakeTelegram:
             except ValueError:
                 params[key] = text
         self.calls.append(Call(method, params))
+        if problem := _invalid(method, params):
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": problem}, status=400
+            )
         queued = self.failures.get(method)
         if queued:
             status, payload = queued.pop(0)
@@ -102,6 +106,18 @@ class FakeTelegram:
 
     def methods(self) -> list[str]:
         return [c.method for c in self.calls]
+
+
+def _invalid(method: str, params: dict[str, Any]) -> str | None:
+    """What the Bot API would refuse (its documented limits), or None."""
+    if method == "sendMessage" and not 1 <= len(str(params.get("text", ""))) <= 4096:
+        return "Bad Request: message text must be 1-4096 characters"
+    markup = params.get("reply_markup") or {}
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if len(button.get("callback_data", "").encode()) > 64:
+                return "Bad Request: BUTTON_DATA_INVALID"
+    return None
 
 
 class TelegramUpdates:
