@@ -358,3 +358,29 @@ async def test_the_bot_token_never_reaches_the_log(telegram: Telegram, tmp_path:
     assert "Telegram webhook set" in output.decode()
     assert TOKEN.split(":")[1] not in output.decode()
     assert "setWebhook" in telegram.fake.methods()
+
+
+async def test_reports_from_telegram_appear_in_the_export(telegram: Telegram) -> None:
+    from storage import export
+
+    await register(telegram)
+    for text in ("/problem", "ไฟฟ้า", "ด่วน", "3", "ไฟทางดับทั้งซอย", "ไม่มีรูป"):
+        await telegram.say(text)
+    await telegram.send(telegram.user.location(16.44, 102.83))
+    await telegram.say("ยืนยัน")
+    async with telegram.core.sessions() as session:
+        rows = [
+            row
+            async for row in export.report_rows(
+                session,
+                export.ExportFilter(kind="problem"),
+                lambda key: telegram.core.i18n.t("th", key),
+                telegram.core.settings.media_dir,
+                telegram.core.settings.tz,
+            )
+        ]
+    header = export.headers(lambda key: key)
+    row = dict(zip(header, rows[0], strict=True))
+    assert row["export.reference"] == "PRB-2569-000001"
+    assert row["export.reporter"] == "สมหญิง รักดี"
+    assert (row["export.latitude"], row["export.longitude"]) == (16.44, 102.83)
