@@ -83,6 +83,40 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="output file; '-' writes CSV to standard output",
     )
+    invite = commands.add_parser("invite", help="invitation codes for staff roles")
+    invite_commands = invite.add_subparsers(dest="invite_command", required=True, metavar="CMD")
+    create = invite_commands.add_parser(
+        "create",
+        help="make an invitation code",
+        description="Make a code that gives a staff role. The user sends '/join CODE' (or "
+        "'เข้าร่วม CODE') in chat. The last line of the output is the code alone.",
+    )
+    create.add_argument("--role", required=True, choices=("officer", "coordinator", "admin"))
+    create.add_argument(
+        "--area", required=True,
+        help="officer: district code (4 digits); coordinator: province code (2 digits) or TH; "
+        "admin: TH",
+    )  # fmt: skip
+    create.add_argument(
+        "--expires",
+        default="7d",
+        type=_duration,
+        help="how long the code works: 30m, 12h, 7d (default 7d)",
+    )
+    create.add_argument("--uses", default=1, type=int, help="how many people may use it (1)")
+
+    users = commands.add_parser("users", help="list users; grant or revoke staff roles")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="CMD")
+    listing = user_commands.add_parser("list", help="list users")
+    listing.add_argument("--role", help="village role (village_head, …) or staff role (officer, …)")
+    listing.add_argument("--area", help="area code: district, province or TH")
+    give = user_commands.add_parser("grant", help="give a user a staff role")
+    give.add_argument("user_id", type=int)
+    give.add_argument("--role", required=True, choices=("officer", "coordinator", "admin"))
+    give.add_argument("--area", required=True, help="as for 'invite create'")
+    take = user_commands.add_parser("revoke", help="take a user's staff role away")
+    take.add_argument("user_id", type=int)
+
     line = commands.add_parser("line", help="LINE set-up commands")
     line_commands = line.add_subparsers(dest="line_command", required=True, metavar="LINE_COMMAND")
     line_commands.add_parser(
@@ -171,6 +205,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _db(args, settings)
     if args.command == "reports":
         return await _export(args, settings)
+    if args.command == "invite":
+        return await _invite(args, settings)
+    if args.command == "users":
+        return await _users(args, settings)
     if args.command == "line":
         return await _line(settings)
     if args.command == "telegram":
@@ -198,6 +236,86 @@ async def _db(args: argparse.Namespace, settings: Settings) -> int:
             print(await current_revision(engine) or "empty (run: fieldbot db upgrade)")
     finally:
         await engine.dispose()
+    return 0
+
+
+def _duration(text: str) -> dt.timedelta:
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit() or int(number) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a number and m, h or d (e.g. 7d)")
+    return dt.timedelta(**{units[unit]: int(number)})
+
+
+def _check_area(role: str, area: str) -> str:
+    import geothai
+
+    from storage.staff import NATIONAL, area_fits_role
+
+    area = area.upper() if area.upper() == NATIONAL else area
+    known = area == NATIONAL or (
+        geothai.district(area) if len(area) == 4 else geothai.province(area)
+    )
+    if not area_fits_role(role, area) or not known:
+        raise SystemExit(
+            f"fieldbot: {area!r} is not an area for a {role} "
+            "(officer: district code such as 5001; coordinator: province code such as 50, or TH; "
+            "admin: TH)"
+        )
+    return area
+
+
+async def _invite(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import build_core
+    from storage.staff import create_invite
+
+    area = _check_area(args.role, args.area)
+    if args.uses < 1:
+        raise SystemExit("fieldbot: --uses must be 1 or more")
+    core = await build_core(settings)
+    try:
+        async with core.writing(), core.sessions() as session, session.begin():
+            code = await create_invite(
+                session, args.role, area, expires_in=args.expires, uses=args.uses
+            )
+    finally:
+        await core.close()
+    until = (dt.datetime.now(settings.tz) + args.expires).strftime("%Y-%m-%d %H:%M")
+    print(f"invite for a {args.role} of {area}: {args.uses} use(s), valid until {until}")
+    print("the user sends: /join CODE   (or: เข้าร่วม CODE)")
+    print(code)
+    return 0
+
+
+async def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import build_core
+    from storage import staff
+    from storage.models import User
+
+    core = await build_core(settings)
+    try:
+        async with core.writing(), core.sessions() as session, session.begin():
+            if args.users_command == "list":
+                rows = await staff.list_users(session, args.role, args.area)
+                print("id\tplatform\tname\trole\tstaff\tarea\tactive")
+                for u in rows:
+                    area = u.staff_area or u.district_code or u.province_code or ""
+                    print(
+                        f"{u.id}\t{u.platform}\t{u.display_name or ''}\t{u.role or ''}\t"
+                        f"{u.staff_role or ''}\t{area}\t{'yes' if u.active else 'no'}"
+                    )
+                return 0
+            user = await session.get(User, args.user_id)
+            if user is None:
+                raise SystemExit(f"fieldbot: no user with id {args.user_id}")
+            if args.users_command == "grant":
+                staff.grant(user, args.role, _check_area(args.role, args.area))
+                print(f"user {user.id} is now a {args.role} of {user.staff_area}")
+            else:
+                staff.revoke(user)
+                print(f"user {user.id} has no staff role now")
+    finally:
+        await core.close()
     return 0
 
 

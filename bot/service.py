@@ -24,6 +24,7 @@ from handlers.engine import (
     ConsentRefused,
     Env,
     FormState,
+    JoinRequested,
     Result,
     ShowMyReports,
     Submitted,
@@ -35,7 +36,7 @@ from handlers.engine import (
 from handlers.forms import FORMS, NOTICE_VERSION
 from handlers.i18n import Translator, load_translator
 from handlers.messages import Inbound, Outgoing, PhotoRef
-from storage import repo
+from storage import repo, staff
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.media import MediaStore
 from storage.migrate import upgrade
@@ -145,6 +146,8 @@ def user_view(user: User) -> UserView:
         district_code=user.district_code,
         subdistrict_code=user.subdistrict_code,
         village_no=user.village_no,
+        staff_role=user.staff_role,
+        staff_area=user.staff_area,
     )
 
 
@@ -289,6 +292,18 @@ async def _apply(
                 for r in reports
             ]
             out += router.render_my_reports(lines, user_view(user), env)
+        elif isinstance(event, JoinRequested):
+            outcome = await staff.redeem_invite(session, user, event.code, now)
+            joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
+            out += router.after_join(joined, user_view(user), result.state, env)
+        elif isinstance(event, Submitted) and event.action == "join":
+            _consent_and_profile(user, event.answers, env, now)
+            outcome = await staff.redeem_invite(
+                session, user, str(event.answers.get("invite_code", "")), now
+            )
+            out += router.after_submit(event, None, user_view(user), env)
+            joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
+            out += router.after_join(joined, user_view(user), None, env)
         elif isinstance(event, Submitted):
             reference = await _submitted(session, env, user, event)
             out += router.after_submit(event, reference, user_view(user), env)
@@ -305,17 +320,9 @@ async def _submitted(session: AsyncSession, env: Env, user: User, event: Submitt
     answers = event.answers
     now = env.now
     if event.action == "register":
-        area = answers["area"]
-        user.language = str(answers.get("language") or env.default_language)
-        user.display_name = str(answers["name"])
-        user.phone = answers.get("phone")
+        _consent_and_profile(user, answers, env, now)
         user.role = str(answers["role"])
-        _set_area(user, area)
-        user.consent_at = now
-        user.consent_notice_version = NOTICE_VERSION
-        user.consent_refused_at = None
-        user.active = True
-        user.updated_at = now
+        _set_area(user, answers["area"])
         return None
     if event.action == "update_profile":
         if "language" in answers:
@@ -341,6 +348,17 @@ async def _submitted(session: AsyncSession, env: Env, user: User, event: Submitt
     )
     log.info("report %s stored for user %s", report.reference, user.id)
     return report.reference
+
+
+def _consent_and_profile(user: User, answers: dict[str, Any], env: Env, now: dt.datetime) -> None:
+    user.language = str(answers.get("language") or env.default_language)
+    user.display_name = str(answers["name"])
+    user.phone = answers.get("phone")
+    user.consent_at = now
+    user.consent_notice_version = NOTICE_VERSION
+    user.consent_refused_at = None
+    user.active = True
+    user.updated_at = now
 
 
 def _set_area(user: User, area: dict[str, Any]) -> None:

@@ -63,6 +63,8 @@ class UserView:
     district_code: str | None = None
     subdistrict_code: str | None = None
     village_no: int | None = None
+    staff_role: str | None = None
+    staff_area: str | None = None
 
     @property
     def has_village(self) -> bool:
@@ -104,11 +106,18 @@ class ConsentRefused:
 
 
 @dataclass(frozen=True)
+class JoinRequested:
+    """Domain event: the user typed an invite code for a staff role."""
+
+    code: str
+
+
+@dataclass(frozen=True)
 class ShowMyReports:
     """Domain event: the user asked for their reports; the caller reads and renders them."""
 
 
-Event = Submitted | ConsentRefused | ShowMyReports
+Event = Submitted | ConsentRefused | ShowMyReports | JoinRequested
 
 
 @dataclass
@@ -133,9 +142,10 @@ class _AnswerError(Exception):
         self.params = params
 
 
-def start(form: Form, user: UserView, env: Env) -> Result:
-    """Begin `form` at its first step that applies."""
-    state = FormState(form.id, form.version, form.steps[0].id, {}, {"history": []})
+def start(form: Form, user: UserView, env: Env, preset: Mapping[str, Any] | None = None) -> Result:
+    """Begin `form` at its first step that applies. `preset` carries values that are not
+    questions (an invite code typed before registering) through to the submitted answers."""
+    state = FormState(form.id, form.version, form.steps[0].id, dict(preset or {}), {"history": []})
     first = _next_applicable(form, state.answers, -1)
     assert first is not None, f"form {form.id} has no applicable step"
     _enter(state, first)
@@ -269,7 +279,7 @@ def _answered(
 
 def _submit(form: Form, state: FormState) -> Result:
     answers = {
-        k: v for k, v in state.answers.items() if (s := form.step(k)) and s.type != "confirm"
+        k: v for k, v in state.answers.items() if not ((s := form.step(k)) and s.type == "confirm")
     }
     return Result([], [Submitted(form.id, form.version, form.submit, answers)], None)
 

@@ -25,7 +25,7 @@ StepType = Literal[
     "area",
     "confirm",
 ]
-SubmitAction = Literal["register", "activity_report", "problem_report", "update_profile"]
+SubmitAction = Literal["register", "activity_report", "problem_report", "update_profile", "join"]
 
 
 @dataclass(frozen=True)
@@ -185,6 +185,28 @@ CHANGE_AREA = Form(
     ),
 )
 
+# Officers and coordinators register with an invite code: no village questions for them.
+STAFF_REGISTRATION = Form(
+    id="staff",
+    version=1,
+    key="form.staff",
+    submit="join",
+    steps=(
+        Step(
+            "language",
+            "choice",
+            "form.registration.language",
+            options=LANGUAGES,
+            options_list="language",
+        ),
+        Step("consent", "consent", "form.registration.consent"),
+        Step("name", "text", "form.registration.name", minimum=2, maximum=100),
+        Step("phone", "phone", "form.registration.phone", optional=True),
+        Step("confirm", "confirm", "form.staff.confirm"),
+    ),
+)
+
 FORMS: Mapping[str, Form] = {
-    f.id: f for f in (REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA)
+    f.id: f
+    for f in (REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA, STAFF_REGISTRATION)
 }

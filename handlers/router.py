@@ -14,6 +14,7 @@ from handlers.engine import (
     NAV_CANCEL,
     Env,
     FormState,
+    JoinRequested,
     Result,
     ShowMyReports,
     Submitted,
@@ -49,6 +50,15 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     lang = language_of(user, state, env)
     t = env.i18n.t
     command = _command(inbound, env)
+
+    code = _join_code(inbound, env)
+    if code is not None:
+        if not user.registered:
+            # Officers and coordinators register without the village questions.
+            result = engine.start(env.forms["staff"], user, env, preset={"invite_code": code})
+            result.messages.insert(0, Outgoing(t(lang, "join.register_first")))
+            return result
+        return Result([], [JoinRequested(code)], state)
 
     if state is not None:
         # The caller's state stays as it was (the router sets context flags below).
@@ -136,6 +146,52 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         prefix = [t(lang, unknown)]
         return _menu(user, env, lang, prefix=prefix)
     return _run_menu_item(item, user, env, lang)
+
+
+def _join_code(inbound: Inbound, env: Env) -> str | None:
+    """The code in "/join CODE" or "เข้าร่วม CODE", if that is what was typed."""
+    if inbound.kind != "text":
+        return None
+    first, _, rest = inbound.text.strip().partition(" ")
+    if rest.strip() and env.i18n.is_keyword(first, "kw.join"):
+        return rest.strip()
+    return None
+
+
+@dataclass(frozen=True)
+class JoinOutcome:
+    """What came of an invite code: ok (with the role and its area) or why not."""
+
+    status: str
+    role: str | None = None
+    area: str | None = None
+
+
+def after_join(
+    outcome: JoinOutcome, user: UserView, state: FormState | None, env: Env
+) -> list[Outgoing]:
+    lang = language_of(user, state, env)
+    t = env.i18n.t
+    if outcome.status == "ok" and outcome.role and outcome.area:
+        text = t(lang, f"join.ok.{outcome.role}", area=describe_staff_area(outcome.area, lang, env))
+    else:
+        text = t(lang, f"join.{outcome.status}")
+    after: list[Outgoing] = [Outgoing(text)]
+    form = env.forms.get(state.form_id) if state is not None else None
+    if state is not None and form is not None:
+        after.append(engine.prompt(form, state, user, env))
+    else:
+        after.append(menu_message(user, env, lang))
+    return after
+
+
+def describe_staff_area(area: str, lang: str, env: Env) -> str:
+    if area == "TH":
+        return env.i18n.t(lang, "area.national")
+    if len(area) == 4:
+        return env.areas.describe(area, lang)
+    province = env.areas.province(area)
+    return province.name(lang) if province else area
 
 
 def _run_menu_item(item: str, user: UserView, env: Env, lang: str) -> Result:
@@ -298,6 +354,8 @@ def after_submit(
     """What to say once the caller has stored a submitted form (`reference` for reports)."""
     lang = str(event.answers.get("language") or user.language or env.default_language)
     t = env.i18n.t
+    if event.action == "join":  # the caller adds what came of the invite code
+        return [Outgoing(t(lang, "registration.done", name=event.answers.get("name", "")))]
     if event.action == "register":
         text = t(lang, "registration.done", name=event.answers.get("name", ""))
     elif event.action in ("activity_report", "problem_report"):

@@ -59,6 +59,11 @@ class User(SQLModel, table=True):
     consent_notice_version: str | None = Field(default=None, max_length=16)
     consent_refused_at: dt.datetime | None = _optional_when()
     active: bool = Field(default=True)
+    # Staff roles come by invitation, apart from the village role above.
+    staff_role: str | None = Field(default=None, max_length=16, index=True)  # officer, coordinator…
+    staff_area: str | None = Field(default=None, max_length=6, index=True)  # 4 or 2 digits, or TH
+    join_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    join_blocked_until: dt.datetime | None = _optional_when()
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )
@@ -68,7 +73,9 @@ class User(SQLModel, table=True):
 
     @property
     def registered(self) -> bool:
-        return self.consent_at is not None and self.role is not None
+        return self.consent_at is not None and (
+            self.role is not None or self.staff_role is not None
+        )
 
 
 class Area(SQLModel, table=True):
@@ -179,4 +186,21 @@ class InboundEvent(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=128)
     received_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
+    )
+
+
+class Invite(SQLModel, table=True):
+    """A one-time (or few-times) code that gives a staff role for an area. Only the code's hash
+    is stored, so a copy of the database gives nobody a role."""
+
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    area: str = Field(max_length=6)
+    uses_left: int = Field(default=1)
+    expires_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )

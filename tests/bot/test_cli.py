@@ -163,3 +163,34 @@ def test_platform_set_up_commands_say_what_is_missing(tmp_path: Path) -> None:
     assert line.returncode != 0 and "LINE_CHANNEL_ACCESS_TOKEN" in line.stderr
     telegram = _fieldbot(["telegram", "set-webhook", "https://example.org/hook"], env)
     assert telegram.returncode != 0 and "TELEGRAM_WEBHOOK_SECRET" in telegram.stderr
+
+
+def test_invite_join_and_users_commands(database_url: str, tmp_path: Path) -> None:
+    env = _env(database_url, tmp_path)
+    made = _fieldbot(["invite", "create", "--role", "officer", "--area", "5001"], env)
+    assert made.returncode == 0, made.stderr
+    code = made.stdout.strip().splitlines()[-1]
+    assert len(code) == 11
+
+    chat = _fieldbot(
+        ["chat", "--user", "officer1"],
+        env,
+        f"/join {code}\nภาษาไทย\nยินยอม\nปลัดสมศักดิ์ ดีเลิศ\nข้าม\nยืนยัน\n",
+    )
+    assert "คุณเป็นเจ้าหน้าที่ของ เมืองเชียงใหม่, เชียงใหม่ แล้ว" in chat.stdout, chat.stdout
+
+    listed = _fieldbot(["users", "list", "--role", "officer"], env)
+    rows = listed.stdout.strip().splitlines()
+    assert len(rows) == 2 and "ปลัดสมศักดิ์" in rows[1] and "5001" in rows[1]
+    user_id = rows[1].split("\t")[0]
+    assert _fieldbot(["users", "revoke", user_id], env).returncode == 0
+    assert len(_fieldbot(["users", "list", "--role", "officer"], env).stdout.splitlines()) == 1
+    granted = _fieldbot(["users", "grant", user_id, "--role", "coordinator", "--area", "TH"], env)
+    assert granted.returncode == 0 and "coordinator of TH" in granted.stdout
+
+    wrong = _fieldbot(["invite", "create", "--role", "officer", "--area", "50"], env)
+    assert wrong.returncode != 0 and "not an area for a officer" in wrong.stderr
+    bad_time = _fieldbot(
+        ["invite", "create", "--role", "admin", "--area", "TH", "--expires", "x"], env
+    )
+    assert bad_time.returncode == 2 and "use a number" in bad_time.stderr
