@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -65,3 +66,34 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return pieces
+
+
+class RateLimiter:
+    """Spaces sends out: at most `overall` per second in all, `per_key` per second for one key
+    (one chat). Waits rather than refuses, so a burst is smoothed, not dropped."""
+
+    def __init__(
+        self,
+        overall: float,
+        per_key: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._gap = 1.0 / overall
+        self._key_gap = 1.0 / per_key
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._next_for: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, key: str) -> None:
+        async with self._lock:
+            now = self._clock()
+            at = max(now, self._next, self._next_for.get(key, 0.0))
+            self._next = at + self._gap
+            self._next_for[key] = at + self._key_gap
+            if len(self._next_for) > 10_000:  # forget chats long past their gap
+                self._next_for = {k: v for k, v in self._next_for.items() if v > now}
+        if at > now:
+            await self._sleep(at - now)

@@ -117,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
     take = user_commands.add_parser("revoke", help="take a user's staff role away")
     take.add_argument("user_id", type=int)
 
+    box = commands.add_parser("outbox", help="the push outbox")
+    box_commands = box.add_subparsers(dest="outbox_command", required=True, metavar="CMD")
+    box_commands.add_parser(
+        "status", help="pending, sent, failed and skipped pushes by platform and kind"
+    )
+
     line = commands.add_parser("line", help="LINE set-up commands")
     line_commands = line.add_subparsers(dest="line_command", required=True, metavar="LINE_COMMAND")
     line_commands.add_parser(
@@ -209,6 +215,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _invite(args, settings)
     if args.command == "users":
         return await _users(args, settings)
+    if args.command == "outbox":
+        return await _outbox_status(settings)
     if args.command == "line":
         return await _line(settings)
     if args.command == "telegram":
@@ -316,6 +324,28 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"user {user.id} has no staff role now")
     finally:
         await core.close()
+    return 0
+
+
+async def _outbox_status(settings: Settings) -> int:
+    from storage import outbox
+    from storage.db import create_engine, session_factory
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            rows = await outbox.counts(session)
+    finally:
+        await engine.dispose()
+    table: dict[tuple[str, str], dict[str, int]] = {}
+    for platform, kind, status, count in rows:
+        table.setdefault((platform, kind), {})[status] = count
+    columns = ("pending", "sending", "sent", "failed", "skipped")
+    print("platform\tkind\t" + "\t".join(columns))
+    for (platform, kind), counts in sorted(table.items()):
+        print(f"{platform}\t{kind}\t" + "\t".join(str(counts.get(c, 0)) for c in columns))
+    if not table:
+        print("(the outbox is empty)")
     return 0
 
 

@@ -60,6 +60,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot.channels import Background, shorten, split_text
+from bot.outbox import DeliveryError
 from bot.service import Core, handle_locked, save_photo, set_active, user_key
 from handlers.messages import Inbound, Outgoing
 from storage.media import PhotoTooLargeError
@@ -262,6 +263,37 @@ class LineChannel:
                     log.error("LINE push to a user failed: %s", error)
                     raise
             await self.sleep(0.5 * 2**attempt)
+
+    async def deliver(self, recipient: str, messages: Sequence[Outgoing], retry_key: str) -> None:
+        """Send one outbox row (for bot.outbox). Every call carries a retry key made from the
+        row's, so a row sent again after a crash or a lost answer arrives once."""
+        rendered = [m for item in messages for m in render(self.core, item)]
+        for index in range(0, len(rendered), MAX_MESSAGES_PER_CALL):
+            batch = rendered[index : index + MAX_MESSAGES_PER_CALL]
+            key = retry_key if index == 0 else str(uuid.uuid5(_RETRY_KEYS, f"{retry_key}:{index}"))
+            try:
+                await self.api.push_message(
+                    PushMessageRequest(to=recipient, messages=batch), x_line_retry_key=key
+                )
+            except ApiException as error:
+                if error.status == 409:  # LINE already accepted this retry key
+                    continue
+                raise _delivery_error(error) from error
+            except (aiohttp.ClientError, TimeoutError) as error:
+                raise DeliveryError("retry", f"network: {error}") from error
+
+
+def _delivery_error(error: ApiException) -> DeliveryError:
+    status = error.status
+    if status == 429:
+        headers = dict(error.headers or {})
+        after = headers.get("Retry-After") or headers.get("retry-after")
+        return DeliveryError("retry", describe(error), float(after) if after else 60.0)
+    if status is None or status >= 500:
+        return DeliveryError("retry", describe(error))
+    if status == 403:
+        return DeliveryError("blocked", describe(error))
+    return DeliveryError("permanent", describe(error))
 
 
 def describe(error: ApiException) -> str:

@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.config import Settings
+from bot.outbox import Dispatcher, Sender
 from bot.service import Core, build_core
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 CORE_KEY = web.AppKey("core", Core)
 LINE_KEY: web.AppKey[LineChannel] = web.AppKey("line")
 TELEGRAM_KEY: web.AppKey[TelegramChannel] = web.AppKey("telegram")
+DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
 
 
 def channel_status(settings: Settings) -> dict[str, bool]:
@@ -52,9 +54,10 @@ async def healthz(request: web.Request) -> web.Response:
 MAX_BODY = 1024 * 1024  # webhooks larger than this are answered 413
 
 
-def build_app(core: Core) -> web.Application:
+def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
     """The application: health check, and a webhook for each channel whose credentials are
-    set (a channel that is off has no route, so its webhook answers 404)."""
+    set (a channel that is off has no route, so its webhook answers 404). With `dispatch`,
+    the outbox dispatcher runs with it (tests turn it off and deliver step by step)."""
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
@@ -73,6 +76,24 @@ def build_app(core: Core) -> web.Application:
         app.router.add_post("/webhooks/telegram", telegram.webhook)
         app.on_startup.append(lambda _app: telegram.start())
         app.on_cleanup.append(lambda _app: telegram.close())
+    senders: dict[str, Sender] = {}
+    if LINE_KEY in app:
+        senders["line"] = app[LINE_KEY]
+    if TELEGRAM_KEY in app:
+        senders["telegram"] = app[TELEGRAM_KEY]
+    dispatcher = Dispatcher(core, senders)
+    app[DISPATCHER_KEY] = dispatcher
+    core.on_outbox = dispatcher.wake
+    if dispatch:
+
+        async def start_dispatching(_app: web.Application) -> None:
+            dispatcher.start()
+
+        async def stop_dispatching(_app: web.Application) -> None:
+            await dispatcher.stop()
+
+        app.on_startup.append(start_dispatching)
+        app.on_shutdown.append(stop_dispatching)
     return app
 
 

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.lists import Lists, load_lists
 from handlers import router
 from handlers.areas import AreaDirectory
+from handlers.cases import CaseView, alert_messages
 from handlers.engine import (
     ConsentRefused,
     Env,
@@ -36,11 +37,11 @@ from handlers.engine import (
 from handlers.forms import FORMS, NOTICE_VERSION
 from handlers.i18n import Translator, load_translator
 from handlers.messages import Inbound, Outgoing, PhotoRef
-from storage import repo, staff
+from storage import outbox, repo, staff
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.media import MediaStore
 from storage.migrate import upgrade
-from storage.models import User, utcnow
+from storage.models import Report, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class Core:
     media: MediaStore
     clock: Callable[[], dt.datetime] = utcnow
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    # Told after a commit that may have queued pushes (the server wakes its dispatcher).
+    on_outbox: Callable[[], None] | None = None
     # SQLite takes one writer at a time, and a writer that finds the database busy sleeps in
     # growing steps (up to 100 ms) before it tries again. Queueing writers here instead hands
     # the database over the moment it is free. PostgreSQL needs no such queue.
@@ -220,6 +223,8 @@ async def handle_locked(
         messages += await _apply(session, core, env, user, result)
         await _save_state(session, user.id, result.state, env.now)
         language = language_of(user_view(user), result.state, env)
+    if result.events and core.on_outbox is not None:
+        core.on_outbox()
     return [replace(m, language=language) for m in messages]
 
 
@@ -347,7 +352,52 @@ async def _submitted(session: AsyncSession, env: Env, user: User, event: Submitt
         now=now,
     )
     log.info("report %s stored for user %s", report.reference, user.id)
+    if kind == "problem":
+        await _alert(session, env, report, user)
     return report.reference
+
+
+def case_view(report: Report, reporter: User) -> CaseView:
+    photos = photos_of(report.answers or {})
+    return CaseView(
+        report_id=report.id or 0,
+        reference=report.reference,
+        category=report.problem_category,
+        category_other=(report.answers or {}).get("category_other"),
+        urgency=report.urgency,
+        households=report.households,
+        description=report.description,
+        area={
+            "province_code": report.province_code,
+            "district_code": report.district_code,
+            "subdistrict_code": report.subdistrict_code,
+            "village_no": report.village_no,
+        },
+        latitude=report.latitude,
+        longitude=report.longitude,
+        photo=photos[0].path if photos else None,
+        reporter=reporter.display_name,
+        status=report.status,
+    )
+
+
+async def _alert(session: AsyncSession, env: Env, report: Report, reporter: User) -> int:
+    """Queue an alert for every officer of the report's district, in this transaction; with no
+    officer there, for the province's (and national) coordinators."""
+    recipients = await repo.staff_of(session, "officer", [report.district_code or "-"])
+    if not recipients:
+        recipients = await repo.staff_of(
+            session, "coordinator", [report.province_code or "-", staff.NATIONAL]
+        )
+        log.warning("no officer for district %s: alerting coordinators", report.district_code)
+    case = case_view(report, reporter)
+    for person in recipients:
+        lang = person.language or env.default_language
+        await outbox.enqueue(
+            session, person, "alert", alert_messages(case, lang, env), report_id=report.id,
+            now=env.now,
+        )  # fmt: skip
+    return len(recipients)
 
 
 def _consent_and_profile(user: User, answers: dict[str, Any], env: Env, now: dt.datetime) -> None:

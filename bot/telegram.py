@@ -28,10 +28,11 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels import Background, split_text
+from bot.channels import Background, RateLimiter, split_text
+from bot.outbox import DeliveryError
 from bot.service import (
     Core,
     handle_locked,
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 PAGE_SIZE = 13
 MAX_TEXT = 4000  # under Telegram's 4,096 so that splitting never lands on the edge
+MAX_CAPTION = 1024
 SHORT_LABEL = 14  # labels this short go two to a keyboard row
 COMMANDS = ("start", "menu", "activity", "problem", "myreports", "language", "help", "cancel")
 
@@ -69,6 +71,7 @@ class TelegramChannel:
         )
         self.background = Background()
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
+        self.limiter = RateLimiter(overall=30, per_key=1)
         # Chats showing our location keyboard (in memory: after a restart at worst it lingers).
         self._reply_keyboard: set[str] = set()
 
@@ -230,6 +233,38 @@ class TelegramChannel:
                 await set_active_locked(self.core, PLATFORM, chat_id, False)
                 log.info("Telegram user blocked the bot; marked inactive")
                 return
+
+    async def deliver(self, recipient: str, messages: Sequence[Outgoing], retry_key: str) -> None:
+        """Send one outbox row (for bot.outbox), within Telegram's limits: at most 30 messages a
+        second in all and one a second to a chat."""
+        try:
+            for item in messages:
+                markup = self.markup(item)
+                if item.image:
+                    await self.limiter.wait(recipient)
+                    photo = await asyncio.to_thread(self.core.media.path(item.image).read_bytes)
+                    caption = item.text if len(item.text) <= MAX_CAPTION else None
+                    await self.bot.send_photo(
+                        recipient, photo, caption=caption, reply_markup=markup if caption else None
+                    )
+                    if caption:
+                        continue
+                pieces = split_text(item.text, MAX_TEXT)
+                for index, piece in enumerate(pieces):
+                    await self.limiter.wait(recipient)
+                    await self.bot.send_message(
+                        recipient, piece, reply_markup=markup if index == len(pieces) - 1 else None
+                    )
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = float(wait if isinstance(wait, int) else wait.total_seconds())
+            raise DeliveryError("retry", str(error), seconds) from error
+        except Forbidden as error:
+            raise DeliveryError("blocked", str(error)) from error
+        except BadRequest as error:
+            raise DeliveryError("permanent", str(error)) from error
+        except (NetworkError, OSError) as error:  # includes TimedOut; the platform may be down
+            raise DeliveryError("retry", str(error)) from error
 
     def markup(self, outgoing: Outgoing) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         """Choices as an inline keyboard; a location question as a reply keyboard whose first

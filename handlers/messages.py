@@ -68,3 +68,27 @@ class Outgoing:
     summary: tuple[tuple[str, str], ...] = field(default=())
     # The reader's language, filled in by the service for adapters' own labels.
     language: str | None = None
+    # A stored photo to show with the text (its path under the media directory).
+    image: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """For the outbox: a push is stored as data and rendered when it is sent."""
+        return {
+            "text": self.text,
+            "choices": [[c.value, c.label] for c in self.choices],
+            "ask": self.ask,
+            "summary": [list(row) for row in self.summary],
+            "language": self.language,
+            "image": self.image,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outgoing:
+        return cls(
+            text=str(data["text"]),
+            choices=tuple(Choice(str(v), str(label)) for v, label in data.get("choices", [])),
+            ask=data.get("ask"),
+            summary=tuple((str(a), str(b)) for a, b in data.get("summary", [])),
+            language=data.get("language"),
+            image=data.get("image"),
+        )

@@ -204,3 +204,29 @@ class Invite(SQLModel, table=True):
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A push waiting to be sent, written in the same transaction as the change that causes it.
+    A dispatcher sends it and records the outcome; nothing pushes outside the outbox."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "platform", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    recipient: str = Field(max_length=128)  # the platform's user id
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    kind: str = Field(max_length=32, index=True)  # alert, status, escalation, …
+    report_id: int | None = Field(default=None, foreign_key="reports.id", index=True)
+    payload: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|skipped
+    attempts: int = Field(default=0)
+    retry_key: str = Field(max_length=36)
+    next_attempt_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    claimed_until: dt.datetime | None = _optional_when()
+    last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    sent_at: dt.datetime | None = _optional_when()

@@ -206,3 +206,14 @@ async def prune_inbound_events(session: AsyncSession, before: dt.datetime) -> in
         delete(InboundEvent).where(col(InboundEvent.received_at) < before)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def staff_of(session: AsyncSession, role: str, areas: Sequence[str]) -> list[User]:
+    """Users with staff `role` for any of `areas` (blocked ones too: their pushes are skipped
+    and counted)."""
+    query = (
+        select(User)
+        .where(col(User.staff_role) == role, col(User.staff_area).in_(list(areas)))
+        .order_by(col(User.id))
+    )
+    return list((await session.execute(query)).scalars())

@@ -1,0 +1,127 @@
+"""The push outbox: rows written with the change that causes them, claimed by dispatchers
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances share the work), and marked with
+what became of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from handlers.messages import Outgoing
+from storage.models import OutboxMessage, User, utcnow
+
+PUSH_PLATFORMS = ("line", "telegram")  # the console cannot be reached when nobody is typing
+
+
+async def enqueue(
+    session: AsyncSession,
+    user: User,
+    kind: str,
+    messages: Sequence[Outgoing],
+    *,
+    report_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> OutboxMessage:
+    """Queue `messages` for `user`. A user who blocked the bot gets a row marked skipped, so
+    counts show who could not be reached."""
+    now = now or utcnow()
+    reachable = user.active and user.platform in PUSH_PLATFORMS
+    row = OutboxMessage(
+        platform=user.platform,
+        recipient=user.platform_user_id,
+        user_id=user.id,
+        kind=kind,
+        report_id=report_id,
+        payload={"messages": [m.as_json() for m in messages]},
+        status="pending" if reachable else "skipped",
+        last_error=None
+        if reachable
+        else (
+            "recipient inactive (blocked or unfollowed)"
+            if not user.active
+            else f"no pushes on {user.platform}"
+        ),
+        retry_key=str(uuid.uuid4()),
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def claim(
+    session: AsyncSession, platform: str, now: dt.datetime, limit: int, lease: dt.timedelta
+) -> list[OutboxMessage]:
+    """Take up to `limit` due rows of `platform` for sending. Rows another dispatcher holds
+    are skipped; rows whose holder died (lease over) are taken back."""
+    due = (
+        select(col(OutboxMessage.id))
+        .where(
+            col(OutboxMessage.platform) == platform,
+            ((col(OutboxMessage.status) == "pending") & (col(OutboxMessage.next_attempt_at) <= now))
+            | ((col(OutboxMessage.status) == "sending") & (col(OutboxMessage.claimed_until) < now)),
+        )
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids))
+        .values(
+            status="sending",
+            attempts=col(OutboxMessage.attempts) + 1,
+            claimed_until=now + lease,
+        )
+    )
+    rows = await session.execute(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids))
+        .order_by(col(OutboxMessage.id))
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.scalars())
+
+
+async def finish(
+    session: AsyncSession,
+    row_id: int,
+    status: str,
+    *,
+    now: dt.datetime,
+    error: str | None = None,
+    retry_at: dt.datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "last_error": error, "claimed_until": None}
+    if status == "sent":
+        values["sent_at"] = now
+    if retry_at is not None:
+        values.update(status="pending", next_attempt_at=retry_at)
+    await session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(**values)
+    )
+
+
+async def counts(session: AsyncSession) -> list[tuple[str, str, str, int]]:
+    """(platform, kind, status, count) for every combination that has rows."""
+    rows = await session.execute(
+        select(
+            col(OutboxMessage.platform),
+            col(OutboxMessage.kind),
+            col(OutboxMessage.status),
+            func.count(),
+        )
+        .group_by(col(OutboxMessage.platform), col(OutboxMessage.kind), col(OutboxMessage.status))
+        .order_by(col(OutboxMessage.platform), col(OutboxMessage.kind), col(OutboxMessage.status))
+    )
+    return [(p, k, s, int(n)) for p, k, s, n in rows.all()]

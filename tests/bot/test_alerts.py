@@ -1,0 +1,256 @@
+"""Alerts through the outbox, end to end: an officer joins by invite on LINE, another on
+Telegram; a villager files an urgent problem on LINE; the dispatcher delivers the alert to both
+through the official SDKs and the fake platforms, with retries, rate limits and blocked users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot.outbox import Dispatcher, backoff
+from bot.server import DISPATCHER_KEY, LINE_KEY, TELEGRAM_KEY, build_app
+from bot.service import Core, build_core
+from storage import staff
+from storage.models import OutboxMessage, User
+from tests.conftest import Clock, make_settings
+from tests.support.fake_line import FakeLine, LineEvents, sign, webhook_body
+from tests.support.fake_telegram import FakeTelegram, TelegramUpdates
+from tests.support.images import png_bytes
+
+LINE_SECRET = "line-secret"
+TG_TOKEN = "777:alerts"
+TG_SECRET = "tg-secret"
+
+
+@dataclass
+class Platforms:
+    core: Core
+    client: TestClient[Any, Any]
+    app: Any
+    line: FakeLine
+    telegram: FakeTelegram
+    clock: Clock
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.app[DISPATCHER_KEY]
+
+    async def line_send(self, events: LineEvents, *items: dict[str, Any]) -> None:
+        body = webhook_body(*items)
+        await self.client.post(
+            "/webhooks/line", data=body, headers={"X-Line-Signature": sign(LINE_SECRET, body)}
+        )
+        await self.app[LINE_KEY].background.drain()
+
+    async def line_say(self, events: LineEvents, *texts: str) -> None:
+        for text in texts:
+            await self.line_send(events, events.text(text))
+
+    async def tg_say(self, updates: TelegramUpdates, *texts: str) -> None:
+        for text in texts:
+            await self.client.post(
+                "/webhooks/telegram",
+                data=json.dumps(updates.text(text)),
+                headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
+            )
+            await self.app[TELEGRAM_KEY].background.drain()
+
+    async def deliver(self) -> int:
+        return sum([await self.dispatcher.deliver_due(p) for p in ("line", "telegram")])
+
+    async def rows(self) -> list[OutboxMessage]:
+        async with self.core.sessions() as session:
+            found = await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))
+            return list(found.scalars())
+
+
+@pytest.fixture
+async def platforms(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Platforms]:
+    line, telegram = FakeLine(), FakeTelegram(TG_TOKEN)
+    async with TestServer(line.app()) as line_api, TestServer(telegram.app()) as tg_api:
+        line_base = str(line_api.make_url("")).rstrip("/")
+        settings = make_settings(
+            database_url,
+            tmp_path / "media",
+            LINE_CHANNEL_SECRET=LINE_SECRET,
+            LINE_CHANNEL_ACCESS_TOKEN="line-token",
+            LINE_API_BASE_URL=line_base,
+            LINE_DATA_API_BASE_URL=line_base,
+            TELEGRAM_BOT_TOKEN=TG_TOKEN,
+            TELEGRAM_WEBHOOK_SECRET=TG_SECRET,
+            TELEGRAM_API_BASE_URL=str(tg_api.make_url("")).rstrip("/"),
+        )
+        core = await build_core(settings)
+        core.clock = clock
+        app = build_app(core, dispatch=False)
+        try:
+            async with TestClient(TestServer(app)) as client:
+                yield Platforms(core, client, app, line, telegram, clock)
+        finally:
+            await core.close()
+
+
+async def _invite(core: Core, area: str = "5001") -> str:
+    async with core.sessions() as session, session.begin():
+        return await staff.create_invite(
+            session, "officer", area, expires_in=dt.timedelta(days=1), now=core.clock()
+        )
+
+
+async def _officers(p: Platforms) -> tuple[LineEvents, TelegramUpdates]:
+    on_line = LineEvents(p.line, "Uofficer0000000000")
+    await p.line_say(on_line, f"/join {await _invite(p.core)}", "ภาษาไทย", "ยินยอม",
+                     "ปลัดสมศักดิ์", "ข้าม", "ยืนยัน")  # fmt: skip
+    on_telegram = TelegramUpdates(p.telegram, 5150)
+    await p.tg_say(on_telegram, f"/join {await _invite(p.core)}", "English", "yes",
+                   "Officer Dao", "skip", "submit")  # fmt: skip
+    return on_line, on_telegram
+
+
+async def _urgent_problem(p: Platforms, villager: LineEvents, photo: bool = True) -> None:
+    await p.line_say(villager, "สวัสดี", "ภาษาไทย", "ยินยอม", "สมชาย ใจดี", "ข้าม", "ผู้ใหญ่บ้าน",
+                     "เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3", "ยืนยัน")  # fmt: skip
+    await p.line_say(villager, "แจ้งปัญหา", "น้ำท่วม", "ด่วนมาก", "25", "น้ำท่วมสะพาน ข้ามไม่ได้")
+    if photo:
+        await p.line_send(villager, villager.image(png_bytes(5, 5, (0, 0, 255))))
+        await p.line_say(villager, "เสร็จ")
+    else:
+        await p.line_say(villager, "ไม่มีรูป")
+    await p.line_send(villager, villager.location(18.7953, 98.9523))
+    await p.line_say(villager, "ยืนยัน")
+
+
+async def test_an_urgent_problem_reaches_officers_on_both_platforms(platforms: Platforms) -> None:
+    p = platforms
+    officer_line, officer_tg = await _officers(p)
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await _urgent_problem(p, villager)
+    rows = await p.rows()
+    assert [(r.platform, r.kind, r.status) for r in rows] == [
+        ("line", "alert", "pending"),
+        ("telegram", "alert", "pending"),
+    ]
+    assert await p.deliver() == 2
+    assert [r.status for r in await p.rows()] == ["sent", "sent"]
+
+    push = next(c for c in p.line.calls if c.path == "/v2/bot/message/push"
+                and c.body["to"] == officer_line.user_id)  # fmt: skip
+    text = push.body["messages"][0]["text"]
+    assert "PRB-2569-000001" in text and "น้ำท่วม" in text and "ด่วนมาก" in text
+    assert "https://maps.google.com/?q=18.795300,98.952300" in text
+    labels = [i["action"]["label"] for i in push.body["messages"][0]["quickReply"]["items"]]
+    assert labels == ["รับเรื่อง", "กำลังดำเนินการ", "เสร็จสิ้น", "ส่งต่อ", "ไม่รับเรื่อง"]
+    assert push.headers["X-Line-Retry-Key"] == rows[0].retry_key
+
+    photo = next(c for c in p.telegram.calls if c.method == "sendPhoto")
+    assert int(photo.params["chat_id"]) == officer_tg.user_id
+    assert "PRB-2569-000001" in photo.params["caption"] and "Flood" in photo.params["caption"]
+    buttons = [b["text"] for row in photo.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert "Acknowledge" in buttons
+    assert await p.deliver() == 0  # nothing is sent twice
+
+
+async def test_platform_errors_are_retried_with_backoff_until_delivered(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    calls_before = len(p.telegram.calls)
+    p.line.push_failures = [500, 500]
+    p.telegram.failures["sendMessage"] = [
+        (
+            429,
+            {
+                "error_code": 429,
+                "description": "Too Many Requests",
+                "parameters": {"retry_after": 30},
+            },
+        )
+    ]
+    await p.deliver()
+    rows = await p.rows()
+    assert [r.status for r in rows] == ["pending", "pending"]
+    line_row, tg_row = rows
+    assert line_row.attempts == 1 and "500" in (line_row.last_error or "")
+    assert tg_row.next_attempt_at == p.clock.now + dt.timedelta(seconds=30)  # Retry-After
+    assert await p.deliver() == 0  # not due yet
+    p.clock.advance(seconds=31)
+    await p.deliver()  # LINE fails once more, Telegram goes
+    p.clock.advance(minutes=5)
+    await p.deliver()
+    assert [r.status for r in await p.rows()] == ["sent", "sent"]
+    keys = {c.headers["X-Line-Retry-Key"] for c in p.line.calls if c.path.endswith("/push")
+            and c.body["to"] == "Uofficer0000000000"}  # fmt: skip
+    assert keys == {line_row.retry_key}  # every attempt with the same key
+    tries = [c for c in p.telegram.calls[calls_before:] if c.method == "sendMessage"]
+    assert len(tries) == 2  # the 429, then the delivery
+
+
+async def test_a_blocked_officer_is_skipped_and_marked_inactive(platforms: Platforms) -> None:
+    p = platforms
+    await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    p.telegram.failures["sendMessage"] = [
+        (403, {"error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+    ]
+    await p.deliver()
+    statuses = {r.platform: r.status for r in await p.rows()}
+    assert statuses == {"line": "sent", "telegram": "skipped"}
+    async with p.core.sessions() as session:
+        officer = (
+            await session.execute(select(User).where(User.platform_user_id == "5150"))
+        ).scalar_one()
+    assert officer.active is False
+
+
+async def test_no_officer_means_the_coordinators_are_alerted(platforms: Platforms) -> None:
+    p = platforms
+    coordinator = LineEvents(p.line, "Ucoordinator000000")
+    async with p.core.sessions() as session, session.begin():
+        code = await staff.create_invite(
+            session, "coordinator", "50", expires_in=dt.timedelta(days=1), now=p.clock.now
+        )
+    await p.line_say(coordinator, f"เข้าร่วม {code}", "ภาษาไทย", "ยินยอม", "ผู้ประสานงาน",
+                     "ข้าม", "ยืนยัน")  # fmt: skip
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    rows = await p.rows()
+    assert [(r.recipient, r.kind) for r in rows] == [(coordinator.user_id, "alert")]
+
+
+def test_backoff_grows_and_is_jittered() -> None:
+    assert backoff(1, lambda: 0.5) == 2.0
+    assert backoff(4, lambda: 0.5) == 16.0
+    assert backoff(30, lambda: 0.5) == 600.0  # capped
+    assert backoff(3, lambda: 0.0) == 4.0 and backoff(3, lambda: 1.0) == 12.0
+
+
+async def test_outbox_status_command(platforms: Platforms) -> None:
+    import asyncio
+    import os
+    import sys
+
+    p = platforms
+    await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    await p.dispatcher.deliver_due("line")
+    env = {**os.environ, "DATABASE_URL": p.core.settings.database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "outbox", "status",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert lines[0].split("\t") == ["platform", "kind", "pending", "sending", "sent", "failed",
+                                    "skipped"]  # fmt: skip
+    assert "line\talert\t0\t0\t1\t0\t0" in lines
+    assert "telegram\talert\t1\t0\t0\t0\t0" in lines
