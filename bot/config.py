@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,17 @@ class Settings(BaseSettings):
         default=12.0, validation_alias="FIELDBOT_RESUME_PROMPT_HOURS", ge=0
     )
     log_level: str = Field(default="INFO", validation_alias="FIELDBOT_LOG_LEVEL")
+    # A case not acknowledged within this many minutes is pushed again, to the officers and
+    # the province's coordinators (ด่วนมาก 30 min, ด่วน 4 h, ปกติ 3 days).
+    escalate_very_urgent_minutes: int = Field(
+        default=30, validation_alias="FIELDBOT_ESCALATE_VERY_URGENT_MINUTES", gt=0
+    )
+    escalate_urgent_minutes: int = Field(
+        default=240, validation_alias="FIELDBOT_ESCALATE_URGENT_MINUTES", gt=0
+    )
+    escalate_normal_minutes: int = Field(
+        default=4320, validation_alias="FIELDBOT_ESCALATE_NORMAL_MINUTES", gt=0
+    )
 
     # Platform credentials: a channel is on when its credentials are set.
     line_channel_secret: SecretStr | None = Field(
@@ -100,6 +112,14 @@ class Settings(BaseSettings):
         if value not in ("th", "en"):
             raise ValueError("FIELDBOT_DEFAULT_LANGUAGE must be 'th' or 'en'")
         return value
+
+    @property
+    def escalation_after(self) -> dict[str, dt.timedelta]:
+        return {
+            "very_urgent": dt.timedelta(minutes=self.escalate_very_urgent_minutes),
+            "urgent": dt.timedelta(minutes=self.escalate_urgent_minutes),
+            "normal": dt.timedelta(minutes=self.escalate_normal_minutes),
+        }
 
     @property
     def tz(self) -> ZoneInfo:

@@ -16,18 +16,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot import casework
 from bot.config import Settings
 from bot.lists import Lists, load_lists
 from handlers import router
 from handlers.areas import AreaDirectory
-from handlers.cases import CaseView, alert_messages
 from handlers.engine import (
+    CaseCommand,
+    CaseFeedback,
     ConsentRefused,
     Env,
     FormState,
     JoinRequested,
     Result,
     ShowMyReports,
+    StaffQuery,
     Submitted,
     UserView,
     language_of,
@@ -37,11 +40,11 @@ from handlers.engine import (
 from handlers.forms import FORMS, NOTICE_VERSION
 from handlers.i18n import Translator, load_translator
 from handlers.messages import Inbound, Outgoing, PhotoRef
-from storage import outbox, repo, staff
+from storage import repo, staff
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.media import MediaStore
 from storage.migrate import upgrade
-from storage.models import Report, User, utcnow
+from storage.models import User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +304,14 @@ async def _apply(
             outcome = await staff.redeem_invite(session, user, event.code, now)
             joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
             out += router.after_join(joined, user_view(user), result.state, env)
+        elif isinstance(event, CaseCommand):
+            out += await casework.command(session, env, user, event, result)
+        elif isinstance(event, CaseFeedback):
+            out += await casework.feedback(session, env, user, event)
+        elif isinstance(event, StaffQuery):
+            out += await casework.query(session, env, user, event, core.settings.escalation_after)
+        elif isinstance(event, Submitted) and event.action in casework.ACTION_FOR:
+            out += await casework.submitted(session, env, user, event)
         elif isinstance(event, Submitted) and event.action == "join":
             _consent_and_profile(user, event.answers, env, now)
             outcome = await staff.redeem_invite(
@@ -353,51 +364,8 @@ async def _submitted(session: AsyncSession, env: Env, user: User, event: Submitt
     )
     log.info("report %s stored for user %s", report.reference, user.id)
     if kind == "problem":
-        await _alert(session, env, report, user)
+        await casework.alert(session, env, report)
     return report.reference
-
-
-def case_view(report: Report, reporter: User) -> CaseView:
-    photos = photos_of(report.answers or {})
-    return CaseView(
-        report_id=report.id or 0,
-        reference=report.reference,
-        category=report.problem_category,
-        category_other=(report.answers or {}).get("category_other"),
-        urgency=report.urgency,
-        households=report.households,
-        description=report.description,
-        area={
-            "province_code": report.province_code,
-            "district_code": report.district_code,
-            "subdistrict_code": report.subdistrict_code,
-            "village_no": report.village_no,
-        },
-        latitude=report.latitude,
-        longitude=report.longitude,
-        photo=photos[0].path if photos else None,
-        reporter=reporter.display_name,
-        status=report.status,
-    )
-
-
-async def _alert(session: AsyncSession, env: Env, report: Report, reporter: User) -> int:
-    """Queue an alert for every officer of the report's district, in this transaction; with no
-    officer there, for the province's (and national) coordinators."""
-    recipients = await repo.staff_of(session, "officer", [report.district_code or "-"])
-    if not recipients:
-        recipients = await repo.staff_of(
-            session, "coordinator", [report.province_code or "-", staff.NATIONAL]
-        )
-        log.warning("no officer for district %s: alerting coordinators", report.district_code)
-    case = case_view(report, reporter)
-    for person in recipients:
-        lang = person.language or env.default_language
-        await outbox.enqueue(
-            session, person, "alert", alert_messages(case, lang, env), report_id=report.id,
-            now=env.now,
-        )  # fmt: skip
-    return len(recipients)
 
 
 def _consent_and_profile(user: User, answers: dict[str, Any], env: Env, now: dt.datetime) -> None:

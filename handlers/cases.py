@@ -11,6 +11,7 @@ from handlers.messages import Choice, Outgoing
 
 CASE_PREFIX = "case:"
 ACTIONS = ("ack", "progress", "resolve", "forward", "reject")
+ALL_ACTIONS = (*ACTIONS, "show")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def parse_case_value(value: str) -> tuple[int, str] | None:
     if not value.startswith(CASE_PREFIX):
         return None
     number, _, action = value[len(CASE_PREFIX) :].partition(":")
-    if not number.isdigit() or action not in ACTIONS:
+    if not number.isdigit() or action not in ALL_ACTIONS:
         return None
     return int(number), action
 
@@ -95,3 +96,90 @@ def alert_messages(
             image=case.photo,
         )
     ]
+
+
+FEEDBACK_PREFIX = "feedback:"
+PAGE_PREFIX = "cases:page:"
+PAGE_SIZE = 8
+
+
+def feedback_value(report_id: int, answer: str) -> str:
+    return f"{FEEDBACK_PREFIX}{report_id}:{answer}"
+
+
+def parse_feedback_value(value: str) -> tuple[int, str] | None:
+    if not value.startswith(FEEDBACK_PREFIX):
+        return None
+    number, _, answer = value[len(FEEDBACK_PREFIX) :].partition(":")
+    if not number.isdigit() or answer not in ("yes", "no", "1", "2", "3", "4", "5"):
+        return None
+    return int(number), answer
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: str  # already in local time, formatted
+    who: str | None
+    to_status: str
+    note: str | None
+
+
+def case_card(
+    case: CaseView, timeline: list[TimelineEntry], lang: str, env: Env, *, can_act: bool
+) -> Outgoing:
+    t = env.i18n.t
+    lines = [case_text(case, lang, env, heading="case.heading")]
+    if timeline:
+        lines.append(t(lang, "case.timeline"))
+        for entry in timeline:
+            who = f" · {entry.who}" if entry.who else ""
+            note = f" — {entry.note}" if entry.note else ""
+            lines.append(f"• {entry.at} {t(lang, f'status.{entry.to_status}')}{who}{note}")
+    choices = action_choices(case, lang, env) if can_act and case.status in _OPEN else ()
+    return Outgoing("\n".join(lines), choices, "choice" if choices else None, image=case.photo)
+
+
+_OPEN = ("received", "forwarded", "acknowledged", "in_progress")
+
+
+def case_list(cases: list[CaseView], page: int, total: int, lang: str, env: Env) -> Outgoing:
+    t = env.i18n.t
+    if not cases:
+        return Outgoing(t(lang, "case.list_empty"))
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    lines = [t(lang, "case.list_title", total=total, page=page + 1, pages=pages)]
+    choices: list[Choice] = []
+    for case in cases:
+        urgency = option_label(_step("urgency"), case.urgency, lang, env) if case.urgency else "-"
+        category = (
+            option_label(_step("category"), case.category, lang, env) if case.category else "-"
+        )
+        lines.append(
+            f"• {case.reference} · {urgency} · {category} · {t(lang, f'status.{case.status}')}"
+        )
+        choices.append(Choice(case_value(case.report_id, "show"), case.reference))
+    if page + 1 < pages:
+        choices.append(Choice(f"{PAGE_PREFIX}{page + 1}", t(lang, "nav.more", page=page + 1,
+                                                               pages=pages)))  # fmt: skip
+    return Outgoing("\n".join(lines), tuple(choices), "choice")
+
+
+def status_notice(case: CaseView, note: str | None, lang: str, env: Env) -> list[Outgoing]:
+    """What the reporter hears when their case changes; after `resolved`, the question whether
+    it is really fixed."""
+    t = env.i18n.t
+    text = t(lang, "case.notice", reference=case.reference, status=t(lang, f"status.{case.status}"))
+    if note:
+        text += "\n" + t(lang, "case.notice_note", note=note)
+    if case.status != "resolved":
+        return [Outgoing(text, language=lang)]
+    choices = (
+        Choice(feedback_value(case.report_id, "yes"), t(lang, "feedback.fixed")),
+        Choice(feedback_value(case.report_id, "no"), t(lang, "feedback.not_fixed")),
+    )
+    return [Outgoing(text + "\n" + t(lang, "feedback.ask"), choices, "choice", language=lang)]
+
+
+def rating_question(report_id: int, lang: str, env: Env) -> Outgoing:
+    stars = tuple(Choice(feedback_value(report_id, str(n)), "⭐" * n) for n in range(1, 6))
+    return Outgoing(env.i18n.t(lang, "feedback.rate"), stars, "choice")

@@ -117,7 +117,43 @@ class ShowMyReports:
     """Domain event: the user asked for their reports; the caller reads and renders them."""
 
 
-Event = Submitted | ConsentRefused | ShowMyReports | JoinRequested
+@dataclass(frozen=True)
+class CaseCommand:
+    """Domain event: a staff member pressed a case button (ack, progress, resolve, forward,
+    reject, show)."""
+
+    report_id: int
+    action: str
+
+
+@dataclass(frozen=True)
+class CaseFeedback:
+    """Domain event: the reporter says whether the problem is fixed, or rates the work."""
+
+    report_id: int
+    fixed: bool | None = None
+    stars: int | None = None
+
+
+@dataclass(frozen=True)
+class StaffQuery:
+    """Domain event: a staff member asks for open cases (a page), a case by its reference, the
+    district summary, or recent activity reports."""
+
+    kind: str  # cases | case | summary | activities
+    page: int = 0
+    reference: str | None = None
+
+
+Event = (
+    Submitted
+    | ConsentRefused
+    | ShowMyReports
+    | JoinRequested
+    | CaseCommand
+    | CaseFeedback
+    | StaffQuery
+)
 
 
 @dataclass
@@ -882,6 +918,10 @@ def _area(
     if tag == "p" and env.areas.province(code):
         area.update(stage="district", province_code=code)
     elif tag == "d" and env.areas.district(code):
+        if step.area_until == "district":
+            return _answered(
+                form, state, step, {"province_code": code[:2], "district_code": code}, user, env
+            )
         area.update(stage="subdistrict", province_code=code[:2], district_code=code)
     elif tag == "s" and env.areas.subdistrict(code):
         area.update(

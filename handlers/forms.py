@@ -25,7 +25,16 @@ StepType = Literal[
     "area",
     "confirm",
 ]
-SubmitAction = Literal["register", "activity_report", "problem_report", "update_profile", "join"]
+SubmitAction = Literal[
+    "register",
+    "activity_report",
+    "problem_report",
+    "update_profile",
+    "join",
+    "case_resolve",
+    "case_forward",
+    "case_reject",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class Step:
     maximum: int | None = None
     when: Equals | None = None
     allow_registered_village: bool = False  # location step: "use my registered village"
+    area_until: Literal["district", "village"] = "village"  # area step: how deep to ask
     max_days_ahead: int | None = None  # date step: how far in the future an answer may be
     max_days_back: int | None = None
 
@@ -206,7 +216,44 @@ STAFF_REGISTRATION = Form(
     ),
 )
 
+# What an officer is asked when closing, forwarding or refusing a case (report_id is preset).
+CASE_RESOLVE = Form(
+    id="case_resolve",
+    version=1,
+    key="form.case_resolve",
+    submit="case_resolve",
+    steps=(
+        Step("note", "text", "form.case_resolve.note", minimum=2, maximum=500),
+        Step("photos", "photos", "form.case_resolve.photos", optional=True, maximum=1),
+        Step("confirm", "confirm", "form.case_resolve.confirm"),
+    ),
+)
+CASE_FORWARD = Form(
+    id="case_forward",
+    version=1,
+    key="form.case_forward",
+    submit="case_forward",
+    steps=(
+        Step("district", "area", "form.case_forward.district", area_until="district"),
+        Step("reason", "text", "form.case_forward.reason", minimum=2, maximum=500),
+        Step("confirm", "confirm", "form.case_forward.confirm"),
+    ),
+)
+CASE_REJECT = Form(
+    id="case_reject",
+    version=1,
+    key="form.case_reject",
+    submit="case_reject",
+    steps=(
+        Step("reason", "text", "form.case_reject.reason", minimum=2, maximum=500),
+        Step("confirm", "confirm", "form.case_reject.confirm"),
+    ),
+)
+
 FORMS: Mapping[str, Form] = {
     f.id: f
-    for f in (REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA, STAFF_REGISTRATION)
-}
+    for f in (
+        REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA, STAFF_REGISTRATION,
+        CASE_RESOLVE, CASE_FORWARD, CASE_REJECT,
+    )
+}  # fmt: skip

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from handlers import engine
+from handlers.cases import PAGE_PREFIX, parse_case_value, parse_feedback_value
 from handlers.engine import (
     NAV_CANCEL,
+    CaseCommand,
+    CaseFeedback,
     Env,
+    Event,
     FormState,
     JoinRequested,
     Result,
     ShowMyReports,
+    StaffQuery,
     Submitted,
     UserView,
     language_of,
@@ -27,6 +33,9 @@ from handlers.messages import Choice, Inbound, Outgoing
 from handlers.thai import fix_keyboard_layout, format_thai_date, normalize_digits
 
 MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
+STAFF_ITEMS = ("cases", "summary", "activities")
+ALL_ITEMS = (*MENU_ITEMS, *STAFF_ITEMS)
+REFERENCE = re.compile(r"\b(?:PRB|ACT)-\d{4}-\d{6}\b", re.IGNORECASE)
 MENU_FORMS = {"activity": "activity", "problem": "problem", "language": "language", "area": "area"}
 RESUME_CONTINUE = "resume:continue"
 RESUME_DISCARD = "resume:discard"
@@ -50,6 +59,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     lang = language_of(user, state, env)
     t = env.i18n.t
     command = _command(inbound, env)
+
+    pressed = _case_buttons(inbound, user)
+    if pressed is not None:  # buttons from pushes work whatever form is open
+        return Result([], [pressed], state)
 
     code = _join_code(inbound, env)
     if code is not None:
@@ -83,7 +96,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
 
         discard = inbound.kind == "choice" and (inbound.value or "").startswith(RESUME_DISCARD)
         then = (inbound.value or "")[len(RESUME_DISCARD) + 1 :] if discard else ""
-        if discard and then in MENU_ITEMS and user.registered:
+        if discard and then in ALL_ITEMS and user.registered:
             # "Discard and start the other one", chosen from the menu while a draft waited.
             result = _run_menu_item(then, user, env, lang)
             result.messages.insert(0, Outgoing(t(lang, "form.cancelled")))
@@ -136,6 +149,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         return _menu(user, env, lang, prefix=[t(lang, "help.text")])
     if inbound.kind == "start":
         return _menu(user, env, lang, prefix=[t(lang, "welcome.back", name=user.display_name)])
+    query = _staff_query(inbound, user, env)
+    if query is not None:
+        return Result([], [query], None)
     item = _menu_item(inbound, env)
     if item is None:
         if command == "menu":
@@ -194,7 +210,39 @@ def describe_staff_area(area: str, lang: str, env: Env) -> str:
     return province.name(lang) if province else area
 
 
+def _case_buttons(inbound: Inbound, user: UserView) -> Event | None:
+    if inbound.kind != "choice" or not inbound.value:
+        return None
+    case = parse_case_value(inbound.value)
+    if case is not None:
+        return CaseCommand(*case)
+    feedback = parse_feedback_value(inbound.value)
+    if feedback is not None:
+        report_id, answer = feedback
+        if answer in ("yes", "no"):
+            return CaseFeedback(report_id, fixed=answer == "yes")
+        return CaseFeedback(report_id, stars=int(answer))
+    if inbound.value.startswith(PAGE_PREFIX) and inbound.value[len(PAGE_PREFIX) :].isdigit():
+        return StaffQuery("cases", page=int(inbound.value[len(PAGE_PREFIX) :]))
+    return None
+
+
+def _staff_query(inbound: Inbound, user: UserView, env: Env) -> StaffQuery | None:
+    """Officers' and coordinators' typed commands: open cases, a reference, the summary."""
+    if user.staff_role is None or inbound.kind != "text":
+        return None
+    found = REFERENCE.search(inbound.text)
+    if found:
+        return StaffQuery("case", reference=found.group(0).upper())
+    for kind in STAFF_ITEMS:
+        if env.i18n.is_keyword(inbound.text, f"kw.menu_{kind}"):
+            return StaffQuery(kind)
+    return None
+
+
 def _run_menu_item(item: str, user: UserView, env: Env, lang: str) -> Result:
+    if item in STAFF_ITEMS:
+        return Result([], [StaffQuery(item)], None)
     if item == "my_reports":
         return Result([], [ShowMyReports()], None)
     if item == "help":
@@ -228,7 +276,7 @@ def _menu_item(inbound: Inbound, env: Env) -> str | None:
     if inbound.kind == "choice":
         value = inbound.value or ""
         item = value[len(MENU_PREFIX) :] if value.startswith(MENU_PREFIX) else None
-        return item if item in MENU_ITEMS else None
+        return item if item in ALL_ITEMS else None
     if inbound.kind != "text":
         return None
     # A menu button's label typed out (in any language) is that button.
@@ -289,7 +337,7 @@ def _ask_resume(
         since = format_thai_date(day) if lang == "th" else day.strftime("%d %b %Y")
     text = t(lang, reason, form=t(lang, f"{form.key}.title"), since=since)
     discard = Choice(RESUME_DISCARD, t(lang, "resume.discard"))
-    if then in MENU_ITEMS:
+    if then in ALL_ITEMS:
         discard = Choice(
             f"{RESUME_DISCARD}:{then}", t(lang, "resume.discard_then", item=t(lang, f"menu.{then}"))
         )
@@ -319,9 +367,17 @@ def _migrate(form: Form, state: FormState) -> FormState | None:
     )
 
 
+def menu_items(user: UserView) -> tuple[str, ...]:
+    """Staff see their case work first; village reporting only if they also have a village role."""
+    if user.staff_role is None:
+        return MENU_ITEMS
+    village = ("activity", "problem", "my_reports") if user.role else ()
+    return (*STAFF_ITEMS, *village, "language", "help")
+
+
 def menu_message(user: UserView, env: Env, lang: str, *, paused: Form | None = None) -> Outgoing:
     t = env.i18n.t
-    choices = [Choice(MENU_PREFIX + item, t(lang, f"menu.{item}")) for item in MENU_ITEMS]
+    choices = [Choice(MENU_PREFIX + item, t(lang, f"menu.{item}")) for item in menu_items(user)]
     text = t(lang, "menu.prompt")
     if paused is not None:
         text = t(lang, "menu.paused", form=t(lang, f"{paused.key}.title")) + "\n" + text

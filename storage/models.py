@@ -120,6 +120,14 @@ class Report(SQLModel, table=True):
         default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
     )
     status: str = Field(default="received", max_length=32, index=True)
+    # Case handling (problem reports only).
+    handled_by_id: int | None = Field(default=None, foreign_key="users.id")
+    acknowledged_at: dt.datetime | None = _optional_when()
+    resolved_at: dt.datetime | None = _optional_when()
+    reopen_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    rating: int | None = Field(default=None)
+    escalation_level: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    escalated_at: dt.datetime | None = _optional_when()
     form_id: str = Field(max_length=32)
     form_version: int = Field(default=1)
     created_at: dt.datetime = Field(
@@ -230,3 +238,20 @@ class OutboxMessage(SQLModel, table=True):
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )
     sent_at: dt.datetime | None = _optional_when()
+
+
+class CaseEvent(SQLModel, table=True):
+    """The audit trail of a case: every change, who made it, when, and why."""
+
+    __tablename__ = "case_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="reports.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str = Field(max_length=32)
+    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    photo: str | None = Field(default=None, max_length=300)
+    at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )

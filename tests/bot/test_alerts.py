@@ -4,6 +4,7 @@ through the official SDKs and the fake platforms, with retries, rate limits and 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -254,3 +255,136 @@ async def test_outbox_status_command(platforms: Platforms) -> None:
                                     "skipped"]  # fmt: skip
     assert "line\talert\t0\t0\t1\t0\t0" in lines
     assert "telegram\talert\t1\t0\t0\t0\t0" in lines
+
+
+async def _problem_id(p: Platforms) -> int:
+    from storage.models import Report
+
+    async with p.core.sessions() as session:
+        return (await session.execute(select(Report.id))).scalar_one()
+
+
+def _line_texts(p: Platforms, user_id: str, since: int = 0) -> list[str]:
+    texts = []
+    for call in p.line.calls[since:]:
+        if call.path.startswith("/v2/bot/message/") and (
+            call.body.get("to") == user_id or call.path.endswith("/reply")
+        ):
+            texts += [m.get("text") or m.get("altText", "") for m in call.body["messages"]]
+    return texts
+
+
+async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
+    from storage.models import CaseEvent, Report
+
+    p = platforms
+    officer, officer_tg = await _officers(p)
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await _urgent_problem(p, villager, photo=False)
+    await p.deliver()
+    case_id = await _problem_id(p)
+
+    # Both officers press "acknowledge" at the same moment: one wins, the other is told.
+    since = len(p.line.calls)
+    line_body = webhook_body(officer.postback(f"case:{case_id}:ack"))
+    await asyncio.gather(
+        p.client.post("/webhooks/line", data=line_body,
+                      headers={"X-Line-Signature": sign(LINE_SECRET, line_body)}),
+        p.client.post("/webhooks/telegram",
+                      data=json.dumps(officer_tg.callback(f"case:{case_id}:ack")),
+                      headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}),
+    )  # fmt: skip
+    await p.app[LINE_KEY].background.drain()
+    await p.app[TELEGRAM_KEY].background.drain()
+    said = " ".join(_line_texts(p, officer.user_id, since)) + " ".join(
+        str(c.params.get("text", "")) for c in p.telegram.calls if c.method == "sendMessage"
+    )
+    assert "acknowledged" in said or "รับเรื่อง PRB-2569-000001 แล้ว" in said
+    assert ("already taken by" in said) or ("ถูกดำเนินการไปแล้วโดย" in said)
+
+    # The reporter hears about it, through the outbox.
+    await p.deliver()
+    assert any("รับเรื่องแล้ว" in t for t in _line_texts(p, villager.user_id, since))
+
+    # In progress, then resolved with a note (a short question), then the reporter says no.
+    await p.line_send(officer, officer.postback(f"case:{case_id}:progress"))
+    await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
+    await p.line_say(officer, "ซ่อมสะพานชั่วคราวแล้ว", "ไม่มีรูป", "ยืนยัน")
+    since = len(p.line.calls)
+    await p.deliver()
+    notice = _line_texts(p, villager.user_id, since)
+    assert any("เสร็จสิ้น" in t and "ซ่อมสะพานชั่วคราวแล้ว" in t for t in notice)
+    await p.line_send(villager, villager.postback(f"feedback:{case_id}:no"))
+    async with p.core.sessions() as session:
+        report = await session.get(Report, case_id)
+        assert report is not None
+        assert (report.status, report.reopen_count) == ("received", 1)
+    since = len(p.line.calls)
+    await p.deliver()  # officers alerted again
+    assert any("PRB-2569-000001" in t for t in _line_texts(p, officer.user_id, since))
+
+    # Resolved again; this time fixed, rated 5.
+    await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
+    await p.line_say(officer, "ซ่อมถาวรเรียบร้อย", "ไม่มีรูป", "ยืนยัน")
+    await p.line_send(villager, villager.postback(f"feedback:{case_id}:yes"))
+    await p.line_send(villager, villager.postback(f"feedback:{case_id}:5"))
+    async with p.core.sessions() as session:
+        report = await session.get(Report, case_id)
+        assert report is not None and (report.status, report.rating) == ("resolved", 5)
+        trail = (await session.execute(
+            select(CaseEvent.to_status).where(CaseEvent.report_id == case_id).order_by(CaseEvent.id)
+        )).scalars().all()  # fmt: skip
+    assert list(trail) == ["acknowledged", "in_progress", "resolved", "received", "resolved"]
+
+
+async def test_forward_and_reject_and_permissions(platforms: Platforms) -> None:
+    from storage.models import Report
+
+    p = platforms
+    officer, _ = await _officers(p)
+    other = LineEvents(p.line, "Uofficer_maerim000")
+    await p.line_say(other, f"/join {await _invite(p.core, '5007')}", "ภาษาไทย", "ยินยอม",
+                     "ปลัดแม่ริม", "ข้าม", "ยืนยัน")  # fmt: skip
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await _urgent_problem(p, villager, photo=False)
+    await p.deliver()
+    case_id = await _problem_id(p)
+
+    # Not theirs: the villager and the other district's officer may not act.
+    since = len(p.line.calls)
+    await p.line_send(villager, villager.postback(f"case:{case_id}:ack"))
+    await p.line_send(other, other.postback(f"case:{case_id}:ack"))
+    assert sum("ไม่มีสิทธิ์" in t for t in _line_texts(p, "", since)) == 2
+
+    # Forward to แม่ริม: its officer is alerted and may now act.
+    await p.line_send(officer, officer.postback(f"case:{case_id}:forward"))
+    await p.line_say(officer, "แม่ริม", "อยู่ในเขตรับผิดชอบของแม่ริม", "ยืนยัน")
+    since = len(p.line.calls)
+    await p.deliver()
+    assert any("PRB-2569-000001" in t for t in _line_texts(p, other.user_id, since))
+    await p.line_send(other, other.postback(f"case:{case_id}:reject"))
+    await p.line_say(other, "เป็นถนนของกรมทางหลวง ไม่ใช่ของอำเภอ", "ยืนยัน")
+    async with p.core.sessions() as session:
+        report = await session.get(Report, case_id)
+        assert report is not None and (report.status, report.district_code) == ("rejected", "5007")
+    since = len(p.line.calls)
+    await p.deliver()
+    assert any("กรมทางหลวง" in t for t in _line_texts(p, villager.user_id, since))
+
+
+async def test_officer_read_outs(platforms: Platforms) -> None:
+    p = platforms
+    officer, _ = await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    since = len(p.line.calls)
+    await p.line_say(officer, "เรื่องค้าง")
+    await p.line_say(officer, "PRB-2569-000001")
+    await p.line_say(officer, "สรุป")
+    texts = _line_texts(p, officer.user_id, since)
+    assert any("เรื่องที่รอดำเนินการ 1 เรื่อง" in t for t in texts)
+    assert any("📋 เรื่องเลขที่ PRB-2569-000001" in t for t in texts)
+    assert any("เรื่องค้าง: 1" in t for t in texts)
+    since = len(p.line.calls)
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await p.line_say(villager, "PRB-2569-000001")  # villagers see no cases by reference
+    assert not any("📋" in t for t in _line_texts(p, villager.user_id, since))

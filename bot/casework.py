@@ -1,0 +1,245 @@
+"""Case work inside the service's transaction: alerts, officers' actions, the reporter's
+feedback, and the read-outs staff ask for. Every push goes through the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import cases as views
+from handlers import engine
+from handlers.engine import CaseCommand, CaseFeedback, Env, Result, StaffQuery, Submitted
+from handlers.messages import Outgoing
+from storage import cases, outbox, repo, staff
+from storage.models import Report, User
+
+log = logging.getLogger(__name__)
+
+FORM_FOR = {"resolve": "case_resolve", "forward": "case_forward", "reject": "case_reject"}
+ACTION_FOR = {"case_resolve": "resolve", "case_forward": "forward", "case_reject": "reject"}
+
+
+def case_view(report: Report, reporter: User | None) -> views.CaseView:
+    photos = engine.photos_of(report.answers or {})
+    return views.CaseView(
+        report_id=report.id or 0,
+        reference=report.reference,
+        category=report.problem_category,
+        category_other=(report.answers or {}).get("category_other"),
+        urgency=report.urgency,
+        households=report.households,
+        description=report.description,
+        area={
+            "province_code": report.province_code,
+            "district_code": report.district_code,
+            "subdistrict_code": report.subdistrict_code,
+            "village_no": report.village_no,
+        },
+        latitude=report.latitude,
+        longitude=report.longitude,
+        photo=photos[0].path if photos else None,
+        reporter=reporter.display_name if reporter else None,
+        status=report.status,
+    )
+
+
+async def alert(
+    session: AsyncSession,
+    env: Env,
+    report: Report,
+    *,
+    escalated: bool = False,
+    coordinators_too: bool = False,
+) -> int:
+    """Queue an alert for every officer of the report's district; with no officer there, or
+    when escalating, for the province's and national coordinators as well."""
+    reporter = await session.get(User, report.reporter_id)
+    recipients = await repo.staff_of(session, "officer", [report.district_code or "-"])
+    if not recipients or coordinators_too:
+        coordinators = await repo.staff_of(
+            session, "coordinator", [report.province_code or "-", staff.NATIONAL]
+        )
+        if not recipients:
+            log.warning("no officer for district %s: alerting coordinators", report.district_code)
+        recipients += coordinators
+    view = case_view(report, reporter)
+    kind = "escalation" if escalated else "alert"
+    for person in recipients:
+        lang = person.language or env.default_language
+        messages = views.alert_messages(view, lang, env, escalated=escalated)
+        await outbox.enqueue(session, person, kind, messages, report_id=report.id, now=env.now)
+    return len(recipients)
+
+
+async def notify_reporter(
+    session: AsyncSession, env: Env, report: Report, note: str | None = None
+) -> None:
+    reporter = await session.get(User, report.reporter_id)
+    if reporter is None:
+        return
+    lang = reporter.language or env.default_language
+    messages = views.status_notice(case_view(report, reporter), note, lang, env)
+    await outbox.enqueue(session, reporter, "status", messages, report_id=report.id, now=env.now)
+
+
+def _lang(user: User, env: Env) -> str:
+    return user.language or env.default_language
+
+
+async def command(
+    session: AsyncSession, env: Env, user: User, event: CaseCommand, result: Result
+) -> list[Outgoing]:
+    """A case button: show the case, change it at once, or start the question that goes with
+    closing, forwarding or refusing it (the form replaces `result.state`)."""
+    t, lang = env.i18n.t, _lang(user, env)
+    report = await session.get(Report, event.report_id)
+    if report is None or report.kind != "problem" or not cases.may_work(user, report):
+        return [Outgoing(t(lang, "case.not_allowed"))]
+    if event.action == "show":
+        return [await _card(session, env, user, report)]
+    if report.status not in cases.TRANSITIONS[event.action][0]:
+        return [await _too_late(session, env, user, report)]
+    if event.action in FORM_FOR:
+        if result.state is not None and not result.state.form_id.startswith("case_"):
+            return [Outgoing(t(lang, "case.finish_form_first"))]
+        form = env.forms[FORM_FOR[event.action]]
+        started = engine.start(form, _view(user), env, preset={"report_id": report.id})
+        result.state = started.state
+        intro = t(lang, f"case.start.{event.action}", reference=report.reference)
+        return [Outgoing(intro), *started.messages]
+    return await _change(session, env, user, report, event.action)
+
+
+async def submitted(
+    session: AsyncSession, env: Env, user: User, event: Submitted
+) -> list[Outgoing]:
+    """The answers to a close / forward / refuse question."""
+    t, lang = env.i18n.t, _lang(user, env)
+    report = await session.get(Report, int(event.answers.get("report_id", 0)))
+    if report is None or not cases.may_work(user, report):
+        return [Outgoing(t(lang, "case.not_allowed"))]
+    action = ACTION_FOR[event.action]
+    photos = engine.photos_of(event.answers)
+    district = (event.answers.get("district") or {}).get("district_code")
+    note = event.answers.get("note") or event.answers.get("reason")
+    return await _change(
+        session, env, user, report, action, note=note,
+        photo=photos[0].path if photos else None, district=district,
+    )  # fmt: skip
+
+
+async def _change(
+    session: AsyncSession,
+    env: Env,
+    user: User,
+    report: Report,
+    action: str,
+    *,
+    note: str | None = None,
+    photo: str | None = None,
+    district: str | None = None,
+) -> list[Outgoing]:
+    t, lang = env.i18n.t, _lang(user, env)
+    outcome = await cases.change(
+        session, report.id or 0, action, user, now=env.now, note=note, photo=photo,
+        district=district,
+    )  # fmt: skip
+    if not outcome.ok:
+        return [await _too_late(session, env, user, outcome.report)]
+    await notify_reporter(session, env, outcome.report, note)
+    if action == "forward":
+        await alert(session, env, outcome.report)
+    return [Outgoing(t(lang, f"case.done.{action}", reference=report.reference))]
+
+
+async def _too_late(session: AsyncSession, env: Env, user: User, report: Report) -> Outgoing:
+    """Someone else got there first (say who), or the case is past this step."""
+    t, lang = env.i18n.t, _lang(user, env)
+    status = t(lang, f"status.{report.status}")
+    holder = await session.get(User, report.handled_by_id) if report.handled_by_id else None
+    if holder is not None and holder.id != user.id:
+        name = holder.display_name or "-"
+        return Outgoing(t(lang, "case.taken", reference=report.reference, name=name, status=status))
+    return Outgoing(t(lang, "case.closed", reference=report.reference, status=status))
+
+
+async def feedback(
+    session: AsyncSession, env: Env, user: User, event: CaseFeedback
+) -> list[Outgoing]:
+    """The reporter says it is fixed (then rates it) or not fixed (the case reopens)."""
+    t, lang = env.i18n.t, _lang(user, env)
+    report = await session.get(Report, event.report_id)
+    if report is None or report.reporter_id != user.id:
+        return [Outgoing(t(lang, "case.not_allowed"))]
+    if event.stars is not None:
+        report.rating = event.stars
+        return [Outgoing(t(lang, "feedback.thanks"))]
+    if event.fixed:
+        return [views.rating_question(report.id or 0, lang, env)]
+    outcome = await cases.change(session, report.id or 0, "reopen", user, now=env.now)
+    if not outcome.ok:
+        return [Outgoing(t(lang, "case.closed", reference=report.reference,
+                           status=t(lang, f"status.{report.status}")))]  # fmt: skip
+    await alert(session, env, outcome.report)
+    return [Outgoing(t(lang, "feedback.reopened", reference=report.reference))]
+
+
+async def query(
+    session: AsyncSession, env: Env, user: User, event: StaffQuery, overdue: dict[str, dt.timedelta]
+) -> list[Outgoing]:
+    t, lang = env.i18n.t, _lang(user, env)
+    if user.staff_role is None:
+        return [Outgoing(t(lang, "case.not_allowed"))]
+    if event.kind == "case" and event.reference:
+        report = await cases.by_reference(session, event.reference)
+        if report is None or report.kind != "problem" or not cases.may_work(user, report):
+            return [Outgoing(t(lang, "case.not_found", reference=event.reference))]
+        return [await _card(session, env, user, report)]
+    if event.kind == "summary":
+        numbers = await cases.summary(session, user, env.now, overdue)
+        return [Outgoing(t(lang, "case.summary", **numbers))]
+    if event.kind == "activities":
+        reports = await cases.recent_activities(session, user)
+        if not reports:
+            return [Outgoing(t(lang, "case.no_activities"))]
+        lines = [t(lang, "case.activities_title")]
+        for r in reports:
+            label = t(lang, f"choice.activity_types.{r.activity_type}") if r.activity_type else "-"
+            day = r.occurred_on.isoformat() if r.occurred_on else "-"
+            lines.append(f"• {r.reference} · {day} · {label} · {r.participants or 0}")
+        return [Outgoing("\n".join(lines))]
+    page = max(event.page, 0)
+    found, total = await cases.open_cases(
+        session, user, offset=page * views.PAGE_SIZE, limit=views.PAGE_SIZE
+    )
+    listed = [case_view(r, None) for r in found]
+    return [views.case_list(listed, page, total, lang, env)]
+
+
+async def _card(session: AsyncSession, env: Env, user: User, report: Report) -> Outgoing:
+    lang = _lang(user, env)
+    reporter = await session.get(User, report.reporter_id)
+    entries = [
+        views.TimelineEntry(
+            at=event.at.astimezone(env.tz).strftime("%d/%m %H:%M"),
+            who=actor.display_name if actor else None,
+            to_status=event.to_status,
+            note=event.note,
+        )
+        for event, actor in await cases.timeline(session, report.id or 0)
+    ]
+    can_act = cases.may_work(user, report)
+    return views.case_card(case_view(report, reporter), entries, lang, env, can_act=can_act)
+
+
+def _view(user: User) -> engine.UserView:
+    return engine.UserView(
+        registered=user.registered,
+        language=user.language,
+        display_name=user.display_name,
+        role=user.role,
+        staff_role=user.staff_role,
+        staff_area=user.staff_area,
+    )

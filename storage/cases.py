@@ -1,0 +1,159 @@
+"""Problem reports worked as cases: state changes with an audit row each, guarded so that two
+officers pressing at once cannot both win, and the read-outs officers ask for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.models import CaseEvent, Report, User, utcnow
+from storage.staff import NATIONAL
+
+OPEN = ("received", "forwarded", "acknowledged", "in_progress")
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ack": (("received", "forwarded"), "acknowledged"),
+    "progress": (("received", "forwarded", "acknowledged"), "in_progress"),
+    "resolve": (OPEN, "resolved"),
+    "forward": (OPEN, "forwarded"),
+    "reject": (OPEN, "rejected"),
+    "reopen": (("resolved",), "received"),
+}
+URGENCY_ORDER = {"very_urgent": 0, "urgent": 1, "normal": 2}
+
+
+@dataclass(frozen=True)
+class Change:
+    ok: bool
+    report: Report
+    from_status: str | None = None
+    to_status: str | None = None
+    holder: User | None = None  # who has it, when the change lost a race or came too late
+
+
+def may_work(user: User, report: Report) -> bool:
+    """Officers work their district's cases, coordinators their province's (or all, national),
+    admins all."""
+    if user.staff_role == "officer":
+        return user.staff_area == report.district_code
+    if user.staff_role == "coordinator":
+        return user.staff_area in (NATIONAL, report.province_code)
+    return user.staff_role == "admin"
+
+
+async def change(
+    session: AsyncSession,
+    report_id: int,
+    action: str,
+    actor: User | None,
+    *,
+    now: dt.datetime | None = None,
+    note: str | None = None,
+    photo: str | None = None,
+    district: str | None = None,
+) -> Change:
+    """Move a case along; one conditional UPDATE decides races (the loser learns who won)."""
+    now = now or utcnow()
+    allowed, target = TRANSITIONS[action]
+    current = await session.get(Report, report_id)
+    assert current is not None
+    values: dict[str, object] = {"status": target, "updated_at": now}
+    if action in ("ack", "progress", "resolve") and actor is not None:
+        values["handled_by_id"] = actor.id
+    if action == "ack":
+        values["acknowledged_at"] = now
+    if action == "resolve":
+        values["resolved_at"] = now
+    if action == "forward" and district:
+        values.update(district_code=district, province_code=district[:2], handled_by_id=None,
+                      escalation_level=0, escalated_at=None)  # fmt: skip
+    if action == "reopen":
+        values.update(reopen_count=col(Report.reopen_count) + 1, resolved_at=None,
+                      escalation_level=0, escalated_at=None)  # fmt: skip
+    won = await session.execute(
+        update(Report)
+        .where(col(Report.id) == report_id, col(Report.status).in_(allowed))
+        .values(**values)
+        .returning(col(Report.id))
+    )
+    report = await session.get(Report, report_id, populate_existing=True)
+    assert report is not None
+    if won.first() is None:
+        holder = await session.get(User, report.handled_by_id) if report.handled_by_id else None
+        return Change(False, report, holder=holder)
+    from_status = current.status if current.status in allowed else allowed[0]
+    session.add(
+        CaseEvent(report_id=report_id, actor_id=actor.id if actor else None,
+                  from_status=from_status, to_status=target, note=note, photo=photo, at=now)
+    )  # fmt: skip
+    return Change(True, report, from_status, target)
+
+
+async def timeline(session: AsyncSession, report_id: int) -> list[tuple[CaseEvent, User | None]]:
+    rows = await session.execute(
+        select(CaseEvent, User)
+        .outerjoin(User, col(User.id) == col(CaseEvent.actor_id))
+        .where(col(CaseEvent.report_id) == report_id)
+        .order_by(col(CaseEvent.at), col(CaseEvent.id))
+    )
+    return [(event, user) for event, user in rows.all()]
+
+
+def _scope(query: Select[Any], user: User) -> Select[Any]:
+    if user.staff_role == "officer":
+        return query.where(col(Report.district_code) == user.staff_area)
+    if user.staff_role == "coordinator" and user.staff_area != NATIONAL:
+        return query.where(col(Report.province_code) == user.staff_area)
+    return query
+
+
+async def open_cases(
+    session: AsyncSession, user: User, *, offset: int = 0, limit: int = 10
+) -> tuple[list[Report], int]:
+    """Open cases the user may work, most urgent first, then oldest; and how many in all."""
+    base = select(Report).where(col(Report.kind) == "problem", col(Report.status).in_(OPEN))
+    scoped = _scope(base, user)
+    urgency = case(URGENCY_ORDER, value=col(Report.urgency), else_=3)
+    query = scoped.order_by(urgency, col(Report.created_at), col(Report.id))
+    rows = list((await session.execute(query.offset(offset).limit(limit))).scalars())
+    count_query = _scope(
+        select(func.count())
+        .select_from(Report)
+        .where(col(Report.kind) == "problem", col(Report.status).in_(OPEN)),
+        user,
+    )
+    total = int((await session.execute(count_query)).scalar_one())
+    return rows, total
+
+
+async def by_reference(session: AsyncSession, reference: str) -> Report | None:
+    found = await session.execute(select(Report).where(col(Report.reference) == reference))
+    return found.scalar_one_or_none()
+
+
+async def summary(
+    session: AsyncSession, user: User, now: dt.datetime, overdue: dict[str, dt.timedelta]
+) -> dict[str, int]:
+    """Open, overdue (not acknowledged in time) and resolved in the last 7 days."""
+    scoped = _scope(select(Report).where(col(Report.kind) == "problem"), user)
+    reports = list((await session.execute(scoped)).scalars())
+    week_ago = now - dt.timedelta(days=7)
+    open_ = [r for r in reports if r.status in OPEN]
+    late = [
+        r for r in open_
+        if r.status in ("received", "forwarded")
+        and now - r.created_at > overdue.get(r.urgency or "normal", dt.timedelta(days=3))
+    ]  # fmt: skip
+    resolved = [r for r in reports if r.resolved_at is not None and r.resolved_at >= week_ago]
+    return {"open": len(open_), "overdue": len(late), "resolved_week": len(resolved)}
+
+
+async def recent_activities(session: AsyncSession, user: User, limit: int = 10) -> list[Report]:
+    query = _scope(select(Report).where(col(Report.kind) == "activity"), user)
+    query = query.order_by(col(Report.created_at).desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
