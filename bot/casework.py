@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from handlers import cases as views
 from handlers import engine
@@ -14,6 +17,9 @@ from handlers.engine import CaseCommand, CaseFeedback, Env, Result, StaffQuery, 
 from handlers.messages import Outgoing
 from storage import cases, outbox, repo, staff
 from storage.models import Report, User
+
+if TYPE_CHECKING:
+    from bot.service import Core
 
 log = logging.getLogger(__name__)
 
@@ -243,3 +249,31 @@ def _view(user: User) -> engine.UserView:
         staff_role=user.staff_role,
         staff_area=user.staff_area,
     )
+
+
+async def escalate_due(core: Core) -> int:
+    """Push again, to the officers and the province's coordinators, every case not
+    acknowledged within its urgency's time (counted from its arrival, forward or reopening,
+    then from its last escalation). Returns how many cases were escalated. One function, run
+    on a timer by `fieldbot serve` (issue 5 moves it under the scheduler)."""
+    env = core.env(13)
+    limits = core.settings.escalation_after
+    async with core.writing(), core.sessions() as session, session.begin():
+        waiting = await session.execute(
+            select(Report)
+            .where(col(Report.kind) == "problem", col(Report.status).in_(("received", "forwarded")))
+            .with_for_update(skip_locked=True)
+        )
+        escalated = 0
+        for report in waiting.scalars():
+            since = report.escalated_at or report.updated_at
+            if env.now - since < limits.get(report.urgency or "normal", limits["normal"]):
+                continue
+            await alert(session, env, report, escalated=True, coordinators_too=True)
+            report.escalation_level += 1
+            report.escalated_at = env.now
+            escalated += 1
+            log.warning("case %s escalated (level %d)", report.reference, report.escalation_level)
+    if escalated and core.on_outbox is not None:
+        core.on_outbox()
+    return escalated

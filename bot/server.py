@@ -121,6 +121,20 @@ async def _housekeeping(core: Core) -> None:
         await asyncio.sleep(HOUSEKEEPING_EVERY)
 
 
+ESCALATION_EVERY = 60.0
+
+
+async def _escalation(core: Core) -> None:
+    from bot.casework import escalate_due
+
+    while True:
+        try:
+            await escalate_due(core)
+        except Exception:
+            log.exception("escalation check failed")
+        await asyncio.sleep(ESCALATION_EVERY)
+
+
 async def serve(settings: Settings, host: str, port: int) -> None:
     core = await build_core(settings)
     app = build_app(core)
@@ -142,6 +156,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     )
     log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
     housekeeping = asyncio.create_task(_housekeeping(core), name="housekeeping")
+    escalation = asyncio.create_task(_escalation(core), name="escalation")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -151,5 +166,6 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     finally:
         log.info("shutting down")
         housekeeping.cancel()
+        escalation.cancel()
         await runner.cleanup()
         await core.close()

@@ -388,3 +388,48 @@ async def test_officer_read_outs(platforms: Platforms) -> None:
     villager = LineEvents(p.line, "Uvillager000000000")
     await p.line_say(villager, "PRB-2569-000001")  # villagers see no cases by reference
     assert not any("📋" in t for t in _line_texts(p, villager.user_id, since))
+
+
+async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms) -> None:
+    from bot.casework import escalate_due
+
+    p = platforms
+    officer, _ = await _officers(p)
+    coordinator = LineEvents(p.line, "Ucoordinator000000")
+    async with p.core.sessions() as session, session.begin():
+        code = await staff.create_invite(
+            session, "coordinator", "50", expires_in=dt.timedelta(days=1), now=p.clock.now
+        )
+    await p.line_say(coordinator, f"/join {code}", "ภาษาไทย", "ยินยอม", "ผู้ประสาน", "ข้าม", "ยืนยัน")
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)  # ด่วนมาก
+    await p.deliver()
+
+    p.clock.advance(minutes=29)
+    assert await escalate_due(p.core) == 0
+    p.clock.advance(minutes=2)  # past the 30 minutes for ด่วนมาก
+    assert await escalate_due(p.core) == 1
+    assert await escalate_due(p.core) == 0  # not again until another 30 minutes pass
+    escalations = [r for r in await p.rows() if r.kind == "escalation"]
+    assert {r.recipient for r in escalations} == {
+        officer.user_id, "5150", coordinator.user_id,
+    }  # fmt: skip
+    since = len(p.line.calls)
+    await p.deliver()
+    assert any("ยังไม่มีผู้รับเรื่อง" in t for t in _line_texts(p, coordinator.user_id, since))
+
+    case_id = await _problem_id(p)
+    await p.line_send(officer, officer.postback(f"case:{case_id}:ack"))
+    p.clock.advance(hours=5)
+    assert await escalate_due(p.core) == 0  # acknowledged cases are not escalated
+
+
+async def test_shorter_escalation_times_from_settings(tmp_path: Path) -> None:
+    settings = make_settings(
+        "sqlite+aiosqlite:///" + str(tmp_path / "x.db"),
+        tmp_path,
+        FIELDBOT_ESCALATE_VERY_URGENT_MINUTES=5,
+        FIELDBOT_ESCALATE_NORMAL_MINUTES=60,
+    )
+    assert settings.escalation_after["very_urgent"] == dt.timedelta(minutes=5)
+    assert settings.escalation_after["urgent"] == dt.timedelta(hours=4)
+    assert settings.escalation_after["normal"] == dt.timedelta(hours=1)
