@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default=12.0, validation_alias="FIELDBOT_RESUME_PROMPT_HOURS", ge=0
     )
     log_level: str = Field(default="INFO", validation_alias="FIELDBOT_LOG_LEVEL")
+    # How long a dispatcher may hold claimed pushes before another may take them back (a
+    # dispatcher that died mid-delivery leaves its rows for this long).
+    outbox_lease_seconds: float = Field(
+        default=120.0, validation_alias="FIELDBOT_OUTBOX_LEASE_SECONDS", gt=0
+    )
     # A case not acknowledged within this many minutes is pushed again, to the officers and
     # the province's coordinators (ด่วนมาก 30 min, ด่วน 4 h, ปกติ 3 days).
     escalate_very_urgent_minutes: int = Field(

@@ -27,7 +27,6 @@ from storage import outbox
 log = logging.getLogger(__name__)
 
 BATCH = 50
-LEASE = dt.timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds, doubled each attempt
 BACKOFF_CAP = 600.0
@@ -97,7 +96,8 @@ class Dispatcher:
         sender = self.senders[platform]
         now = self.core.clock()
         async with self.core.writing(), self.core.sessions() as session, session.begin():
-            rows = await outbox.claim(session, platform, now, BATCH, LEASE)
+            lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
+            rows = await outbox.claim(session, platform, now, BATCH, lease)
             claimed = [
                 (row.id or 0, row.recipient, row.user_id, row.attempts, row.retry_key, row.payload)
                 for row in rows

@@ -37,6 +37,9 @@ class FakeLine:
     on_send: Callable[[Call], None] | None = None  # for load tests: told of every reply/push
     hold: asyncio.Event | None = None  # when set up, replies wait until it is set
     push_failures: list[int] = field(default_factory=list)  # statuses to answer pushes with
+    push_delay: float = 0.0  # seconds each accepted push takes (a slow platform)
+    accepted_keys: set[str] = field(default_factory=set)
+    delivered: list[dict[str, Any]] = field(default_factory=list)  # pushes LINE delivered
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -84,7 +87,17 @@ class FakeLine:
             return web.json_response({"message": problem}, status=400)
         if self.push_failures:
             status = self.push_failures.pop(0)
-            return web.json_response({"message": "try again"}, status=status)
+            headers = {"Retry-After": "1"} if status == 429 else {}
+            return web.json_response({"message": "try again"}, status=status, headers=headers)
+        key = request.headers.get("X-Line-Retry-Key")
+        if key and key in self.accepted_keys:
+            # What LINE does: the request was accepted before under this key; not sent again.
+            return web.json_response({"message": "The retry key is already accepted"}, status=409)
+        if self.push_delay:
+            await asyncio.sleep(self.push_delay)
+        if key:
+            self.accepted_keys.add(key)
+        self.delivered.append(body)
         return web.json_response({"sentMessages": [{"id": str(next(self._ids))}]})
 
     async def _accepted(self, request: web.Request) -> web.Response:

@@ -1,0 +1,115 @@
+"""The outbox under fault injection: a slow LINE that answers 500 and 429 for a while, and
+`fieldbot serve` killed with SIGKILL mid-delivery three times, then restarted. Every push
+arrives exactly once (LINE's retry key makes re-sending a push that was delivered harmless)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from aiohttp import ClientError, ClientSession
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
+
+from bot.service import build_core
+from handlers.messages import Outgoing
+from storage import outbox, repo
+from storage.models import OutboxMessage
+from tests.conftest import make_settings
+from tests.support.fake_line import FakeLine
+
+ROWS = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _queue(database_url: str, tmp_path: Path) -> None:
+    core = await build_core(make_settings(database_url, tmp_path / "media"))
+    try:
+        async with core.writing(), core.sessions() as session, session.begin():
+            for n in range(ROWS):
+                user = await repo.get_or_create_user(session, "line", f"U{n:05d}")
+                await outbox.enqueue(session, user, "alert", [Outgoing(f"push {n}")])
+    finally:
+        await core.close()
+
+
+async def _left(database_url: str, tmp_path: Path) -> int:
+    core = await build_core(make_settings(database_url, tmp_path / "media"), migrate=False)
+    try:
+        async with core.sessions() as session:
+            query = (
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status.in_(("pending", "sending"))  # type: ignore[attr-defined]
+                )
+            )
+            return int((await session.execute(query)).scalar_one())
+    finally:
+        await core.close()
+
+
+async def _serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "--port", str(port), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    async with ClientSession() as http:
+        for _ in range(300):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return process
+            except ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+async def test_kill_nine_mid_delivery_loses_nothing_and_sends_nothing_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    fake = FakeLine(push_delay=0.02, push_failures=[500, 500, 429, 500, 502])
+    await _queue(database_url, tmp_path)
+    async with TestServer(fake.app()) as api:
+        base = str(api.make_url("")).rstrip("/")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
+        env.update(
+            DATABASE_URL=database_url,
+            FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
+            FIELDBOT_LOG_LEVEL="WARNING",
+            FIELDBOT_OUTBOX_LEASE_SECONDS="1",
+            LINE_CHANNEL_SECRET="s",
+            LINE_CHANNEL_ACCESS_TOKEN="t",
+            LINE_API_BASE_URL=base,
+            LINE_DATA_API_BASE_URL=base,
+        )
+        port = _free_port()
+        for pause in (0.4, 0.3, 0.5):  # killed three times while pushes are under way
+            process = await _serve(env, port)
+            await asyncio.sleep(pause)
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+        process = await _serve(env, port)
+        try:
+            for _ in range(600):
+                if await _left(database_url, tmp_path) == 0:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
+    assert await _left(database_url, tmp_path) == 0
+    delivered = sorted(body["messages"][0]["text"] for body in fake.delivered)
+    assert delivered == sorted(f"push {n}" for n in range(ROWS))  # each exactly once
+    retried = [c for c in fake.calls if c.path.endswith("/push")]
+    assert len(retried) > ROWS  # failures and kills did make it send some again
