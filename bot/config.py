@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
         default=12.0, validation_alias="FIELDBOT_RESUME_PROMPT_HOURS", ge=0
     )
     log_level: str = Field(default="INFO", validation_alias="FIELDBOT_LOG_LEVEL")
+    # The server's public HTTPS address. LINE shows a photo only from a URL it can fetch, so
+    # alert photos are served (with a signed link) from here; without it LINE alerts carry
+    # no photo (Telegram uploads photos and needs no address).
+    public_url: str | None = Field(default=None, validation_alias="FIELDBOT_PUBLIC_URL")
     # How long a dispatcher may hold claimed pushes before another may take them back (a
     # dispatcher that died mid-delivery leaves its rows for this long).
     outbox_lease_seconds: float = Field(
@@ -117,6 +122,11 @@ class Settings(BaseSettings):
         if value not in ("th", "en"):
             raise ValueError("FIELDBOT_DEFAULT_LANGUAGE must be 'th' or 'en'")
         return value
+
+    def media_key(self) -> bytes:
+        """The key that signs photo links (derived from the LINE secret: nothing more to set)."""
+        secret = self.line_channel_secret.get_secret_value() if self.line_channel_secret else ""
+        return hashlib.sha256(b"fieldbot media links:" + secret.encode()).digest()
 
     @property
     def escalation_after(self) -> dict[str, dt.timedelta]:

@@ -38,6 +38,7 @@ from linebot.v3.messaging import (
     FlexMessage,
     FlexSeparator,
     FlexText,
+    ImageMessage,
     LocationAction,
     PostbackAction,
     PushMessageRequest,
@@ -59,7 +60,8 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from bot.channels import Background, shorten, split_text
+from bot import media_links
+from bot.channels import Background, RateLimiter, shorten, split_text
 from bot.outbox import DeliveryError
 from bot.service import Core, handle_locked, save_photo, set_active, user_key
 from handlers.messages import Inbound, Outgoing
@@ -98,6 +100,8 @@ class LineChannel:
         self.blob = AsyncMessagingApiBlob(self._data_client)
         self.background = Background()
         self._secret = settings.line_channel_secret.get_secret_value().encode()
+        # LINE allows 2,000 push requests a second; stay well under it.
+        self.limiter = RateLimiter(overall=500, per_key=50)
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
 
     async def close(self) -> None:
@@ -269,6 +273,7 @@ class LineChannel:
         row's, so a row sent again after a crash or a lost answer arrives once."""
         rendered = [m for item in messages for m in render(self.core, item)]
         for index in range(0, len(rendered), MAX_MESSAGES_PER_CALL):
+            await self.limiter.wait(recipient)
             batch = rendered[index : index + MAX_MESSAGES_PER_CALL]
             key = retry_key if index == 0 else str(uuid.uuid5(_RETRY_KEYS, f"{retry_key}:{index}"))
             try:
@@ -325,12 +330,19 @@ def render(core: Core, outgoing: Outgoing) -> list[Any]:
             )
         )
     quick = QuickReply(items=items[:MAX_QUICK_REPLY]) if items else None
+    photo: list[Any] = []
+    link = media_links.public_link(core.settings, outgoing.image) if outgoing.image else None
+    if link:
+        photo.append(ImageMessage(originalContentUrl=link, previewImageUrl=link))
     if outgoing.summary:
-        return [_summary_card(outgoing, quick, t(lang, "summary.how_to_edit"))]
+        return [*photo, _summary_card(outgoing, quick, t(lang, "summary.how_to_edit"))]
     pieces = split_text(outgoing.text, MAX_TEXT)
     return [
-        TextMessage(text=piece, quickReply=quick if i == len(pieces) - 1 else None)
-        for i, piece in enumerate(pieces)
+        *photo,
+        *(
+            TextMessage(text=piece, quickReply=quick if i == len(pieces) - 1 else None)
+            for i, piece in enumerate(pieces)
+        ),
     ]
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from sqlalchemy import text
 
+from bot import media_links
 from bot.config import Settings
 from bot.outbox import Dispatcher, Sender
 from bot.service import Core, build_core
@@ -61,6 +62,7 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/media/{name}", media_links.handler(core.settings))
     if core.settings.line_enabled:
         from bot.line import LineChannel
 

@@ -433,3 +433,25 @@ async def test_shorter_escalation_times_from_settings(tmp_path: Path) -> None:
     assert settings.escalation_after["very_urgent"] == dt.timedelta(minutes=5)
     assert settings.escalation_after["urgent"] == dt.timedelta(hours=4)
     assert settings.escalation_after["normal"] == dt.timedelta(hours=1)
+
+
+async def test_line_alerts_show_the_photo_through_a_signed_link(platforms: Platforms) -> None:
+    from urllib.parse import urlsplit
+
+    p = platforms
+    p.core.settings.public_url = "https://bot.example.org"
+    officer, _ = await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=True)
+    await p.deliver()
+    push = next(c for c in p.line.calls if c.path == "/v2/bot/message/push"
+                and c.body["to"] == officer.user_id)  # fmt: skip
+    image = push.body["messages"][0]
+    assert image["type"] == "image"
+    link = urlsplit(image["originalContentUrl"])
+    assert link.scheme == "https" and link.netloc == "bot.example.org"
+    served = await p.client.get(f"{link.path}?{link.query}")
+    assert served.status == 200
+    assert await served.read() == png_bytes(5, 5, (0, 0, 255))
+    forged = await p.client.get(f"{link.path}?sig={'0' * 32}")
+    assert forged.status == 403
+    assert (await p.client.get("/media/../../etc/passwd?sig=x")).status == 404
