@@ -62,7 +62,8 @@ async def alert(
     """Queue an alert for every officer of the report's district; with no officer there, or
     when escalating, for the province's and national coordinators as well."""
     reporter = await session.get(User, report.reporter_id)
-    recipients = await repo.staff_of(session, "officer", [report.district_code or "-"])
+    officers = await repo.staff_of(session, "officer", [report.district_code or "-"])
+    recipients = [o for o in officers if o.active]  # one who blocked the bot cannot act on it
     if not recipients or coordinators_too:
         coordinators = await repo.staff_of(
             session, "coordinator", [report.province_code or "-", staff.NATIONAL]
@@ -179,7 +180,12 @@ async def feedback(
     report = await session.get(Report, event.report_id)
     if report is None or report.reporter_id != user.id:
         return [Outgoing(t(lang, "case.not_allowed"))]
+    if report.status != "resolved":  # an old button: only a resolved case is confirmed or rated
+        return [Outgoing(t(lang, "feedback.not_now", reference=report.reference,
+                           status=t(lang, f"status.{report.status}")))]  # fmt: skip
     if event.stars is not None:
+        if report.rating is not None:
+            return [Outgoing(t(lang, "feedback.already_rated"))]
         report.rating = event.stars
         return [Outgoing(t(lang, "feedback.thanks"))]
     if event.fixed:

@@ -62,7 +62,7 @@ from linebot.v3.webhooks import (
 
 from bot import media_links
 from bot.channels import Background, RateLimiter, shorten, split_text
-from bot.outbox import DeliveryError
+from bot.outbox import DeliveryError, PartSent
 from bot.service import Core, handle_locked, save_photo, set_active, user_key
 from handlers.messages import Inbound, Outgoing
 from storage.media import PhotoTooLargeError
@@ -268,11 +268,22 @@ class LineChannel:
                     raise
             await self.sleep(0.5 * 2**attempt)
 
-    async def deliver(self, recipient: str, messages: Sequence[Outgoing], retry_key: str) -> None:
+    async def deliver(
+        self,
+        recipient: str,
+        messages: Sequence[Outgoing],
+        retry_key: str,
+        *,
+        done: int = 0,
+        on_part: PartSent | None = None,
+    ) -> None:
         """Send one outbox row (for bot.outbox). Every call carries a retry key made from the
-        row's, so a row sent again after a crash or a lost answer arrives once."""
+        row's, so a row sent again after a crash or a lost answer arrives once; parts (calls
+        of up to five messages) LINE acknowledged before are not even asked again."""
         rendered = [m for item in messages for m in render(self.core, item)]
-        for index in range(0, len(rendered), MAX_MESSAGES_PER_CALL):
+        for part, index in enumerate(range(0, len(rendered), MAX_MESSAGES_PER_CALL)):
+            if part < done:
+                continue
             await self.limiter.wait(recipient)
             batch = rendered[index : index + MAX_MESSAGES_PER_CALL]
             key = retry_key if index == 0 else str(uuid.uuid5(_RETRY_KEYS, f"{retry_key}:{index}"))
@@ -286,6 +297,8 @@ class LineChannel:
                 raise _delivery_error(error) from error
             except (aiohttp.ClientError, TimeoutError) as error:
                 raise DeliveryError("retry", f"network: {error}") from error
+            if on_part is not None:
+                await on_part(part + 1)
 
 
 def _delivery_error(error: ApiException) -> DeliveryError:

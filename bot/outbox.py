@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -44,9 +45,22 @@ class DeliveryError(Exception):
         return f"{self.kind}: {self.detail}"
 
 
+PartSent = Callable[[int], Awaitable[None]]
+
+
 class Sender(Protocol):
-    async def deliver(self, recipient: str, messages: Sequence[Outgoing], retry_key: str) -> None:
-        """Send, or raise DeliveryError."""
+    async def deliver(
+        self,
+        recipient: str,
+        messages: Sequence[Outgoing],
+        retry_key: str,
+        *,
+        done: int = 0,
+        on_part: PartSent | None = None,
+    ) -> None:
+        """Send, or raise DeliveryError. The first `done` platform messages were acknowledged
+        on an earlier attempt and are not sent again; `on_part(n)` is awaited each time the
+        platform acknowledges one, with the count so far."""
 
 
 def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
@@ -60,8 +74,12 @@ class Dispatcher:
     def __init__(self, core: Core, senders: Mapping[str, Sender]) -> None:
         self.core = core
         self.senders = dict(senders)
-        self._wake = {platform: asyncio.Event() for platform in self.senders}
+        # Platforms with no channel still get a loop: their rows are marked skipped, not left
+        # pending for ever.
+        self.platforms = sorted({*self.senders, *outbox.PUSH_PLATFORMS})
+        self._wake = {platform: asyncio.Event() for platform in self.platforms}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def wake(self) -> None:
@@ -70,17 +88,22 @@ class Dispatcher:
             event.set()
 
     def start(self) -> None:
-        for platform in self.senders:
+        for platform in self.platforms:
             self._tasks.append(asyncio.create_task(self._loop(platform), name=f"outbox-{platform}"))
 
-    async def stop(self) -> None:
-        for task in self._tasks:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let each loop finish the row it is on (cancelling in the middle of a database call
+        can leave a connection hanging), then cancel what is still running."""
+        self._stopping.set()
+        self.wake()
+        _done, pending = await asyncio.wait(self._tasks, timeout=grace) if self._tasks else ((), ())
+        for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
     async def _loop(self, platform: str, idle: float = 1.0) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 sent = await self.deliver_due(platform)
             except Exception:
@@ -93,34 +116,59 @@ class Dispatcher:
 
     async def deliver_due(self, platform: str) -> int:
         """Claim and send what is due now for `platform`; returns how many rows were tried."""
-        sender = self.senders[platform]
-        now = self.core.clock()
+        sender = self.senders.get(platform)
+        token = str(uuid.uuid4())
+        lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
         async with self.core.writing(), self.core.sessions() as session, session.begin():
-            lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
-            rows = await outbox.claim(session, platform, now, BATCH, lease)
+            rows = await outbox.claim(session, platform, self.core.clock(), BATCH, lease, token)
             claimed = [
-                (row.id or 0, row.recipient, row.user_id, row.attempts, row.retry_key, row.payload)
+                (row.id or 0, row.recipient, row.attempts, row.retry_key, row.parts_sent,
+                 row.payload)
                 for row in rows
-            ]
-        for row_id, recipient, _user_id, attempts, retry_key, payload in claimed:
+            ]  # fmt: skip
+        for row_id, recipient, attempts, retry_key, done, payload in claimed:
+            if sender is None:
+                async with self.core.writing(), self.core.sessions() as session, session.begin():
+                    await outbox.finish(
+                        session, row_id, "skipped", now=self.core.clock(), token=token,
+                        error=f"the {platform} channel is off (no credentials)",
+                    )  # fmt: skip
+                continue
+            # A slow batch must not outlive its lease: renew it, and leave a row another
+            # dispatcher has taken back.
+            async with self.core.writing(), self.core.sessions() as session, session.begin():
+                held = await outbox.renew(session, row_id, token, self.core.clock() + lease)
+            if not held:
+                log.warning("outbox %s row %s was taken back; not sending it", platform, row_id)
+                continue
             messages = [Outgoing.from_json(m) for m in payload.get("messages", [])]
+
+            async def on_part(parts: int, row_id: int = row_id) -> None:
+                async with self.core.writing(), self.core.sessions() as session, session.begin():
+                    await outbox.part_sent(session, row_id, token, parts)
+
             try:
-                await sender.deliver(recipient, messages, retry_key)
+                await sender.deliver(recipient, messages, retry_key, done=done, on_part=on_part)
             except DeliveryError as error:
-                await self._failed(platform, row_id, recipient, attempts, error)
+                await self._failed(platform, row_id, recipient, attempts, error, token)
                 continue
             except Exception as error:  # a bug or an unknown failure: retry, and say so
                 log.exception("outbox %s row %s: unexpected failure", platform, row_id)
-                await self._failed(
-                    platform, row_id, recipient, attempts, DeliveryError("retry", repr(error))
-                )
+                failure = DeliveryError("retry", repr(error))
+                await self._failed(platform, row_id, recipient, attempts, failure, token)
                 continue
             async with self.core.writing(), self.core.sessions() as session, session.begin():
-                await outbox.finish(session, row_id, "sent", now=self.core.clock())
+                await outbox.finish(session, row_id, "sent", now=self.core.clock(), token=token)
         return len(claimed)
 
     async def _failed(
-        self, platform: str, row_id: int, recipient: str, attempts: int, error: DeliveryError
+        self,
+        platform: str,
+        row_id: int,
+        recipient: str,
+        attempts: int,
+        error: DeliveryError,
+        token: str,
     ) -> None:
         now = self.core.clock()
         if error.kind == "blocked":
@@ -130,10 +178,11 @@ class Dispatcher:
                 wait = error.retry_after if error.retry_after is not None else backoff(attempts)
                 retry_at = now + dt.timedelta(seconds=wait)
                 await outbox.finish(
-                    session, row_id, "pending", now=now, error=str(error), retry_at=retry_at
-                )
+                    session, row_id, "pending", now=now, error=str(error), retry_at=retry_at,
+                    token=token,
+                )  # fmt: skip
                 log.warning("outbox %s row %s: %s; again in %.0f s", platform, row_id, error, wait)
             else:
                 status = "skipped" if error.kind == "blocked" else "failed"
-                await outbox.finish(session, row_id, status, now=now, error=str(error))
+                await outbox.finish(session, row_id, status, now=now, error=str(error), token=token)
                 log.error("outbox %s row %s %s: %s", platform, row_id, status, error)

@@ -5,6 +5,7 @@ adapters when their credentials are set; with none set the server still runs (he
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import signal
@@ -62,7 +63,8 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/media/{name}", media_links.handler(core.settings))
+    if media_links.enabled(core.settings):
+        app.router.add_get("/media/{name}", media_links.handler(core.settings))
     if core.settings.line_enabled:
         from bot.line import LineChannel
 
@@ -111,30 +113,39 @@ async def housekeeping_once(core: Core) -> int:
         return await prune_inbound_events(session, core.clock() - KEEP_EVENT_IDS)
 
 
-async def _housekeeping(core: Core) -> None:
+async def _every(seconds: float, stop: asyncio.Event) -> bool:
+    """Wait `seconds` or until `stop`; True when it is time to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+async def _housekeeping(core: Core, stop: asyncio.Event) -> None:
     # Issue 5 moves timed work under APScheduler; until then a plain loop.
-    while True:
+    while not stop.is_set():
         try:
             removed = await housekeeping_once(core)
             if removed:
                 log.info("forgot %d old platform event ids", removed)
         except Exception:
             log.exception("housekeeping failed")
-        await asyncio.sleep(HOUSEKEEPING_EVERY)
+        if await _every(HOUSEKEEPING_EVERY, stop):
+            return
 
 
 ESCALATION_EVERY = 60.0
 
 
-async def _escalation(core: Core) -> None:
+async def _escalation(core: Core, stop: asyncio.Event) -> None:
     from bot.casework import escalate_due
 
-    while True:
+    while not stop.is_set():
         try:
             await escalate_due(core)
         except Exception:
             log.exception("escalation check failed")
-        await asyncio.sleep(ESCALATION_EVERY)
+        if await _every(ESCALATION_EVERY, stop):
+            return
 
 
 async def serve(settings: Settings, host: str, port: int) -> None:
@@ -157,9 +168,11 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         core.engine.url.render_as_string(hide_password=True),
     )
     log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
-    housekeeping = asyncio.create_task(_housekeeping(core), name="housekeeping")
-    escalation = asyncio.create_task(_escalation(core), name="escalation")
     stop = asyncio.Event()
+    timers = [
+        asyncio.create_task(_housekeeping(core, stop), name="housekeeping"),
+        asyncio.create_task(_escalation(core, stop), name="escalation"),
+    ]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -167,7 +180,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         await stop.wait()
     finally:
         log.info("shutting down")
-        housekeeping.cancel()
-        escalation.cancel()
+        stop.set()  # the timers finish the round they are in
+        await asyncio.gather(*timers, return_exceptions=True)
         await runner.cleanup()
         await core.close()

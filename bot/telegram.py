@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -31,8 +32,8 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels import Background, RateLimiter, split_text
-from bot.outbox import DeliveryError
+from bot.channels import Background, RateLimiter, shorten, split_text
+from bot.outbox import DeliveryError, PartSent
 from bot.service import (
     Core,
     handle_locked,
@@ -234,27 +235,49 @@ class TelegramChannel:
                 log.info("Telegram user blocked the bot; marked inactive")
                 return
 
-    async def deliver(self, recipient: str, messages: Sequence[Outgoing], retry_key: str) -> None:
+    async def deliver(
+        self,
+        recipient: str,
+        messages: Sequence[Outgoing],
+        retry_key: str,
+        *,
+        done: int = 0,
+        on_part: PartSent | None = None,
+    ) -> None:
         """Send one outbox row (for bot.outbox), within Telegram's limits: at most 30 messages a
-        second in all and one a second to a chat."""
+        second in all and one a second to a chat. Telegram has no retry key, so each message it
+        acknowledges is reported (`on_part`) and never sent again when the row is retried."""
+        sent = 0
+
+        async def once(send: Callable[[], Awaitable[object]]) -> None:
+            nonlocal sent
+            sent += 1
+            if sent <= done:
+                return  # acknowledged on an earlier attempt
+            await self.limiter.wait(recipient)
+            await send()
+            if on_part is not None:
+                await on_part(sent)
+
         try:
             for item in messages:
                 markup = self.markup(item)
-                if item.image:
-                    await self.limiter.wait(recipient)
-                    photo = await asyncio.to_thread(self.core.media.path(item.image).read_bytes)
-                    caption = item.text if len(item.text) <= MAX_CAPTION else None
-                    await self.bot.send_photo(
-                        recipient, photo, caption=caption, reply_markup=markup if caption else None
+                photo = await self._photo(item.image) if item.image else None
+                if photo is not None:
+                    caption = shorten(item.text, MAX_CAPTION)
+                    send_photo = partial(
+                        self.bot.send_photo, recipient, photo, caption=caption, reply_markup=markup
                     )
-                    if caption:
-                        continue
+                    await once(send_photo)
+                    continue
                 pieces = split_text(item.text, MAX_TEXT)
                 for index, piece in enumerate(pieces):
-                    await self.limiter.wait(recipient)
-                    await self.bot.send_message(
-                        recipient, piece, reply_markup=markup if index == len(pieces) - 1 else None
-                    )
+                    last = index == len(pieces) - 1
+                    send_text = partial(
+                        self.bot.send_message, recipient, piece,
+                        reply_markup=markup if last else None,
+                    )  # fmt: skip
+                    await once(send_text)
         except RetryAfter as error:
             wait = error.retry_after
             seconds = float(wait if isinstance(wait, int) else wait.total_seconds())
@@ -265,6 +288,14 @@ class TelegramChannel:
             raise DeliveryError("permanent", str(error)) from error
         except (NetworkError, OSError) as error:  # includes TimedOut; the platform may be down
             raise DeliveryError("retry", str(error)) from error
+
+    async def _photo(self, path: str) -> bytes | None:
+        """The stored photo, or None when it is gone (the alert then goes as text)."""
+        try:
+            return await asyncio.to_thread(self.core.media.path(path).read_bytes)
+        except OSError:
+            log.warning("photo %s is missing from the media store; sending text only", path)
+            return None
 
     def markup(self, outgoing: Outgoing) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         """Choices as an inline keyboard; a location question as a reply keyboard whose first

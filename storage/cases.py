@@ -60,17 +60,26 @@ async def change(
     """Move a case along; one conditional UPDATE decides races (the loser learns who won)."""
     now = now or utcnow()
     allowed, target = TRANSITIONS[action]
-    current = await session.get(Report, report_id)
-    assert current is not None
+    # The row is locked first (PostgreSQL; SQLite has one writer), so the state we check is
+    # the state we change, and the audit row's "from" is true.
+    current = (
+        await session.execute(
+            select(Report)
+            .where(col(Report.id) == report_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    from_status = current.status
     values: dict[str, object] = {"status": target, "updated_at": now}
-    if action in ("ack", "progress", "resolve") and actor is not None:
-        values["handled_by_id"] = actor.id
+    if actor is not None and action != "reopen":
+        values["handled_by_id"] = actor.id  # "taken by" names whoever moved it last
     if action == "ack":
         values["acknowledged_at"] = now
     if action == "resolve":
         values["resolved_at"] = now
     if action == "forward" and district:
-        values.update(district_code=district, province_code=district[:2], handled_by_id=None,
+        values.update(district_code=district, province_code=district[:2],
                       escalation_level=0, escalated_at=None)  # fmt: skip
     if action == "reopen":
         values.update(reopen_count=col(Report.reopen_count) + 1, resolved_at=None,
@@ -86,7 +95,6 @@ async def change(
     if won.first() is None:
         holder = await session.get(User, report.handled_by_id) if report.handled_by_id else None
         return Change(False, report, holder=holder)
-    from_status = current.status if current.status in allowed else allowed[0]
     session.add(
         CaseEvent(report_id=report_id, actor_id=actor.id if actor else None,
                   from_status=from_status, to_status=target, note=note, photo=photo, at=now)

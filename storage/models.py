@@ -233,6 +233,10 @@ class OutboxMessage(SQLModel, table=True):
     retry_key: str = Field(max_length=36)
     next_attempt_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     claimed_until: dt.datetime | None = _optional_when()
+    # Which dispatcher holds the row: a dispatcher whose lease ran out may not finish it.
+    claim_token: str | None = Field(default=None, max_length=36)
+    # Messages of the row the platform already acknowledged (never sent again on a retry).
+    parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)

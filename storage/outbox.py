@@ -56,7 +56,12 @@ async def enqueue(
 
 
 async def claim(
-    session: AsyncSession, platform: str, now: dt.datetime, limit: int, lease: dt.timedelta
+    session: AsyncSession,
+    platform: str,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+    token: str,
 ) -> list[OutboxMessage]:
     """Take up to `limit` due rows of `platform` for sending. Rows another dispatcher holds
     are skipped; rows whose holder died (lease over) are taken back."""
@@ -82,6 +87,7 @@ async def claim(
             status="sending",
             attempts=col(OutboxMessage.attempts) + 1,
             claimed_until=now + lease,
+            claim_token=token,
         )
     )
     rows = await session.execute(
@@ -93,6 +99,32 @@ async def claim(
     return list(rows.scalars())
 
 
+def _held(row_id: int, token: str | None) -> Any:
+    held = col(OutboxMessage.id) == row_id
+    if token is not None:
+        held = held & (col(OutboxMessage.claim_token) == token)
+    return held
+
+
+async def renew(session: AsyncSession, row_id: int, token: str, until: dt.datetime) -> bool:
+    """Extend our hold on a row before sending it; False when another dispatcher took it back
+    (our lease ran out), so we must not send it."""
+    held = await session.execute(
+        update(OutboxMessage)
+        .where(_held(row_id, token), col(OutboxMessage.status) == "sending")
+        .values(claimed_until=until)
+        .returning(col(OutboxMessage.id))
+    )
+    return held.first() is not None
+
+
+async def part_sent(session: AsyncSession, row_id: int, token: str | None, parts: int) -> None:
+    """Record that the platform acknowledged the first `parts` messages of a row."""
+    await session.execute(
+        update(OutboxMessage).where(_held(row_id, token)).values(parts_sent=parts)
+    )
+
+
 async def finish(
     session: AsyncSession,
     row_id: int,
@@ -101,15 +133,20 @@ async def finish(
     now: dt.datetime,
     error: str | None = None,
     retry_at: dt.datetime | None = None,
+    token: str | None = None,
 ) -> None:
-    values: dict[str, Any] = {"status": status, "last_error": error, "claimed_until": None}
+    """Record what became of a row (only if `token` still holds it, when given)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error,
+        "claimed_until": None,
+        "claim_token": None,
+    }
     if status == "sent":
         values["sent_at"] = now
     if retry_at is not None:
         values.update(status="pending", next_attempt_at=retry_at)
-    await session.execute(
-        update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(**values)
-    )
+    await session.execute(update(OutboxMessage).where(_held(row_id, token)).values(**values))
 
 
 async def counts(session: AsyncSession) -> list[tuple[str, str, str, int]]:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from bot.outbox import Dispatcher, backoff
 from bot.server import DISPATCHER_KEY, LINE_KEY, TELEGRAM_KEY, build_app
 from bot.service import Core, build_core
+from handlers.messages import Outgoing
 from storage import staff
 from storage.models import OutboxMessage, User
 from tests.conftest import Clock, make_settings
@@ -449,9 +450,96 @@ async def test_line_alerts_show_the_photo_through_a_signed_link(platforms: Platf
     assert image["type"] == "image"
     link = urlsplit(image["originalContentUrl"])
     assert link.scheme == "https" and link.netloc == "bot.example.org"
-    served = await p.client.get(f"{link.path}?{link.query}")
-    assert served.status == 200
-    assert await served.read() == png_bytes(5, 5, (0, 0, 255))
-    forged = await p.client.get(f"{link.path}?sig={'0' * 32}")
-    assert forged.status == 403
-    assert (await p.client.get("/media/../../etc/passwd?sig=x")).status == 404
+    # The /media route is mounted when the app is built with a public address.
+    async with TestClient(TestServer(build_app(p.core, dispatch=False))) as client:
+        served = await client.get(f"{link.path}?{link.query}")
+        assert served.status == 200
+        assert await served.read() == png_bytes(5, 5, (0, 0, 255))
+        forged = await client.get(f"{link.path}?sig={'0' * 32}")
+        assert forged.status == 403
+        name = link.path.rsplit("/", 1)[1]
+        sneaky = f"/media/{name[:64]}.d%2F..%2F..%2Fsecret.txt?sig=x"
+        assert (await client.get(sneaky)).status == 404  # nothing but a photo's own name
+    assert (await p.client.get(f"{link.path}?{link.query}")).status == 404  # off without it
+
+
+async def test_partial_sends_are_not_repeated(platforms: Platforms) -> None:
+    from storage import outbox, repo
+
+    p = platforms
+    async with p.core.sessions() as session, session.begin():
+        user = await repo.get_or_create_user(session, "telegram", "9002")
+        await outbox.enqueue(
+            session, user, "status", [Outgoing("one"), Outgoing("two")], now=p.clock.now
+        )
+    before = len(p.telegram.calls)
+    p.telegram.fail_nth["sendMessage"] = 2  # the second message of the row meets a 500, once
+    await p.dispatcher.deliver_due("telegram")
+    p.clock.advance(minutes=5)
+    await p.dispatcher.deliver_due("telegram")
+    sent = [c.params["text"] for c in p.telegram.calls[before:] if c.method == "sendMessage"]
+    assert sent == ["one", "two", "two"]  # "one" was not sent again
+    assert [r.status for r in await p.rows()] == ["sent"]
+
+
+async def test_missing_photo_file_still_alerts_by_text(platforms: Platforms) -> None:
+    p = platforms
+    await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=True)
+    for stored in (p.core.settings.media_dir).rglob("*.png"):
+        stored.unlink()
+    await p.deliver()
+    assert [r.status for r in await p.rows()] == ["sent", "sent"]
+    texts = [c.params["text"] for c in p.telegram.calls if c.method == "sendMessage"]
+    assert any("PRB-2569-000001" in t for t in texts)
+
+
+async def test_an_officer_who_blocked_the_bot_does_not_count(platforms: Platforms) -> None:
+    p = platforms
+    officer, _ = await _officers(p)
+    await p.line_send(officer, officer.unfollow())
+    async with p.core.sessions() as session, session.begin():
+        tg = (
+            await session.execute(select(User).where(User.platform_user_id == "5150"))
+        ).scalar_one()
+        tg.active = False
+        code = await staff.create_invite(
+            session, "coordinator", "50", expires_in=dt.timedelta(days=1), now=p.clock.now
+        )
+    coordinator = LineEvents(p.line, "Ucoordinator000000")
+    await p.line_say(coordinator, f"/join {code}", "ภาษาไทย", "ยินยอม", "ผู้ประสาน", "ข้าม", "ยืนยัน")
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    assert [r.recipient for r in await p.rows()] == [coordinator.user_id]
+
+
+async def test_rows_for_a_channel_that_is_off_are_skipped(platforms: Platforms) -> None:
+    from storage import outbox, repo
+
+    p = platforms
+    async with p.core.sessions() as session, session.begin():
+        user = await repo.get_or_create_user(session, "telegram", "9003")
+        await outbox.enqueue(session, user, "status", [Outgoing("hi")], now=p.clock.now)
+    p.dispatcher.senders.pop("telegram")
+    await p.dispatcher.deliver_due("telegram")
+    (row,) = await p.rows()
+    assert row.status == "skipped" and "channel is off" in (row.last_error or "")
+
+
+async def test_feedback_only_for_a_resolved_case_and_rated_once(platforms: Platforms) -> None:
+    from storage.models import Report
+
+    p = platforms
+    officer, _ = await _officers(p)
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await _urgent_problem(p, villager, photo=False)
+    case_id = await _problem_id(p)
+    since = len(p.line.calls)
+    await p.line_send(villager, villager.postback(f"feedback:{case_id}:1"))
+    assert any("ยังยืนยันหรือให้คะแนนไม่ได้" in t for t in _line_texts(p, "", since))
+    await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
+    await p.line_say(officer, "เรียบร้อย", "ไม่มีรูป", "ยืนยัน")
+    await p.line_send(villager, villager.postback(f"feedback:{case_id}:4"))
+    await p.line_send(villager, villager.postback(f"feedback:{case_id}:1"))
+    async with p.core.sessions() as session:
+        report = await session.get(Report, case_id)
+        assert report is not None and report.rating == 4

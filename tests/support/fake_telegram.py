@@ -25,6 +25,8 @@ class FakeTelegram:
     files: dict[str, bytes] = field(default_factory=dict)
     # method name -> list of canned failures to answer before succeeding (status, payload)
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    # method name -> the number of the next call of it (counted from now) to answer 500, once
+    fail_nth: dict[str, int] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
 
     def app(self) -> web.Application:
@@ -48,6 +50,14 @@ class FakeTelegram:
             return web.json_response(
                 {"ok": False, "error_code": 400, "description": problem}, status=400
             )
+        if method in self.fail_nth:
+            self.fail_nth[method] -= 1
+            if self.fail_nth[method] == 0:
+                del self.fail_nth[method]
+                return web.json_response(
+                    {"ok": False, "error_code": 500, "description": "Internal Server Error"},
+                    status=500,
+                )
         queued = self.failures.get(method)
         if queued:
             status, payload = queued.pop(0)
