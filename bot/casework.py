@@ -48,6 +48,7 @@ def case_view(report: Report, reporter: User | None) -> views.CaseView:
         photo=photos[0].path if photos else None,
         reporter=reporter.display_name if reporter else None,
         status=report.status,
+        reopened=report.reopen_count,
     )
 
 

@@ -309,8 +309,8 @@ def _delivery_error(error: ApiException) -> DeliveryError:
         return DeliveryError("retry", describe(error), float(after) if after else 60.0)
     if status is None or status >= 500:
         return DeliveryError("retry", describe(error))
-    if status == 403:
-        return DeliveryError("blocked", describe(error))
+    # A 403 from LINE is about the channel's permissions, not the user: unfollows arrive as
+    # webhook events and mark the user inactive there.
     return DeliveryError("permanent", describe(error))
 
 

@@ -31,6 +31,7 @@ class CaseView:
     photo: str | None
     reporter: str | None
     status: str
+    reopened: int = 0
 
 
 def case_value(report_id: int, action: str) -> str:
@@ -63,7 +64,7 @@ def case_text(case: CaseView, lang: str, env: Env, *, heading: str) -> str:
         t(lang, "alert.category", category=category),
         t(lang, "alert.urgency", urgency=urgency),
         t(lang, "alert.area", area=describe_area(case.area, lang, env) or "-"),
-        t(lang, "alert.households", households=case.households if case.households else 0),
+        t(lang, "alert.households", households="-" if case.households is None else case.households),
         t(lang, "alert.description", description=case.description or "-"),
     ]
     if case.latitude is not None and case.longitude is not None:
@@ -85,8 +86,13 @@ def action_choices(case: CaseView, lang: str, env: Env) -> tuple[Choice, ...]:
 def alert_messages(
     case: CaseView, lang: str, env: Env, *, escalated: bool = False
 ) -> list[Outgoing]:
-    """The push an officer (or coordinator) gets for a new or overdue problem."""
-    heading = "alert.escalated" if escalated else "alert.new"
+    """The push an officer (or coordinator) gets for a new, forwarded, reopened or overdue
+    problem."""
+    heading = "alert.forwarded" if case.status == "forwarded" else "alert.new"
+    if case.status == "received" and case.reopened:
+        heading = "alert.reopened"
+    if escalated:
+        heading = "alert.escalated"
     return [
         Outgoing(
             case_text(case, lang, env, heading=heading),

@@ -322,7 +322,7 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
         assert (report.status, report.reopen_count) == ("received", 1)
     since = len(p.line.calls)
     await p.deliver()  # officers alerted again
-    assert any("PRB-2569-000001" in t for t in _line_texts(p, officer.user_id, since))
+    assert any("ยังไม่ได้แก้ เปิดเรื่องใหม่" in t for t in _line_texts(p, officer.user_id, since))
 
     # Resolved again; this time fixed, rated 5.
     await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
@@ -362,7 +362,7 @@ async def test_forward_and_reject_and_permissions(platforms: Platforms) -> None:
     await p.line_say(officer, "แม่ริม", "อยู่ในเขตรับผิดชอบของแม่ริม", "ยืนยัน")
     since = len(p.line.calls)
     await p.deliver()
-    assert any("PRB-2569-000001" in t for t in _line_texts(p, other.user_id, since))
+    assert any("ส่งต่อมาถึงอำเภอของคุณ" in t for t in _line_texts(p, other.user_id, since))
     await p.line_send(other, other.postback(f"case:{case_id}:reject"))
     await p.line_say(other, "เป็นถนนของกรมทางหลวง ไม่ใช่ของอำเภอ", "ยืนยัน")
     async with p.core.sessions() as session:
