@@ -113,7 +113,7 @@ async def command(
         if result.state is not None and not result.state.form_id.startswith("case_"):
             return [Outgoing(t(lang, "case.finish_form_first"))]
         form = env.forms[FORM_FOR[event.action]]
-        started = engine.start(form, _view(user), env, preset={"report_id": report.id})
+        started = engine.start(form, user_view(user), env, preset={"report_id": report.id})
         result.state = started.state
         intro = t(lang, f"case.start.{event.action}", reference=report.reference)
         return [Outgoing(intro), *started.messages]
@@ -247,12 +247,17 @@ async def _card(session: AsyncSession, env: Env, user: User, report: Report) -> 
     return views.case_card(case_view(report, reporter), entries, lang, env, can_act=can_act)
 
 
-def _view(user: User) -> engine.UserView:
+def user_view(user: User) -> engine.UserView:
+    """What the pure core may know of a stored user."""
     return engine.UserView(
         registered=user.registered,
         language=user.language,
         display_name=user.display_name,
         role=user.role,
+        province_code=user.province_code,
+        district_code=user.district_code,
+        subdistrict_code=user.subdistrict_code,
+        village_no=user.village_no,
         staff_role=user.staff_role,
         staff_area=user.staff_area,
     )

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import casework
+from bot.casework import user_view
 from bot.config import Settings
 from bot.lists import Lists, load_lists
 from handlers import router
@@ -32,7 +33,6 @@ from handlers.engine import (
     ShowMyReports,
     StaffQuery,
     Submitted,
-    UserView,
     language_of,
     option_label,
     photos_of,
@@ -139,21 +139,6 @@ async def build_core(settings: Settings, *, migrate: bool = True) -> Core:
         lists=lists,
         areas=AreaDirectory(lists.pilot_districts),
         media=MediaStore(settings.media_dir),
-    )
-
-
-def user_view(user: User) -> UserView:
-    return UserView(
-        registered=user.registered,
-        language=user.language,
-        display_name=user.display_name,
-        role=user.role,
-        province_code=user.province_code,
-        district_code=user.district_code,
-        subdistrict_code=user.subdistrict_code,
-        village_no=user.village_no,
-        staff_role=user.staff_role,
-        staff_area=user.staff_area,
     )
 
 
