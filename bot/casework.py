@@ -15,6 +15,7 @@ from handlers import cases as views
 from handlers import engine
 from handlers.engine import CaseCommand, CaseFeedback, Env, Result, StaffQuery, Submitted
 from handlers.messages import Outgoing
+from handlers.thai import format_thai_date
 from storage import cases, outbox, repo, staff
 from storage.models import Report, User
 
@@ -220,8 +221,12 @@ async def query(
         lines = [t(lang, "case.activities_title")]
         for r in reports:
             label = t(lang, f"choice.activity_types.{r.activity_type}") if r.activity_type else "-"
-            day = r.occurred_on.isoformat() if r.occurred_on else "-"
-            lines.append(f"• {r.reference} · {day} · {label} · {r.participants or 0}")
+            day = "-"
+            if r.occurred_on is not None:
+                day = (format_thai_date(r.occurred_on, short=True) if lang == "th"
+                       else r.occurred_on.strftime("%d %b %Y"))  # fmt: skip
+            lines.append(t(lang, "case.activity_line", reference=r.reference, date=day,
+                           activity=label, participants=r.participants or 0))  # fmt: skip
         return [Outgoing("\n".join(lines))]
     page = max(event.page, 0)
     found, total = await cases.open_cases(

@@ -89,22 +89,23 @@ ROLES = ("village_head", "kamnan", "assistant_head", "health_volunteer", "volunt
 LANGUAGES = ("th", "en")
 URGENCIES = ("very_urgent", "urgent", "normal")
 
+# Who someone is: asked of villagers and staff alike, the language first so that the privacy
+# notice and everything after it is in the language chosen.
+WHO_STEPS = (
+    Step("language", "choice", "form.registration.language", options=LANGUAGES,
+         options_list="language"),
+    Step("consent", "consent", "form.registration.consent"),
+    Step("name", "text", "form.registration.name", minimum=2, maximum=100),
+    Step("phone", "phone", "form.registration.phone", optional=True),
+)  # fmt: skip
+
 REGISTRATION = Form(
     id="registration",
     version=1,
     key="form.registration",
     submit="register",
     steps=(
-        Step(
-            "language",
-            "choice",
-            "form.registration.language",
-            options=LANGUAGES,
-            options_list="language",
-        ),
-        Step("consent", "consent", "form.registration.consent"),
-        Step("name", "text", "form.registration.name", minimum=2, maximum=100),
-        Step("phone", "phone", "form.registration.phone", optional=True),
+        *WHO_STEPS,
         Step("role", "choice", "form.registration.role", options=ROLES, options_list="role"),
         Step("area", "area", "form.registration.area"),
         Step("confirm", "confirm", "form.registration.confirm"),
@@ -202,16 +203,7 @@ STAFF_REGISTRATION = Form(
     key="form.staff",
     submit="join",
     steps=(
-        Step(
-            "language",
-            "choice",
-            "form.registration.language",
-            options=LANGUAGES,
-            options_list="language",
-        ),
-        Step("consent", "consent", "form.registration.consent"),
-        Step("name", "text", "form.registration.name", minimum=2, maximum=100),
-        Step("phone", "phone", "form.registration.phone", optional=True),
+        *WHO_STEPS,
         Step("confirm", "confirm", "form.staff.confirm"),
     ),
 )
