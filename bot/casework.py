@@ -270,22 +270,21 @@ def user_view(user: User) -> engine.UserView:
 
 async def escalate_due(core: Core) -> int:
     """Push again, to the officers and the province's coordinators, every case not
-    acknowledged within its urgency's time (counted from its arrival, forward or reopening,
-    then from its last escalation). Returns how many cases were escalated. One function, run
-    on a timer by `fieldbot serve` (issue 5 moves it under the scheduler)."""
+    acknowledged within its urgency's time (counted from its arrival, forward or reopening),
+    then again after twice as long each time, at most FIELDBOT_ESCALATE_MAX_TIMES times. The
+    database picks the due cases. Returns how many were escalated. One function, run every
+    minute by the scheduler."""
     env = core.env(13)
-    limits = core.settings.escalation_after
+    settings = core.settings
+    due = cases.escalation_due_clause(
+        env.now, settings.escalation_after, settings.escalate_max_times
+    )
     async with core.writing(), core.sessions() as session, session.begin():
         waiting = await session.execute(
-            select(Report)
-            .where(col(Report.kind) == "problem", col(Report.status).in_(("received", "forwarded")))
-            .with_for_update(skip_locked=True)
+            select(Report).where(due).order_by(col(Report.id)).with_for_update(skip_locked=True)
         )
         escalated = 0
         for report in waiting.scalars():
-            since = report.escalated_at or report.updated_at
-            if env.now - since < limits.get(report.urgency or "normal", limits["normal"]):
-                continue
             await alert(session, env, report, escalated=True, coordinators_too=True)
             report.escalation_level += 1
             report.escalated_at = env.now

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     escalate_normal_minutes: int = Field(
         default=4320, validation_alias="FIELDBOT_ESCALATE_NORMAL_MINUTES", gt=0
     )
+    # How many times a waiting case is escalated; each time waits twice as long as the last
+    # (ด่วนมาก: after 30 min, 1 h 30, 3 h 30), then it stays in the summary and digest as
+    # overdue rather than ringing phones all night.
+    escalate_max_times: int = Field(
+        default=3, validation_alias="FIELDBOT_ESCALATE_MAX_TIMES", ge=0, le=10
+    )
 
     # Platform credentials: a channel is on when its credentials are set.
     line_channel_secret: SecretStr | None = Field(

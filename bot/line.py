@@ -35,6 +35,7 @@ from linebot.v3.messaging import (
     Configuration,
     FlexBox,
     FlexBubble,
+    FlexButton,
     FlexMessage,
     FlexSeparator,
     FlexText,
@@ -74,6 +75,8 @@ MAX_QUICK_REPLY = 13
 PAGE_SIZE = MAX_QUICK_REPLY - 2  # room for the camera and camera-roll buttons
 MAX_LABEL = 20
 MAX_TEXT = 5000
+MAX_CARD_TEXT = 2000  # a Flex message must stay under LINE's 30 KB per message
+MAX_CARD_BUTTONS = 8
 MAX_MESSAGES_PER_CALL = 5
 # LINE says a reply token is good for about a minute; past this we push instead.
 REPLY_TOKEN_FRESH = dt.timedelta(seconds=50)
@@ -349,6 +352,8 @@ def render(core: Core, outgoing: Outgoing) -> list[Any]:
         photo.append(ImageMessage(originalContentUrl=link, previewImageUrl=link))
     if outgoing.summary:
         return [*photo, _summary_card(outgoing, quick, t(lang, "summary.how_to_edit"))]
+    if outgoing.standing and outgoing.choices:
+        return [*photo, _button_card(outgoing)]
     pieces = split_text(outgoing.text, MAX_TEXT)
     return [
         *photo,
@@ -357,6 +362,30 @@ def render(core: Core, outgoing: Outgoing) -> list[Any]:
             for i, piece in enumerate(pieces)
         ),
     ]
+
+
+def _button_card(outgoing: Outgoing) -> FlexMessage:
+    """Text with its buttons on the card itself: quick replies vanish as soon as another
+    message arrives, but an officer acts on an alert hours later, among other pushes."""
+    body = FlexBox(
+        layout="vertical",
+        contents=[FlexText(text=shorten(outgoing.text, MAX_CARD_TEXT), size="sm", wrap=True)],
+    )
+    buttons = [
+        FlexButton(
+            action=PostbackAction(
+                label=shorten(choice.label, MAX_LABEL),
+                data=choice.value,
+                displayText=shorten(choice.label, 300),
+            ),
+            style="secondary" if i else "primary",
+            height="sm",
+        )
+        for i, choice in enumerate(outgoing.choices[:MAX_CARD_BUTTONS])
+    ]
+    footer = FlexBox(layout="vertical", spacing="sm", contents=buttons)
+    bubble = FlexBubble(body=body, footer=footer)
+    return FlexMessage(altText=shorten(outgoing.text, 400), contents=bubble)
 
 
 def _summary_card(outgoing: Outgoing, quick: QuickReply | None, footer: str) -> FlexMessage:

@@ -42,6 +42,7 @@ from bot.service import (
     set_active_locked,
     user_key,
 )
+from handlers.cases import keeps_buttons
 from handlers.messages import Inbound, Outgoing
 from storage.media import PhotoTooLargeError, sniff_content_type
 
@@ -147,9 +148,12 @@ class TelegramChannel:
         async with self.core.locks.hold(user_key(PLATFORM, user_id)):
             try:
                 await query.answer()  # stops the button's spinner
-                if isinstance(query.message, Message) and query.message.reply_markup:
-                    # A pressed question's keyboard goes away, so it cannot be pressed twice.
-                    await query.message.edit_reply_markup(reply_markup=None)
+                pressed = query.message
+                if (isinstance(pressed, Message) and pressed.reply_markup
+                        and not keeps_buttons(query.data or "")):  # fmt: skip
+                    # A pressed question's keyboard goes away, so it cannot be pressed twice;
+                    # a case card keeps its buttons for the next step of the case.
+                    await pressed.edit_reply_markup(reply_markup=None)
             except TelegramError as error:
                 log.warning("Telegram callback answer failed: %s", error)
             await self._handle(user_id, Inbound("choice", value=query.data or ""), event_id)

@@ -38,6 +38,12 @@ def case_value(report_id: int, action: str) -> str:
     return f"{CASE_PREFIX}{report_id}:{action}"
 
 
+def keeps_buttons(value: str) -> bool:
+    """A case button acts on the case, so the message it sits on keeps its buttons once pressed
+    (the next officer action is on the same card); other buttons answer once."""
+    return parse_case_value(value) is not None
+
+
 def parse_case_value(value: str) -> tuple[int, str] | None:
     if not value.startswith(CASE_PREFIX):
         return None
@@ -100,6 +106,7 @@ def alert_messages(
             "choice",
             language=lang,
             image=case.photo,
+            standing=True,
         )
     ]
 
@@ -142,7 +149,10 @@ def case_card(
             note = f" — {entry.note}" if entry.note else ""
             lines.append(f"• {entry.at} {t(lang, f'status.{entry.to_status}')}{who}{note}")
     choices = action_choices(case, lang, env) if can_act and case.status in _OPEN else ()
-    return Outgoing("\n".join(lines), choices, "choice" if choices else None, image=case.photo)
+    return Outgoing(
+        "\n".join(lines), choices, "choice" if choices else None, image=case.photo,
+        standing=bool(choices),
+    )  # fmt: skip
 
 
 _OPEN = ("received", "forwarded", "acknowledged", "in_progress")
@@ -183,7 +193,8 @@ def status_notice(case: CaseView, note: str | None, lang: str, env: Env) -> list
         Choice(feedback_value(case.report_id, "yes"), t(lang, "feedback.fixed")),
         Choice(feedback_value(case.report_id, "no"), t(lang, "feedback.not_fixed")),
     )
-    return [Outgoing(text + "\n" + t(lang, "feedback.ask"), choices, "choice", language=lang)]
+    ask = text + "\n" + t(lang, "feedback.ask")
+    return [Outgoing(ask, choices, "choice", language=lang, standing=True)]
 
 
 def rating_question(report_id: int, lang: str, env: Env) -> Outgoing:

@@ -70,6 +70,10 @@ class Outgoing:
     language: str | None = None
     # A stored photo to show with the text (its path under the media directory).
     image: str | None = None
+    # The choices act on something (a case) rather than answer the current question, so they
+    # must stay tappable on this message after newer ones arrive (a LINE card's buttons, not
+    # quick replies, which vanish; a Telegram keyboard that is not removed when pressed).
+    standing: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """For the outbox: a push is stored as data and rendered when it is sent."""
@@ -80,6 +84,7 @@ class Outgoing:
             "summary": [list(row) for row in self.summary],
             "language": self.language,
             "image": self.image,
+            "standing": self.standing,
         }
 
     @classmethod
@@ -91,4 +96,5 @@ class Outgoing:
             summary=tuple((str(a), str(b)) for a, b in data.get("summary", [])),
             language=data.get("language"),
             image=data.get("image"),
+            standing=bool(data.get("standing", False)),
         )

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -15,6 +15,7 @@ from storage.models import CaseEvent, Report, User, utcnow
 from storage.staff import NATIONAL
 
 OPEN = ("received", "forwarded", "acknowledged", "in_progress")
+WAITING = ("received", "forwarded")  # nobody has taken it yet
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "ack": (("received", "forwarded"), "acknowledged"),
@@ -144,21 +145,59 @@ async def by_reference(session: AsyncSession, reference: str) -> Report | None:
     return found.scalar_one_or_none()
 
 
+def _urgency_is(urgency: str) -> ColumnElement[bool]:
+    """Reports of `urgency`; anything not very urgent or urgent counts as normal."""
+    level = func.coalesce(col(Report.urgency), "normal")
+    if urgency == "normal":
+        return level.not_in(("very_urgent", "urgent"))
+    return level == urgency
+
+
+def overdue_clause(now: dt.datetime, limits: dict[str, dt.timedelta]) -> ColumnElement[bool]:
+    """Waiting cases not taken within their urgency's time, counted from when they started
+    waiting (arrival, forward or reopening) — the same clock escalation uses."""
+    return and_(
+        col(Report.status).in_(WAITING),
+        or_(*(_urgency_is(u) & (col(Report.updated_at) <= now - after)
+              for u, after in limits.items())),
+    )  # fmt: skip
+
+
+def escalation_due_clause(
+    now: dt.datetime, limits: dict[str, dt.timedelta], max_times: int
+) -> ColumnElement[bool]:
+    """Waiting cases due for their next escalation: the k-th comes `after * 2**k` past the
+    previous one (the first, `after` past the start of the wait), and none after `max_times`."""
+    since = func.coalesce(col(Report.escalated_at), col(Report.updated_at))
+    terms = [
+        _urgency_is(u) & (col(Report.escalation_level) == k) & (since <= now - after * 2**k)
+        for u, after in limits.items()
+        for k in range(max_times)
+    ]
+    return and_(col(Report.kind) == "problem", col(Report.status).in_(WAITING),
+                or_(*terms) if terms else false())  # fmt: skip
+
+
 async def summary(
     session: AsyncSession, user: User, now: dt.datetime, overdue: dict[str, dt.timedelta]
 ) -> dict[str, int]:
-    """Open, overdue (not acknowledged in time) and resolved in the last 7 days."""
-    scoped = _scope(select(Report).where(col(Report.kind) == "problem"), user)
-    reports = list((await session.execute(scoped)).scalars())
+    """Open, overdue (not acknowledged in time) and resolved in the last 7 days, counted by
+    the database."""
     week_ago = now - dt.timedelta(days=7)
-    open_ = [r for r in reports if r.status in OPEN]
-    late = [
-        r for r in open_
-        if r.status in ("received", "forwarded")
-        and now - r.created_at > overdue.get(r.urgency or "normal", dt.timedelta(days=3))
-    ]  # fmt: skip
-    resolved = [r for r in reports if r.resolved_at is not None and r.resolved_at >= week_ago]
-    return {"open": len(open_), "overdue": len(late), "resolved_week": len(resolved)}
+
+    def count(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = _scope(
+        select(
+            count(col(Report.status).in_(OPEN)),
+            count(overdue_clause(now, overdue)),
+            count(col(Report.resolved_at) >= week_ago),
+        ).where(col(Report.kind) == "problem"),
+        user,
+    )
+    open_, late, resolved = (await session.execute(query)).one()
+    return {"open": int(open_), "overdue": int(late), "resolved_week": int(resolved)}
 
 
 async def recent_activities(session: AsyncSession, user: User, limit: int = 10) -> list[Report]:

@@ -133,6 +133,8 @@ class Report(SQLModel, table=True):
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
     )
+    # When the status last changed (set only by storage.cases.change): a case waiting to be
+    # acknowledged waits since then, which is what escalation and "overdue" count from.
     updated_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )

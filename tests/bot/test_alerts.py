@@ -23,7 +23,7 @@ from handlers.messages import Outgoing
 from storage import staff
 from storage.models import OutboxMessage, User
 from tests.conftest import Clock, make_settings
-from tests.support.fake_line import FakeLine, LineEvents, sign, webhook_body
+from tests.support.fake_line import FakeLine, LineEvents, buttons_of, sign, text_of, webhook_body
 from tests.support.fake_telegram import FakeTelegram, TelegramUpdates
 from tests.support.images import png_bytes
 
@@ -145,10 +145,12 @@ async def test_an_urgent_problem_reaches_officers_on_both_platforms(platforms: P
 
     push = next(c for c in p.line.calls if c.path == "/v2/bot/message/push"
                 and c.body["to"] == officer_line.user_id)  # fmt: skip
-    text = push.body["messages"][0]["text"]
+    card = push.body["messages"][-1]
+    assert card["type"] == "flex"  # buttons on the card stay tappable; quick replies vanish
+    text = text_of(card)
     assert "PRB-2569-000001" in text and "น้ำท่วม" in text and "ด่วนมาก" in text
     assert "https://maps.google.com/?q=18.795300,98.952300" in text
-    labels = [i["action"]["label"] for i in push.body["messages"][0]["quickReply"]["items"]]
+    labels = [action["label"] for action in buttons_of(card)]
     assert labels == ["รับเรื่อง", "กำลังดำเนินการ", "เสร็จสิ้น", "ส่งต่อ", "ไม่รับเรื่อง"]
     assert push.headers["X-Line-Retry-Key"] == rows[0].retry_key
 
@@ -271,7 +273,7 @@ def _line_texts(p: Platforms, user_id: str, since: int = 0) -> list[str]:
         if call.path.startswith("/v2/bot/message/") and (
             call.body.get("to") == user_id or call.path.endswith("/reply")
         ):
-            texts += [m.get("text") or m.get("altText", "") for m in call.body["messages"]]
+            texts += [text_of(m) for m in call.body["messages"]]
     return texts
 
 
@@ -302,6 +304,9 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
     )
     assert "acknowledged" in said or "รับเรื่อง PRB-2569-000001 แล้ว" in said
     assert ("already taken by" in said) or ("ถูกดำเนินการไปแล้วโดย" in said)
+    # A case card keeps its buttons on Telegram when one is pressed (the next step of the
+    # case is on the same card); an answered question's keyboard goes.
+    assert not [c for c in p.telegram.calls if c.method == "editMessageReplyMarkup"]
 
     # The reporter hears about it, through the outbox.
     await p.deliver()
@@ -411,7 +416,7 @@ async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms)
     assert await escalate_due(p.core) == 0
     p.clock.advance(minutes=2)  # past the 30 minutes for ด่วนมาก
     assert await escalate_due(p.core) == 1
-    assert await escalate_due(p.core) == 0  # not again until another 30 minutes pass
+    assert await escalate_due(p.core) == 0  # not again until twice as long has passed
     escalations = [r for r in await p.rows() if r.kind == "escalation"]
     assert {r.recipient for r in escalations} == {
         officer.user_id, "5150", coordinator.user_id,
@@ -420,10 +425,55 @@ async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms)
     await p.deliver()
     assert any("ยังไม่มีผู้รับเรื่อง" in t for t in _line_texts(p, coordinator.user_id, since))
 
+    # The next ones wait twice as long each time, and stop after FIELDBOT_ESCALATE_MAX_TIMES
+    # (3): the case stays overdue in the summary instead of ringing phones all night.
+    p.clock.advance(minutes=59)
+    assert await escalate_due(p.core) == 0
+    p.clock.advance(minutes=1)  # 60 minutes after the first escalation
+    assert await escalate_due(p.core) == 1
+    p.clock.advance(minutes=119)
+    assert await escalate_due(p.core) == 0
+    p.clock.advance(minutes=1)  # 120 minutes after the second
+    assert await escalate_due(p.core) == 1
+    p.clock.advance(days=3)
+    assert await escalate_due(p.core) == 0
+    await p.line_say(officer, "สรุป")
+    assert "เกินเวลารับเรื่อง: 1" in " ".join(_line_texts(p, officer.user_id, since))
+
     case_id = await _problem_id(p)
     await p.line_send(officer, officer.postback(f"case:{case_id}:ack"))
     p.clock.advance(hours=5)
     assert await escalate_due(p.core) == 0  # acknowledged cases are not escalated
+
+
+async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Platforms) -> None:
+    """A case forwarded after waiting two days is new to the district it went to: neither
+    overdue there nor escalated until its own time has passed."""
+    from bot.casework import escalate_due
+    from storage import cases
+    from storage.models import Report, User
+
+    p = platforms
+    officer, _ = await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    case_id = await _problem_id(p)
+    p.clock.advance(minutes=25)
+    await p.line_send(officer, officer.postback(f"case:{case_id}:forward"))
+    await p.line_say(officer, "แม่ริม", "อยู่ในเขตรับผิดชอบของแม่ริม", "ยืนยัน")
+    limits = p.core.settings.escalation_after
+    async with p.core.sessions() as session:
+        report = await session.get(Report, case_id)
+        assert report is not None and report.status == "forwarded"
+        national = User(platform="console", platform_user_id="n", staff_role="admin")
+        assert (await cases.summary(session, national, p.clock.now, limits))["overdue"] == 0
+    p.clock.advance(minutes=29)  # 54 minutes since it arrived, 29 since it was forwarded
+    assert await escalate_due(p.core) == 0
+    async with p.core.sessions() as session:
+        assert (await cases.summary(session, national, p.clock.now, limits))["overdue"] == 0
+    p.clock.advance(minutes=1)
+    async with p.core.sessions() as session:
+        assert (await cases.summary(session, national, p.clock.now, limits))["overdue"] == 1
+    assert await escalate_due(p.core) == 1
 
 
 async def test_shorter_escalation_times_from_settings(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from bot.server import LINE_KEY, build_app
 from bot.service import Core, build_core
 from storage.models import Report, ReportPhoto, User
 from tests.conftest import Clock, make_settings
-from tests.support.fake_line import FakeLine, LineEvents, sign, webhook_body
+from tests.support.fake_line import FakeLine, LineEvents, sign, text_of, webhook_body
 from tests.support.images import png_bytes
 
 SECRET = "line-channel-secret"
@@ -47,7 +47,7 @@ class Line:
         before = len(self.fake.messages())
         response = await self.post(webhook_body(*events))
         assert response.status == 200
-        return [m.get("text") or m.get("altText", "") for m in self.fake.messages()[before:]]
+        return [text_of(m) for m in self.fake.messages()[before:]]
 
     async def say(self, text: str) -> list[str]:
         return await self.send(self.user.text(text))

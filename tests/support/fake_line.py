@@ -129,16 +129,42 @@ class FakeLine:
         return found
 
     def last_quick_reply(self) -> list[dict[str, Any]]:
+        """The buttons of the newest message that has any: quick replies, or a card's own."""
         for message in reversed(self.messages()):
-            if message.get("quickReply"):
-                return [item["action"] for item in message["quickReply"]["items"]]
+            if buttons_of(message):
+                return buttons_of(message)
         return []
 
     def texts(self) -> list[str]:
         out = []
         for message in self.messages():
-            out.append(message.get("text") or message.get("altText") or "")
+            out.append(text_of(message))
         return out
+
+
+def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's tappable actions: its quick replies, or a Flex card's footer buttons."""
+    if message.get("quickReply"):
+        return [item["action"] for item in message["quickReply"]["items"]]
+    footer = (message.get("contents") or {}).get("footer") or {}
+    return [c["action"] for c in footer.get("contents", []) if c.get("type") == "button"]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """What the reader sees: a text, or a Flex card's alt text followed by its body's texts."""
+    if message.get("type") != "flex":
+        return str(message.get("text") or "")
+    body = (message.get("contents") or {}).get("body") or {}
+    texts: list[str] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if node.get("type") == "text":
+            texts.append(str(node.get("text", "")))
+        for child in node.get("contents", []) or []:
+            walk(child)
+
+    walk(body)
+    return "\n".join([str(message.get("altText", "")), *texts])
 
 
 def _invalid(body: dict[str, Any]) -> str | None:
@@ -151,6 +177,12 @@ def _invalid(body: dict[str, Any]) -> str | None:
             return "text: 1 to 5000 characters"
         if message.get("type") == "flex" and not 1 <= len(message.get("altText", "")) <= 400:
             return "altText: 1 to 400 characters"
+        if message.get("type") == "flex":
+            for action in buttons_of(message) if not message.get("quickReply") else []:
+                if not 1 <= len(action.get("label", "")) <= 20:
+                    return "button label: 1 to 20 characters"
+                if len(action.get("data", "")) > 300:
+                    return "postback data: at most 300 characters"
         items = (message.get("quickReply") or {}).get("items", [])
         if len(items) > 13:
             return "quickReply: at most 13 items"
