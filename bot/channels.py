@@ -70,7 +70,8 @@ def split_text(text: str, limit: int) -> list[str]:
 
 class RateLimiter:
     """Spaces sends out: at most `overall` per second in all, `per_key` per second for one key
-    (one chat). Waits rather than refuses, so a burst is smoothed, not dropped."""
+    (one chat). Waits rather than refuses, so a burst is smoothed, not dropped. A chat waiting
+    for its own gap holds no overall slot, so it does not hold up other chats."""
 
     def __init__(
         self,
@@ -88,12 +89,18 @@ class RateLimiter:
         self._lock = asyncio.Lock()
 
     async def wait(self, key: str) -> None:
-        async with self._lock:
+        async with self._lock:  # first the chat's own pace…
             now = self._clock()
-            at = max(now, self._next, self._next_for.get(key, 0.0))
-            self._next = at + self._gap
-            self._next_for[key] = at + self._key_gap
+            mine = max(now, self._next_for.get(key, 0.0))
+            self._next_for[key] = mine + self._key_gap
             if len(self._next_for) > 10_000:  # forget chats long past their gap
                 self._next_for = {k: v for k, v in self._next_for.items() if v > now}
+        if mine > now:
+            await self._sleep(mine - now)
+        async with self._lock:  # …then a slot in the overall pace
+            now = self._clock()
+            at = max(now, self._next)
+            self._next = at + self._gap
+            self._next_for[key] = max(self._next_for.get(key, 0.0), at + self._key_gap)
         if at > now:
             await self._sleep(at - now)

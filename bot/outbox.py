@@ -1,12 +1,13 @@
 """The outbox dispatcher: sends queued pushes through the channel adapters, one loop per
-platform (a slow platform never holds back the other), with retries and backoff, and records
-what became of every row.
+platform (a slow platform never holds back the other), many chats at once within each
+platform's limits, with retries and backoff, and records what became of every row.
 
 Delivery is at least once and, where the platform allows, exactly once: a LINE push carries the
 row's retry key, so sending a row again after a crash or a lost answer is not delivered twice.
-Telegram has no such key; the attempt is recorded before sending and a row the platform
-acknowledged is never sent again, but a crash between Telegram's answer and our record of it
-would send that one row again.
+Telegram has no such key; the attempt is recorded before sending, each acknowledged part of a
+multi-part row is recorded, and a row recorded as sent is never sent again. A crash between
+Telegram's answer and our record of it (a group commit, milliseconds) sends those rows again:
+at most the rows in flight at that moment (tests/bot/test_outbox_crash.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.service import Core, set_active_locked
 from handlers.messages import Outgoing
@@ -27,7 +28,8 @@ from storage import outbox
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 200
+CONCURRENCY = 32  # chats served at once per platform
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds, doubled each attempt
 BACKOFF_CAP = 600.0
@@ -61,6 +63,70 @@ class Sender(Protocol):
         """Send, or raise DeliveryError. The first `done` platform messages were acknowledged
         on an earlier attempt and are not sent again; `on_part(n)` is awaited each time the
         platform acknowledges one, with the count so far."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    recipient: str
+    attempts: int
+    retry_key: str
+    parts_sent: int
+    payload: dict[str, Any]
+
+
+class _Batch:
+    """The rows one dispatcher claimed: their lease is renewed together while they are being
+    sent, and rows the platform accepted are marked sent in group commits (while one commit
+    runs, the next acceptances gather for the one after it)."""
+
+    def __init__(self, core: Core, token: str, ids: list[int], lease: dt.timedelta) -> None:
+        self.core = core
+        self.token = token
+        self.lease = lease
+        self.open = set(ids)  # claimed and not yet finished
+        self.held = set(ids)
+        self.until = core.clock() + lease
+        self._renewing = asyncio.Lock()
+        self._accepted: list[int] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def holds(self, row_id: int) -> bool:
+        """Whether we still hold `row_id`; renews the whole batch's lease when half of it is
+        gone, so a slow batch never outlives its claim."""
+        async with self._renewing:
+            now = self.core.clock()
+            if now >= self.until - self.lease / 2:
+                until = now + self.lease
+                async with self.core.writing(), self.core.sessions() as session, session.begin():
+                    self.held = await outbox.renew_many(
+                        session, sorted(self.open), self.token, until
+                    )
+                self.until = until
+        return row_id in self.held
+
+    def finished(self, row_id: int) -> None:
+        self.open.discard(row_id)
+
+    async def sent(self, row_id: int) -> None:
+        self.finished(row_id)
+        self._accepted.append(row_id)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_loop())
+
+    async def _flush_loop(self) -> None:
+        while self._accepted:
+            ids, self._accepted = self._accepted, []
+            async with self.core.writing(), self.core.sessions() as session, session.begin():
+                await outbox.finish_many(
+                    session, ids, "sent", now=self.core.clock(), token=self.token
+                )
+
+    async def flush(self) -> None:
+        if self._flushing is not None:
+            await self._flushing
+        if self._accepted:
+            await self._flush_loop()
 
 
 def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
@@ -115,51 +181,71 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake[platform].wait(), idle)
 
     async def deliver_due(self, platform: str) -> int:
-        """Claim and send what is due now for `platform`; returns how many rows were tried."""
+        """Claim and send what is due now for `platform`; returns how many rows were tried.
+
+        Rows for different chats go out side by side (up to CONCURRENCY at once, within the
+        sender's own rate limits), so one chat's pacing does not hold up the others; a chat's
+        own rows go in order. What the platform accepted is recorded in group commits."""
         sender = self.senders.get(platform)
         token = str(uuid.uuid4())
         lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
         async with self.core.writing(), self.core.sessions() as session, session.begin():
             rows = await outbox.claim(session, platform, self.core.clock(), BATCH, lease, token)
             claimed = [
-                (row.id or 0, row.recipient, row.attempts, row.retry_key, row.parts_sent,
-                 row.payload)
+                _Row(row.id or 0, row.recipient, row.attempts, row.retry_key, row.parts_sent,
+                     row.payload)
                 for row in rows
             ]  # fmt: skip
-        for row_id, recipient, attempts, retry_key, done, payload in claimed:
-            if sender is None:
-                async with self.core.writing(), self.core.sessions() as session, session.begin():
-                    await outbox.finish(
-                        session, row_id, "skipped", now=self.core.clock(), token=token,
-                        error=f"the {platform} channel is off (no credentials)",
-                    )  # fmt: skip
-                continue
-            # A slow batch must not outlive its lease: renew it, and leave a row another
-            # dispatcher has taken back.
+        if not claimed:
+            return 0
+        if sender is None:
             async with self.core.writing(), self.core.sessions() as session, session.begin():
-                held = await outbox.renew(session, row_id, token, self.core.clock() + lease)
-            if not held:
-                log.warning("outbox %s row %s was taken back; not sending it", platform, row_id)
-                continue
-            messages = [Outgoing.from_json(m) for m in payload.get("messages", [])]
+                await outbox.finish_many(
+                    session, [row.id for row in claimed], "skipped", now=self.core.clock(),
+                    token=token, error=f"the {platform} channel is off (no credentials)",
+                )  # fmt: skip
+            return len(claimed)
+        batch = _Batch(self.core, token, [row.id for row in claimed], lease)
+        chats: dict[str, list[_Row]] = {}
+        for row in claimed:
+            chats.setdefault(row.recipient, []).append(row)
+        slots = asyncio.Semaphore(CONCURRENCY)
 
-            async def on_part(parts: int, row_id: int = row_id) -> None:
-                async with self.core.writing(), self.core.sessions() as session, session.begin():
-                    await outbox.part_sent(session, row_id, token, parts)
+        async def chat(rows: list[_Row]) -> None:
+            async with slots:
+                for row in rows:
+                    await self._send(platform, sender, row, batch, token)
 
-            try:
-                await sender.deliver(recipient, messages, retry_key, done=done, on_part=on_part)
-            except DeliveryError as error:
-                await self._failed(platform, row_id, recipient, attempts, error, token)
-                continue
-            except Exception as error:  # a bug or an unknown failure: retry, and say so
-                log.exception("outbox %s row %s: unexpected failure", platform, row_id)
-                failure = DeliveryError("retry", repr(error))
-                await self._failed(platform, row_id, recipient, attempts, failure, token)
-                continue
-            async with self.core.writing(), self.core.sessions() as session, session.begin():
-                await outbox.finish(session, row_id, "sent", now=self.core.clock(), token=token)
+        await asyncio.gather(*(chat(rows) for rows in chats.values()))
+        await batch.flush()
         return len(claimed)
+
+    async def _send(
+        self, platform: str, sender: Sender, row: _Row, batch: _Batch, token: str
+    ) -> None:
+        if not await batch.holds(row.id):
+            log.warning("outbox %s row %s was taken back; not sending it", platform, row.id)
+            return
+        messages = [Outgoing.from_json(m) for m in row.payload.get("messages", [])]
+
+        async def on_part(parts: int) -> None:
+            async with self.core.writing(), self.core.sessions() as session, session.begin():
+                await outbox.part_sent(session, row.id, token, parts)
+
+        try:
+            await sender.deliver(
+                row.recipient, messages, row.retry_key, done=row.parts_sent, on_part=on_part
+            )
+        except DeliveryError as error:
+            batch.finished(row.id)
+            await self._failed(platform, row.id, row.recipient, row.attempts, error, token)
+        except Exception as error:  # a bug or an unknown failure: retry, and say so
+            log.exception("outbox %s row %s: unexpected failure", platform, row.id)
+            batch.finished(row.id)
+            failure = DeliveryError("retry", repr(error))
+            await self._failed(platform, row.id, row.recipient, row.attempts, failure, token)
+        else:
+            await batch.sent(row.id)
 
     async def _failed(
         self,

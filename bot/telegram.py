@@ -251,37 +251,32 @@ class TelegramChannel:
         """Send one outbox row (for bot.outbox), within Telegram's limits: at most 30 messages a
         second in all and one a second to a chat. Telegram has no retry key, so each message it
         acknowledges is reported (`on_part`) and never sent again when the row is retried."""
-        sent = 0
-
-        async def once(send: Callable[[], Awaitable[object]]) -> None:
-            nonlocal sent
-            sent += 1
-            if sent <= done:
-                return  # acknowledged on an earlier attempt
-            await self.limiter.wait(recipient)
-            await send()
-            if on_part is not None:
-                await on_part(sent)
-
+        sends: list[Callable[[], Awaitable[object]]] = []
+        for item in messages:
+            markup = self.markup(item)
+            photo = await self._photo(item.image) if item.image else None
+            if photo is not None:
+                caption = shorten(item.text, MAX_CAPTION)
+                sends.append(
+                    partial(self.bot.send_photo, recipient, photo, caption=caption,
+                            reply_markup=markup)
+                )  # fmt: skip
+                continue
+            pieces = split_text(item.text, MAX_TEXT)
+            for index, piece in enumerate(pieces):
+                last = index == len(pieces) - 1
+                sends.append(
+                    partial(self.bot.send_message, recipient, piece,
+                            reply_markup=markup if last else None)
+                )  # fmt: skip
         try:
-            for item in messages:
-                markup = self.markup(item)
-                photo = await self._photo(item.image) if item.image else None
-                if photo is not None:
-                    caption = shorten(item.text, MAX_CAPTION)
-                    send_photo = partial(
-                        self.bot.send_photo, recipient, photo, caption=caption, reply_markup=markup
-                    )
-                    await once(send_photo)
-                    continue
-                pieces = split_text(item.text, MAX_TEXT)
-                for index, piece in enumerate(pieces):
-                    last = index == len(pieces) - 1
-                    send_text = partial(
-                        self.bot.send_message, recipient, piece,
-                        reply_markup=markup if last else None,
-                    )  # fmt: skip
-                    await once(send_text)
+            for number, send in enumerate(sends, start=1):
+                if number <= done:
+                    continue  # acknowledged on an earlier attempt
+                await self.limiter.wait(recipient)
+                await send()
+                if on_part is not None and number < len(sends):
+                    await on_part(number)  # the last part is recorded with the row itself
         except RetryAfter as error:
             wait = error.retry_after
             seconds = float(wait if isinstance(wait, int) else wait.total_seconds())

@@ -118,6 +118,51 @@ async def renew(session: AsyncSession, row_id: int, token: str, until: dt.dateti
     return held.first() is not None
 
 
+async def renew_many(
+    session: AsyncSession, row_ids: Sequence[int], token: str, until: dt.datetime
+) -> set[int]:
+    """Extend our hold on several rows at once; returns the ids we still hold (the others
+    were taken back by another dispatcher after our lease ran out: we must not send them)."""
+    if not row_ids:
+        return set()
+    held = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(row_ids),
+            col(OutboxMessage.claim_token) == token,
+            col(OutboxMessage.status) == "sending",
+        )
+        .values(claimed_until=until)
+        .returning(col(OutboxMessage.id))
+    )
+    return {int(row_id) for row_id in held.scalars() if row_id is not None}
+
+
+async def finish_many(
+    session: AsyncSession,
+    row_ids: Sequence[int],
+    status: str,
+    *,
+    now: dt.datetime,
+    token: str,
+    error: str | None = None,
+) -> None:
+    """Record one outcome for several rows we hold (a batch of sends the platform accepted,
+    or rows for a channel that is off) in one statement."""
+    if not row_ids:
+        return
+    values: dict[str, Any] = {
+        "status": status, "last_error": error, "claimed_until": None, "claim_token": None,
+    }  # fmt: skip
+    if status == "sent":
+        values["sent_at"] = now
+    await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(row_ids), col(OutboxMessage.claim_token) == token)
+        .values(**values)
+    )
+
+
 async def part_sent(session: AsyncSession, row_id: int, token: str | None, parts: int) -> None:
     """Record that the platform acknowledged the first `parts` messages of a row."""
     await session.execute(

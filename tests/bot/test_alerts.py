@@ -595,3 +595,23 @@ async def test_feedback_only_for_a_resolved_case_and_rated_once(platforms: Platf
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.rating == 4
+
+
+async def test_one_chat_paced_at_one_a_second_does_not_hold_up_the_others(
+    platforms: Platforms,
+) -> None:
+    from storage import outbox, repo
+
+    p = platforms
+    async with p.core.sessions() as session, session.begin():
+        busy = await repo.get_or_create_user(session, "telegram", "4001")
+        for n in range(3):
+            await outbox.enqueue(session, busy, "status", [Outgoing(f"busy {n}")], now=p.clock.now)
+        for chat in range(4002, 4007):
+            user = await repo.get_or_create_user(session, "telegram", str(chat))
+            await outbox.enqueue(session, user, "status", [Outgoing(f"to {chat}")], now=p.clock.now)
+    assert await p.dispatcher.deliver_due("telegram") == 8
+    order = [str(c.params["text"]) for c in p.telegram.calls if c.method == "sendMessage"]
+    assert order.index("busy 1") > max(order.index(f"to {chat}") for chat in range(4002, 4007))
+    assert [t for t in order if t.startswith("busy")] == ["busy 0", "busy 1", "busy 2"]
+    assert {r.status for r in await p.rows()} == {"sent"}

@@ -3,6 +3,7 @@ updates Telegram would post to the webhook."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -27,6 +28,10 @@ class FakeTelegram:
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     # method name -> the number of the next call of it (counted from now) to answer 500, once
     fail_nth: dict[str, int] = field(default_factory=dict)
+    # seconds to take over each answer (the call is recorded first, as if Telegram got it)
+    delay: float = 0.0
+    # messages Telegram accepted and answered (what the users' phones show)
+    delivered: list[Call] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
 
     def app(self) -> web.Application:
@@ -62,6 +67,10 @@ class FakeTelegram:
         if queued:
             status, payload = queued.pop(0)
             return web.json_response({"ok": False, **payload}, status=status)
+        if method in ("sendMessage", "sendPhoto"):
+            self.delivered.append(Call(method, params))  # on the phone, answer or not
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
