@@ -16,7 +16,7 @@ from handlers import engine
 from handlers.engine import CaseCommand, CaseFeedback, Env, Result, StaffQuery, Submitted
 from handlers.messages import Outgoing
 from handlers.thai import format_thai_date
-from storage import cases, outbox, repo, staff
+from storage import cases, completeness, outbox, repo, staff
 from storage.models import Report, User
 
 if TYPE_CHECKING:
@@ -214,6 +214,8 @@ async def query(
     if event.kind == "summary":
         numbers = await cases.summary(session, user, env.now, overdue)
         return [Outgoing(t(lang, "case.summary", **numbers))]
+    if event.kind == "completeness":
+        return [await _completeness(session, env, user)]
     if event.kind == "activities":
         reports = await cases.recent_activities(session, user)
         if not reports:
@@ -234,6 +236,47 @@ async def query(
     )
     listed = [case_view(r, None) for r in found]
     return [views.case_list(listed, page, total, lang, env)]
+
+
+COMPLETENESS_LIST = 25  # villages named before "and N more"
+
+
+async def _completeness(session: AsyncSession, env: Env, user: User) -> Outgoing:
+    """Which villages of the user's area reported an activity this week (since Monday)."""
+    t, lang = env.i18n.t, _lang(user, env)
+    today = env.now.astimezone(env.tz).date()
+    monday = dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(),
+                                 tzinfo=env.tz)  # fmt: skip
+    area = user.staff_area or "-"
+    found = await completeness.villages(session, area, monday.astimezone(dt.UTC))
+    if not found:
+        return Outgoing(t(lang, "completeness.none"))
+    from handlers.router import describe_staff_area
+
+    done = sum(v.reported for v in found)
+    lines = [t(lang, "completeness.title", area=describe_staff_area(area, lang, env),
+               done=done, total=len(found))]  # fmt: skip
+    if len(area) != 4:  # a province or the country: district by district
+        districts: dict[str, list[completeness.Village]] = {}
+        for village in found:
+            districts.setdefault(village.district_code, []).append(village)
+        for code, villages in districts.items():
+            place = env.areas.district(code)
+            name = place.name(lang) if place else code
+            reported = sum(v.reported for v in villages)
+            lines.append(t(lang, "completeness.district_line", district=name, done=reported,
+                           total=len(villages)))  # fmt: skip
+    missing = [v for v in found if not v.reported]
+    if missing:
+        lines.append(t(lang, "completeness.missing_title"))
+        for village in missing[:COMPLETENESS_LIST]:
+            place = env.areas.subdistrict(village.subdistrict_code)
+            name = place.name(lang) if place else village.subdistrict_code
+            lines.append(t(lang, "completeness.line", village=village.village_no,
+                           subdistrict=name))  # fmt: skip
+        if len(missing) > COMPLETENESS_LIST:
+            lines.append(t(lang, "completeness.more", count=len(missing) - COMPLETENESS_LIST))
+    return Outgoing("\n".join(lines))
 
 
 async def _card(session: AsyncSession, env: Env, user: User, report: Report) -> Outgoing:

@@ -64,6 +64,26 @@ class Settings(BaseSettings):
         default=3, validation_alias="FIELDBOT_ESCALATE_MAX_TIMES", ge=0, le=10
     )
 
+    # Scheduled work (cron expressions, read in FIELDBOT_TIMEZONE): the weekly activity
+    # reminder, the nudge for forms left unfinished over 24 hours, the officers' daily digest.
+    reminder_cron: str = Field(default="0 9 * * mon", validation_alias="FIELDBOT_REMINDER_CRON")
+    draft_nudge_cron: str = Field(
+        default="30 * * * *", validation_alias="FIELDBOT_DRAFT_NUDGE_CRON"
+    )
+    digest_cron: str = Field(default="0 8 * * *", validation_alias="FIELDBOT_DIGEST_CRON")
+    # Reminders, nudges, digests and broadcasts wait while these hours last ("HH:MM-HH:MM",
+    # may pass midnight; "off" for none). Alerts and escalations never wait.
+    quiet_hours: str = Field(default="21:00-07:00", validation_alias="FIELDBOT_QUIET_HOURS")
+    # How often an instance that is not running the scheduler checks whether it should take
+    # over (PostgreSQL: the one holding an advisory lock runs it).
+    leader_retry_seconds: float = Field(
+        default=15.0, validation_alias="FIELDBOT_LEADER_RETRY_SECONDS", gt=0
+    )
+    # Telegram allows a bot about 30 messages a second (more with paid broadcasts).
+    telegram_max_per_second: float = Field(
+        default=30.0, validation_alias="TELEGRAM_MAX_PER_SECOND", gt=0
+    )
+
     # Platform credentials: a channel is on when its credentials are set.
     line_channel_secret: SecretStr | None = Field(
         default=None, validation_alias="LINE_CHANNEL_SECRET"
@@ -105,6 +125,27 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("reminder_cron", "draft_nudge_cron", "digest_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as error:
+            raise ValueError(
+                f"not a cron expression (minute hour day month weekday): {error}"
+            ) from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        from bot.quiet import parse_window
+
+        parse_window(value)  # raises ValueError with the reason
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -41,6 +41,7 @@ from linebot.v3.messaging import (
     FlexText,
     ImageMessage,
     LocationAction,
+    MulticastRequest,
     PostbackAction,
     PushMessageRequest,
     QuickReply,
@@ -78,6 +79,7 @@ MAX_TEXT = 5000
 MAX_CARD_TEXT = 2000  # a Flex message must stay under LINE's 30 KB per message
 MAX_CARD_BUTTONS = 8
 MAX_MESSAGES_PER_CALL = 5
+MAX_MULTICAST = 500  # people per multicast call
 # LINE says a reply token is good for about a minute; past this we push instead.
 REPLY_TOKEN_FRESH = dt.timedelta(seconds=50)
 PUSH_ATTEMPTS = 3
@@ -279,10 +281,12 @@ class LineChannel:
         *,
         done: int = 0,
         on_part: PartSent | None = None,
+        to: Sequence[str] | None = None,
     ) -> None:
         """Send one outbox row (for bot.outbox). Every call carries a retry key made from the
         row's, so a row sent again after a crash or a lost answer arrives once; parts (calls
-        of up to five messages) LINE acknowledged before are not even asked again."""
+        of up to five messages) LINE acknowledged before are not even asked again. A row
+        with `to` goes to all of them in one multicast call (at most 500)."""
         rendered = [m for item in messages for m in render(self.core, item)]
         for part, index in enumerate(range(0, len(rendered), MAX_MESSAGES_PER_CALL)):
             if part < done:
@@ -291,9 +295,15 @@ class LineChannel:
             batch = rendered[index : index + MAX_MESSAGES_PER_CALL]
             key = retry_key if index == 0 else str(uuid.uuid5(_RETRY_KEYS, f"{retry_key}:{index}"))
             try:
-                await self.api.push_message(
-                    PushMessageRequest(to=recipient, messages=batch), x_line_retry_key=key
-                )
+                if to is not None:
+                    await self.api.multicast(
+                        MulticastRequest(to=list(to)[:MAX_MULTICAST], messages=batch),
+                        x_line_retry_key=key,
+                    )
+                else:
+                    await self.api.push_message(
+                        PushMessageRequest(to=recipient, messages=batch), x_line_retry_key=key
+                    )
             except ApiException as error:
                 if error.status == 409:  # LINE already accepted this retry key
                     continue

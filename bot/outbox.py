@@ -59,8 +59,10 @@ class Sender(Protocol):
         *,
         done: int = 0,
         on_part: PartSent | None = None,
+        to: Sequence[str] | None = None,
     ) -> None:
-        """Send, or raise DeliveryError. The first `done` platform messages were acknowledged
+        """Send, or raise DeliveryError. With `to`, one call reaches all of them (a LINE
+        multicast row of a broadcast). The first `done` platform messages were acknowledged
         on an earlier attempt and are not sent again; `on_part(n)` is awaited each time the
         platform acknowledges one, with the count so far."""
 
@@ -233,9 +235,11 @@ class Dispatcher:
                 await outbox.part_sent(session, row.id, token, parts)
 
         try:
+            to = row.payload.get("to")
             await sender.deliver(
-                row.recipient, messages, row.retry_key, done=row.parts_sent, on_part=on_part
-            )
+                row.recipient, messages, row.retry_key, done=row.parts_sent, on_part=on_part,
+                **({"to": [str(r) for r in to]} if to is not None else {}),
+            )  # fmt: skip
         except DeliveryError as error:
             batch.finished(row.id)
             await self._failed(platform, row.id, row.recipient, row.attempts, error, token)

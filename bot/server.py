@@ -18,6 +18,7 @@ from sqlalchemy import text
 from bot import media_links
 from bot.config import Settings
 from bot.outbox import Dispatcher, Sender
+from bot.scheduler import Scheduler
 from bot.service import Core, build_core
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ async def _every(seconds: float, stop: asyncio.Event) -> bool:
 
 
 async def _housekeeping(core: Core, stop: asyncio.Event) -> None:
-    # Issue 5 moves timed work under APScheduler; until then a plain loop.
+    # Every instance forgets its own old event ids; no need to lead for that.
     while not stop.is_set():
         try:
             removed = await housekeeping_once(core)
@@ -130,21 +131,6 @@ async def _housekeeping(core: Core, stop: asyncio.Event) -> None:
         except Exception:
             log.exception("housekeeping failed")
         if await _every(HOUSEKEEPING_EVERY, stop):
-            return
-
-
-ESCALATION_EVERY = 60.0
-
-
-async def _escalation(core: Core, stop: asyncio.Event) -> None:
-    from bot.casework import escalate_due
-
-    while not stop.is_set():
-        try:
-            await escalate_due(core)
-        except Exception:
-            log.exception("escalation check failed")
-        if await _every(ESCALATION_EVERY, stop):
             return
 
 
@@ -169,10 +155,11 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     )
     log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
     stop = asyncio.Event()
-    timers = [
-        asyncio.create_task(_housekeeping(core, stop), name="housekeeping"),
-        asyncio.create_task(_escalation(core, stop), name="escalation"),
-    ]
+    timers = [asyncio.create_task(_housekeeping(core, stop), name="housekeeping")]
+    # Reminders, digests, nudges, scheduled broadcasts and escalation: on the one instance
+    # that leads (bot.leader).
+    scheduler = Scheduler(core)
+    scheduler.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -182,5 +169,6 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         log.info("shutting down")
         stop.set()  # the timers finish the round they are in
         await asyncio.gather(*timers, return_exceptions=True)
+        await scheduler.stop()
         await runner.cleanup()
         await core.close()

@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot import casework
+from bot import broadcasts, casework
 from bot.casework import user_view
 from bot.config import Settings
 from bot.lists import Lists, load_lists
 from handlers import router
 from handlers.areas import AreaDirectory
 from handlers.engine import (
+    BroadcastCommand,
     CaseCommand,
     CaseFeedback,
     ConsentRefused,
@@ -211,6 +212,8 @@ async def handle_locked(
         messages += await _apply(session, core, env, user, result)
         await _save_state(session, user.id, result.state, env.now)
         language = language_of(user_view(user), result.state, env)
+    if any(isinstance(e, BroadcastCommand) and e.action == "send" for e in result.events):
+        await broadcasts.queue_due(core)  # "send now" goes now, not at the scheduler's next look
     if result.events and core.on_outbox is not None:
         core.on_outbox()
     return [replace(m, language=language) for m in messages]
@@ -293,8 +296,16 @@ async def _apply(
             out += await casework.command(session, env, user, event, result)
         elif isinstance(event, CaseFeedback):
             out += await casework.feedback(session, env, user, event)
+        elif isinstance(event, StaffQuery) and event.kind == "broadcast":
+            out += broadcasts.start(user, env, result)
+        elif isinstance(event, StaffQuery) and event.kind == "broadcasts":
+            out += await broadcasts.recent(session, env, user)
         elif isinstance(event, StaffQuery):
             out += await casework.query(session, env, user, event, core.settings.escalation_after)
+        elif isinstance(event, BroadcastCommand):
+            out += await broadcasts.command(session, env, user, event)
+        elif isinstance(event, Submitted) and event.action == "broadcast":
+            out += await broadcasts.submitted(session, env, user, event)
         elif isinstance(event, Submitted) and event.action in casework.ACTION_FOR:
             out += await casework.submitted(session, env, user, event)
         elif isinstance(event, Submitted) and event.action == "join":

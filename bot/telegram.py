@@ -73,7 +73,7 @@ class TelegramChannel:
         )
         self.background = Background()
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
-        self.limiter = RateLimiter(overall=30, per_key=1)
+        self.limiter = RateLimiter(overall=core.settings.telegram_max_per_second, per_key=1)
         # Chats showing our location keyboard (in memory: after a restart at worst it lingers).
         self._reply_keyboard: set[str] = set()
 
@@ -247,6 +247,7 @@ class TelegramChannel:
         *,
         done: int = 0,
         on_part: PartSent | None = None,
+        to: Sequence[str] | None = None,
     ) -> None:
         """Send one outbox row (for bot.outbox), within Telegram's limits: at most 30 messages a
         second in all and one a second to a chat. Telegram has no retry key, so each message it

@@ -140,9 +140,18 @@ class StaffQuery:
     """Domain event: a staff member asks for open cases (a page), a case by its reference, the
     district summary, or recent activity reports."""
 
-    kind: str  # cases | case | summary | activities
+    kind: str  # cases | case | summary | activities | completeness | broadcast | broadcasts
     page: int = 0
     reference: str | None = None
+
+
+@dataclass(frozen=True)
+class BroadcastCommand:
+    """Domain event: the author of a broadcast confirmed it, cancelled it, or asked how it
+    went."""
+
+    broadcast_id: int
+    action: str  # send | cancel | status
 
 
 Event = (
@@ -153,6 +162,7 @@ Event = (
     | CaseCommand
     | CaseFeedback
     | StaffQuery
+    | BroadcastCommand
 )
 
 

@@ -34,6 +34,7 @@ SubmitAction = Literal[
     "case_resolve",
     "case_forward",
     "case_reject",
+    "broadcast",
 ]
 
 
@@ -242,10 +243,36 @@ CASE_REJECT = Form(
     ),
 )
 
+AUDIENCES = ("reporter", "village_head", "health_volunteer", "volunteer", "officer", "coordinator")
+BROADCAST = Form(
+    id="broadcast",
+    version=1,
+    key="form.broadcast",
+    submit="broadcast",
+    steps=(
+        Step("roles", "multi", "form.broadcast.roles", options=AUDIENCES,
+             options_list="audience"),
+        Step("scope", "choice", "form.broadcast.scope", options=("all", "district"),
+             options_list="broadcast_scope"),
+        Step("district", "area", "form.broadcast.district", area_until="district",
+             when=Equals("scope", "district")),
+        Step("text", "text", "form.broadcast.text", minimum=2, maximum=2000),
+        Step("photos", "photos", "form.broadcast.photos", optional=True, maximum=1),
+        Step("when", "choice", "form.broadcast.when", options=("now", "later"),
+             options_list="broadcast_when"),
+        Step("send_date", "date", "form.broadcast.send_date", when=Equals("when", "later"),
+             max_days_ahead=60, max_days_back=0),
+        Step("send_hour", "choice", "form.broadcast.send_hour",
+             options=("0700", "0900", "1200", "1500", "1800"), options_list="broadcast_hour",
+             when=Equals("when", "later")),
+        Step("confirm", "confirm", "form.broadcast.confirm"),
+    ),
+)  # fmt: skip
+
 FORMS: Mapping[str, Form] = {
     f.id: f
     for f in (
         REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA, STAFF_REGISTRATION,
-        CASE_RESOLVE, CASE_FORWARD, CASE_REJECT,
+        CASE_RESOLVE, CASE_FORWARD, CASE_REJECT, BROADCAST,
     )
 }  # fmt: skip

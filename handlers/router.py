@@ -14,6 +14,7 @@ from handlers import engine
 from handlers.cases import PAGE_PREFIX, parse_case_value, parse_feedback_value
 from handlers.engine import (
     NAV_CANCEL,
+    BroadcastCommand,
     CaseCommand,
     CaseFeedback,
     Env,
@@ -33,13 +34,14 @@ from handlers.messages import Choice, Inbound, Outgoing
 from handlers.thai import fix_keyboard_layout, format_thai_date, normalize_digits
 
 MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
-STAFF_ITEMS = ("cases", "summary", "activities")
+STAFF_ITEMS = ("cases", "summary", "activities", "completeness", "broadcast", "broadcasts")
 ALL_ITEMS = (*MENU_ITEMS, *STAFF_ITEMS)
 REFERENCE = re.compile(r"\b(?:PRB|ACT)-\d{4}-\d{6}\b", re.IGNORECASE)
 MENU_FORMS = {"activity": "activity", "problem": "problem", "language": "language", "area": "area"}
 RESUME_CONTINUE = "resume:continue"
 RESUME_DISCARD = "resume:discard"
 MENU_PREFIX = "menu:"
+BROADCAST_PREFIX = "bcast:"
 GLOBAL_COMMANDS = ("cancel", "menu", "help")
 
 
@@ -222,6 +224,10 @@ def _case_buttons(inbound: Inbound, user: UserView) -> Event | None:
         if answer in ("yes", "no"):
             return CaseFeedback(report_id, fixed=answer == "yes")
         return CaseFeedback(report_id, stars=int(answer))
+    if inbound.value.startswith(BROADCAST_PREFIX):
+        number, _, action = inbound.value[len(BROADCAST_PREFIX) :].partition(":")
+        if number.isdigit() and action in ("send", "cancel", "status"):
+            return BroadcastCommand(int(number), action)
     if inbound.value.startswith(PAGE_PREFIX) and inbound.value[len(PAGE_PREFIX) :].isdigit():
         return StaffQuery("cases", page=int(inbound.value[len(PAGE_PREFIX) :]))
     return None

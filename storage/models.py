@@ -97,6 +97,12 @@ class Meta(SQLModel, table=True):
 
 class Report(SQLModel, table=True):
     __tablename__ = "reports"
+    # The weekly reminder asks: has this village an activity report since …?
+    __table_args__ = (
+        sa.Index(
+            "ix_reports_village_activity", "subdistrict_code", "village_no", "kind", "created_at"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=32, unique=True)
@@ -239,6 +245,10 @@ class OutboxMessage(SQLModel, table=True):
     claim_token: str | None = Field(default=None, max_length=36)
     # Messages of the row the platform already acknowledged (never sent again on a retry).
     parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # A broadcast's rows: LINE sends one row to up to 500 people at once (multicast; their ids
+    # are in the payload's "to"), so a row counts how many people it reaches.
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcasts.id", index=True)
+    recipient_count: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
@@ -261,3 +271,53 @@ class CaseEvent(SQLModel, table=True):
     at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled job's run for one period (the cron time it stands for). Written before the
+    job's pushes, in their transaction: a restart, a misfire or a second instance finds the
+    period done and does not run it again."""
+
+    __tablename__ = "job_runs"
+
+    job: str = Field(primary_key=True, max_length=32)
+    period: str = Field(primary_key=True, max_length=40)
+    ran_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ReminderSent(SQLModel, table=True):
+    """One person reminded (or nudged, or sent a digest) for one period: never twice."""
+
+    __tablename__ = "reminders_sent"
+
+    kind: str = Field(primary_key=True, max_length=16)  # weekly | nudge | digest
+    period: str = Field(primary_key=True, max_length=40)
+    user_id: int = Field(primary_key=True, foreign_key="users.id")
+    sent_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Broadcast(SQLModel, table=True):
+    """A message from a coordinator (or an officer, or an admin) to everyone of some roles in
+    an area, sent now or at a set time through the outbox."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    roles: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
+    area: str = Field(max_length=6)  # TH, or a province, district or subdistrict code
+    text: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    image: str | None = Field(default=None, max_length=300)  # under FIELDBOT_MEDIA_DIR
+    # draft (shown, not confirmed) | scheduled | queued (rows written) | cancelled
+    status: str = Field(default="draft", max_length=16, index=True)
+    send_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+    recipients: int = Field(default=0)  # people the rows reach
+    blocked: int = Field(default=0)  # people of the audience who blocked the bot: not sent
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    queued_at: dt.datetime | None = _optional_when()

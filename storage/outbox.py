@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -27,6 +27,7 @@ async def enqueue(
     *,
     report_id: int | None = None,
     now: dt.datetime | None = None,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
     """Queue `messages` for `user`. A user who blocked the bot gets a row marked skipped, so
     counts show who could not be reached."""
@@ -48,11 +49,52 @@ async def enqueue(
             else f"no pushes on {user.platform}"
         ),
         retry_key=str(uuid.uuid4()),
-        next_attempt_at=now,
+        next_attempt_at=max(now, not_before) if not_before else now,
         created_at=now,
     )
     session.add(row)
     return row
+
+
+def row_values(
+    *,
+    platform: str,
+    recipient: str,
+    user_id: int | None,
+    kind: str,
+    messages: list[dict[str, Any]],
+    now: dt.datetime,
+    not_before: dt.datetime | None = None,
+    broadcast_id: int | None = None,
+    to: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """One pending row as plain values, for `insert_rows` (reminders and broadcasts write
+    thousands at once). `to` makes a LINE multicast row: one call, up to 500 people."""
+    payload: dict[str, Any] = {"messages": messages}
+    if to is not None:
+        payload["to"] = list(to)
+    return {
+        "platform": platform,
+        "recipient": recipient,
+        "user_id": user_id,
+        "kind": kind,
+        "report_id": None,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "retry_key": str(uuid.uuid4()),
+        "next_attempt_at": max(now, not_before) if not_before else now,
+        "parts_sent": 0,
+        "broadcast_id": broadcast_id,
+        "recipient_count": len(to) if to is not None else 1,
+        "created_at": now,
+    }
+
+
+async def insert_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write many outbox rows in a few statements."""
+    for start in range(0, len(rows), 2000):
+        await session.execute(insert(OutboxMessage), list(rows[start : start + 2000]))
 
 
 async def claim(

@@ -30,6 +30,12 @@ NO_POSTGRES = (
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
 DATA_TABLES = (
+    "job_runs",
+    "reminders_sent",
+    "outbox",
+    "broadcasts",
+    "case_events",
+    "invites",
     "report_photos",
     "reports",
     "conversations",

@@ -46,6 +46,7 @@ class FakeLine:
         app = web.Application(middlewares=[self._record])
         app.router.add_post("/v2/bot/message/reply", self._reply)
         app.router.add_post("/v2/bot/message/push", self._push)
+        app.router.add_post("/v2/bot/message/multicast", self._multicast)
         app.router.add_post("/v2/bot/chat/loading/start", self._accepted)
         app.router.add_get("/v2/bot/message/{message_id}/content", self._content)
         app.router.add_post("/v2/bot/richmenu", self._rich_menu)
@@ -100,6 +101,17 @@ class FakeLine:
         self.delivered.append(body)
         return web.json_response({"sentMessages": [{"id": str(next(self._ids))}]})
 
+    async def _multicast(self, request: web.Request) -> web.Response:
+        """Like a push, to a list of 1 to 500 users; answers {} as LINE does."""
+        body = await request.json()
+        to = body.get("to") or []
+        if not 1 <= len(to) <= 500:
+            return web.json_response({"message": "to: 1 to 500 user ids"}, status=400)
+        response = await self._push(request)
+        if response.status == 200:
+            return web.json_response({})
+        return response
+
     async def _accepted(self, request: web.Request) -> web.Response:
         return web.json_response({}, status=202)
 
@@ -120,6 +132,10 @@ class FakeLine:
         return [
             c for c in self.calls if c.path in ("/v2/bot/message/reply", "/v2/bot/message/push")
         ]
+
+    def multicasts(self) -> list[dict[str, Any]]:
+        """Multicast bodies LINE accepted and delivered."""
+        return [body for body in self.delivered if isinstance(body.get("to"), list)]
 
     def messages(self, to: str | None = None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

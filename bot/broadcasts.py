@@ -1,0 +1,214 @@
+"""Broadcasts, from chat and from the command line: compose (audience, text, photo, when),
+preview with the number of people per platform, confirm, then queue through the outbox at
+the chosen time (quiet hours respected) and report how it went."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.quiet import parse_window, release_time
+from handlers import engine
+from handlers.engine import BroadcastCommand, Env, Result, Submitted
+from handlers.messages import Choice, Outgoing
+from handlers.router import BROADCAST_PREFIX
+from storage import broadcasts as store
+from storage.models import Broadcast, User
+from storage.staff import NATIONAL
+
+if TYPE_CHECKING:
+    from bot.service import Core
+
+log = logging.getLogger(__name__)
+
+HOURS = {"0700": dt.time(7), "0900": dt.time(9), "1200": dt.time(12), "1500": dt.time(15),
+         "1800": dt.time(18)}  # fmt: skip
+
+
+def button(broadcast_id: int, action: str) -> str:
+    return f"{BROADCAST_PREFIX}{broadcast_id}:{action}"
+
+
+def messages(broadcast: Broadcast) -> list[Outgoing]:
+    """What every recipient gets: the text as written, with the photo when there is one."""
+    return [Outgoing(broadcast.text, image=broadcast.image)]
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    creator: User | None,
+    roles: list[str],
+    area: str,
+    text: str,
+    image: str | None,
+    send_at: dt.datetime,
+    status: str,
+    now: dt.datetime,
+) -> Broadcast:
+    broadcast = Broadcast(
+        created_by_id=creator.id if creator else None, roles=roles, area=area, text=text,
+        image=image, send_at=send_at, status=status, created_at=now,
+    )  # fmt: skip
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def queue_due(core: Core) -> int:
+    """Write the rows of every broadcast whose time has come; returns how many people they
+    reach. Rows written in quiet hours wait for them to end."""
+    now = core.clock()
+    not_before = release_time(now, core.settings.tz, parse_window(core.settings.quiet_hours))
+    reached = 0
+    async with core.writing(), core.sessions() as session, session.begin():
+        for broadcast in await store.due(session, now):
+            payload = [m.as_json() for m in messages(broadcast)]
+            reach = await store.queue(session, broadcast, payload, now, not_before)
+            reached += reach.total
+            log.info("broadcast %s queued for %d people (%d blocked)", broadcast.id,
+                     reach.total, reach.blocked)  # fmt: skip
+    if reached and core.on_outbox is not None:
+        core.on_outbox()
+    return reached
+
+
+# ---------------------------------------------------------------- chat
+
+
+def _lang(user: User, env: Env) -> str:
+    return user.language or env.default_language
+
+
+def may_broadcast(user: User) -> bool:
+    return user.staff_role in store.STAFF_ROLES and user.staff_area is not None
+
+
+def start(user: User, env: Env, result: Result) -> list[Outgoing]:
+    """The compose form, for staff only."""
+    if not may_broadcast(user):
+        return [Outgoing(env.i18n.t(_lang(user, env), "broadcast.not_allowed"))]
+    from bot.casework import user_view
+
+    started = engine.start(env.forms["broadcast"], user_view(user), env)
+    result.state = started.state
+    return started.messages
+
+
+def _when_text(when: dt.datetime, lang: str, env: Env) -> str:
+    local = when.astimezone(env.tz)
+    if lang == "th":
+        from handlers.thai import format_thai_date
+
+        return f"{format_thai_date(local.date(), short=True)} {local:%H:%M}"
+    return f"{local:%d %b %Y %H:%M}"
+
+
+async def submitted(
+    session: AsyncSession, env: Env, user: User, event: Submitted
+) -> list[Outgoing]:
+    """The composed broadcast: saved as a draft and shown back with its reach, to confirm."""
+    t, lang = env.i18n.t, _lang(user, env)
+    if not may_broadcast(user):
+        return [Outgoing(t(lang, "broadcast.not_allowed"))]
+    answers = event.answers
+    area = str(user.staff_area)
+    if answers.get("scope") == "district":
+        area = str((answers.get("district") or {}).get("district_code") or area)
+    if not store.may_address(user.staff_role, user.staff_area, area):
+        return [Outgoing(t(lang, "broadcast.area_not_allowed"))]
+    send_at = env.now
+    if answers.get("when") == "later":
+        day = dt.date.fromisoformat(str(answers["send_date"]))
+        local = dt.datetime.combine(day, HOURS[str(answers["send_hour"])], tzinfo=env.tz)
+        send_at = max(env.now, local.astimezone(dt.UTC))
+    photos = engine.photos_of(answers)
+    roles = [str(r) for r in answers.get("roles") or []]
+    broadcast = await create(
+        session, creator=user, roles=roles, area=area, text=str(answers["text"]),
+        image=photos[0].path if photos else None, send_at=send_at, status="draft", now=env.now,
+    )  # fmt: skip
+    reach = await store.reach(session, roles, area)
+    if reach.total == 0:
+        broadcast.status = "cancelled"
+        return [Outgoing(t(lang, "broadcast.nobody", blocked=reach.blocked))]
+    when = (t(lang, "broadcast.now") if answers.get("when") != "later"
+            else _when_text(send_at, lang, env))  # fmt: skip
+    preview = t(
+        lang, "broadcast.preview", text=broadcast.text, line=reach.reachable.get("line", 0),
+        telegram=reach.reachable.get("telegram", 0), blocked=reach.blocked, when=when,
+        area=_area_name(area, lang, env),
+    )  # fmt: skip
+    choices = (
+        Choice(button(broadcast.id or 0, "send"), t(lang, "broadcast.send")),
+        Choice(button(broadcast.id or 0, "cancel"), t(lang, "broadcast.cancel")),
+    )
+    return [Outgoing(preview, choices, "choice", image=broadcast.image, standing=True)]
+
+
+def _area_name(area: str, lang: str, env: Env) -> str:
+    if area == NATIONAL:
+        return env.i18n.t(lang, "area.national")
+    if len(area) == 2:
+        province = env.areas.province(area)
+        return province.name(lang) if province else area
+    if len(area) == 4:
+        return env.areas.describe(area, lang)
+    return area
+
+
+async def command(
+    session: AsyncSession, env: Env, user: User, event: BroadcastCommand
+) -> list[Outgoing]:
+    """Send (or schedule) a confirmed draft, cancel it, or show its progress."""
+    t, lang = env.i18n.t, _lang(user, env)
+    broadcast = await session.get(Broadcast, event.broadcast_id)
+    mine = broadcast is not None and (
+        broadcast.created_by_id == user.id or user.staff_role == "admin"
+    )
+    if broadcast is None or not mine or not may_broadcast(user):
+        return [Outgoing(t(lang, "broadcast.not_allowed"))]
+    if event.action == "status":
+        return [await status_message(session, env, user, broadcast)]
+    if broadcast.status != "draft" and not (
+        event.action == "cancel" and broadcast.status == "scheduled"
+    ):
+        return [Outgoing(t(lang, "broadcast.too_late", id=broadcast.id,
+                           status=t(lang, f"broadcast.status.{broadcast.status}")))]  # fmt: skip
+    if event.action == "cancel":
+        broadcast.status = "cancelled"
+        return [Outgoing(t(lang, "broadcast.cancelled", id=broadcast.id))]
+    broadcast.status = "scheduled"
+    if broadcast.send_at <= env.now:
+        # Queued by the scheduler's next look (within a minute), or at once by the caller.
+        return [Outgoing(t(lang, "broadcast.queued", id=broadcast.id))]
+    return [Outgoing(t(lang, "broadcast.scheduled", id=broadcast.id,
+                       when=_when_text(broadcast.send_at, lang, env)))]  # fmt: skip
+
+
+async def status_message(
+    session: AsyncSession, env: Env, user: User, broadcast: Broadcast
+) -> Outgoing:
+    t, lang = env.i18n.t, _lang(user, env)
+    p = await store.progress(session, broadcast)
+    state = "done" if p.done else broadcast.status
+    return Outgoing(t(lang, "broadcast.status_line", id=broadcast.id,
+                      when=_when_text(broadcast.send_at, lang, env), sent=p.sent,
+                      pending=p.pending, failed=p.failed, blocked=p.blocked,
+                      status=t(lang, f"broadcast.status.{state}")))  # fmt: skip
+
+
+async def recent(session: AsyncSession, env: Env, user: User) -> list[Outgoing]:
+    t, lang = env.i18n.t, _lang(user, env)
+    if not may_broadcast(user):
+        return [Outgoing(t(lang, "broadcast.not_allowed"))]
+    found = await store.recent(session, user)
+    if not found:
+        return [Outgoing(t(lang, "broadcast.none"))]
+    lines = [t(lang, "broadcast.status_title")]
+    for broadcast in found:
+        lines.append((await status_message(session, env, user, broadcast)).text)
+    return [Outgoing("\n\n".join(lines))]

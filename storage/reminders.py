@@ -1,0 +1,184 @@
+"""Who the scheduled jobs reach, chosen by the database, and the records that make each job
+run once per period and each person hear once per period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from storage.cases import OPEN, overdue_clause
+from storage.models import Conversation, JobRun, ReminderSent, Report, User
+from storage.outbox import PUSH_PLATFORMS
+
+CHUNK = 2000  # rows per INSERT (SQLite allows 32,766 bound values per statement)
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def claim_run(session: AsyncSession, job: str, period: str, now: dt.datetime) -> bool:
+    """Record that `job` runs for `period`; False when it already did (another instance, an
+    earlier run before a restart). Commit it with the job's pushes."""
+    done = await session.execute(
+        _insert(session, JobRun)
+        .values(job=job, period=period, ran_at=now)
+        .on_conflict_do_nothing()
+        .returning(col(JobRun.job))
+    )
+    return done.first() is not None
+
+
+async def first_run(session: AsyncSession, now: dt.datetime) -> dt.datetime:
+    """When the scheduler first ran on this database (recorded on the first call): periods
+    before it are not caught up, so a new install does not send last Monday's reminder."""
+    await session.execute(
+        _insert(session, JobRun)
+        .values(job="scheduler", period="first-start", ran_at=now)
+        .on_conflict_do_nothing()
+    )
+    found = await session.get(JobRun, ("scheduler", "first-start"))
+    assert found is not None
+    return found.ran_at
+
+
+async def mark_sent(
+    session: AsyncSession, kind: str, period: str, user_ids: Iterable[int], now: dt.datetime
+) -> set[int]:
+    """Record `kind` for `period` as sent to these people; returns those not recorded before
+    (the only ones to send to)."""
+    fresh: set[int] = set()
+    ids = list(user_ids)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows = [{"kind": kind, "period": period, "user_id": i, "sent_at": now} for i in chunk]
+        done = await session.execute(
+            _insert(session, ReminderSent)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(col(ReminderSent.user_id))
+        )
+        fresh.update(int(i) for i in done.scalars())
+    return fresh
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    platform: str
+    platform_user_id: str
+    language: str | None
+    active: bool
+
+
+def _person(row: Any) -> Person:
+    return Person(int(row.id), row.platform, row.platform_user_id, row.language, bool(row.active))
+
+
+_PERSON = (
+    col(User.id),
+    col(User.platform),
+    col(User.platform_user_id),
+    col(User.language),
+    col(User.active),
+)
+
+
+async def weekly_due(session: AsyncSession, since: dt.datetime) -> list[Person]:
+    """Active reporters whose village has no activity report since `since`."""
+    reported = exists().where(
+        col(Report.subdistrict_code) == col(User.subdistrict_code),
+        col(Report.village_no) == col(User.village_no),
+        col(Report.kind) == "activity",
+        col(Report.created_at) >= since,
+    )
+    query = select(*_PERSON).where(
+        col(User.active),
+        col(User.platform).in_(PUSH_PLATFORMS),
+        col(User.consent_at).is_not(None),
+        col(User.role).is_not(None),
+        col(User.subdistrict_code).is_not(None),
+        col(User.village_no).is_not(None),
+        ~reported,
+    )
+    return [_person(row) for row in (await session.execute(query)).all()]
+
+
+@dataclass(frozen=True)
+class Draft:
+    person: Person
+    form_id: str
+    started_at: dt.datetime
+
+
+async def stale_drafts(session: AsyncSession, before: dt.datetime) -> list[Draft]:
+    """Forms nobody touched since `before`, of people who can be reached."""
+    query = (
+        select(*_PERSON, col(Conversation.form_id), col(Conversation.started_at))
+        .join(User, col(User.id) == col(Conversation.user_id))
+        .where(
+            col(Conversation.updated_at) <= before,
+            col(User.active),
+            col(User.platform).in_(PUSH_PLATFORMS),
+        )
+    )
+    return [
+        Draft(_person(row), row.form_id, row.started_at)
+        for row in (await session.execute(query)).all()
+    ]
+
+
+@dataclass(frozen=True)
+class DistrictCases:
+    new: int
+    open: int
+    overdue: int
+
+
+async def district_cases(
+    session: AsyncSession, now: dt.datetime, overdue: dict[str, dt.timedelta]
+) -> dict[str, DistrictCases]:
+    """Per district: problems new in the last 24 hours, open, and overdue."""
+    day_ago = now - dt.timedelta(days=1)
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(
+            col(Report.district_code),
+            count(col(Report.created_at) >= day_ago),
+            count(col(Report.status).in_(OPEN)),
+            count(overdue_clause(now, overdue)),
+        )
+        .where(
+            col(Report.kind) == "problem",
+            col(Report.district_code).is_not(None),
+            (col(Report.status).in_(OPEN)) | (col(Report.created_at) >= day_ago),
+        )
+        .group_by(col(Report.district_code))
+    )
+    return {
+        str(district): DistrictCases(int(new), int(open_), int(late))
+        for district, new, open_, late in (await session.execute(query)).all()
+    }
+
+
+async def officers(session: AsyncSession, districts: Sequence[str] | None = None) -> list[Any]:
+    """Active officers (with their district), of `districts` when given."""
+    query = select(*_PERSON, col(User.staff_area)).where(
+        col(User.staff_role) == "officer",
+        col(User.active),
+        col(User.platform).in_(PUSH_PLATFORMS),
+    )
+    if districts is not None:
+        query = query.where(col(User.staff_area).in_(districts))
+    return [(_person(row), str(row.staff_area)) for row in (await session.execute(query)).all()]
