@@ -123,6 +123,38 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="pending, sent, failed and skipped pushes by platform and kind"
     )
 
+    cast = commands.add_parser(
+        "broadcast",
+        help="send a message to everyone of some roles in an area; or show how broadcasts went",
+        description="Send a broadcast through the outbox: LINE by multicast (500 people a "
+        "call), Telegram one message per person; people who blocked the bot are counted and "
+        "skipped. Without --at it goes now and a progress bar follows it (outside quiet hours, "
+        "FIELDBOT_QUIET_HOURS; inside them the rows wait and `fieldbot serve` sends them when "
+        "the hours end). `fieldbot broadcast status [ID]` shows sent, pending, failed and "
+        "blocked per broadcast.",
+        epilog="example: fieldbot broadcast --role village_head,volunteer --area 50 "
+        '--text "ประชุมประจำเดือน วันจันทร์ 9 โมง" --at "2026-04-01 09:00"',
+    )
+    cast.add_argument("action", nargs="?", choices=("status",), help="status: show broadcasts")
+    cast.add_argument("id", nargs="?", type=int, help="with status: one broadcast's number")
+    cast.add_argument(
+        "--role",
+        help="who gets it, comma-separated: reporter (every village role), village_head, "
+        "kamnan, assistant_head, health_volunteer, volunteer, officer, coordinator, admin",
+    )
+    cast.add_argument(
+        "--area", help="TH (the country), or a province (50), district (5001) or subdistrict "
+        "(500101) code",
+    )  # fmt: skip
+    cast.add_argument("--text", help="the message, as recipients will read it")
+    cast.add_argument("--image", type=Path, help="a photo to send with it (JPEG or PNG)")
+    cast.add_argument(
+        "--at", help='send later, at "YYYY-MM-DD HH:MM" in FIELDBOT_TIMEZONE (default: now)'
+    )
+    cast.add_argument(
+        "--dry-run", action="store_true", help="count the recipients per platform; send nothing"
+    )
+
     line = commands.add_parser("line", help="LINE set-up commands")
     line_commands = line.add_subparsers(dest="line_command", required=True, metavar="LINE_COMMAND")
     line_commands.add_parser(
@@ -217,6 +249,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _users(args, settings)
     if args.command == "outbox":
         return await _outbox_status(settings)
+    if args.command == "broadcast":
+        from bot.broadcast_cli import broadcast_command
+
+        return await broadcast_command(args, settings)
     if args.command == "line":
         return await _line(settings)
     if args.command == "telegram":

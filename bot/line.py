@@ -107,6 +107,7 @@ class LineChannel:
         self._secret = settings.line_channel_secret.get_secret_value().encode()
         # LINE allows 2,000 push requests a second; stay well under it.
         self.limiter = RateLimiter(overall=500, per_key=50)
+        self.multicast_limiter = RateLimiter(overall=150, per_key=150)  # LINE allows 200/s
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
 
     async def close(self) -> None:
@@ -291,7 +292,7 @@ class LineChannel:
         for part, index in enumerate(range(0, len(rendered), MAX_MESSAGES_PER_CALL)):
             if part < done:
                 continue
-            await self.limiter.wait(recipient)
+            await (self.multicast_limiter if to is not None else self.limiter).wait(recipient)
             batch = rendered[index : index + MAX_MESSAGES_PER_CALL]
             key = retry_key if index == 0 else str(uuid.uuid5(_RETRY_KEYS, f"{retry_key}:{index}"))
             try:

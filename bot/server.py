@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+from collections.abc import AsyncIterator
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
@@ -100,6 +101,32 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
         app.on_startup.append(start_dispatching)
         app.on_shutdown.append(stop_dispatching)
     return app
+
+
+@contextlib.asynccontextmanager
+async def channel_senders(core: Core) -> AsyncIterator[dict[str, Sender]]:
+    """The channels that are on, as outbox senders, for work outside the server (the
+    command line's broadcast)."""
+    senders: dict[str, Sender] = {}
+    closers = []
+    if core.settings.line_enabled:
+        from bot.line import LineChannel
+
+        line = LineChannel(core)
+        senders["line"] = line
+        closers.append(line.close)
+    if core.settings.telegram_enabled:
+        from bot.telegram import TelegramChannel
+
+        telegram = TelegramChannel(core)
+        await telegram.start()
+        senders["telegram"] = telegram
+        closers.append(telegram.close)
+    try:
+        yield senders
+    finally:
+        for close in closers:
+            await close()
 
 
 KEEP_EVENT_IDS = dt.timedelta(days=2)

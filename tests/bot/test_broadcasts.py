@@ -1,0 +1,276 @@
+"""Broadcasts: who is in an audience, who may address it, composing one in chat with a preview
+and per-platform counts, LINE multicast in calls of 500 with a retry key each, Telegram one
+message per person, blocked people skipped and counted, scheduled sending, status counts, and
+the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestServer
+from sqlalchemy import insert, select
+
+from bot import broadcasts
+from bot.service import Core
+from storage import broadcasts as store
+from storage import staff
+from storage.models import Broadcast, OutboxMessage, User
+from tests.bot.test_alerts import LINE_SECRET, Platforms, _line_texts
+from tests.conftest import Clock
+from tests.support.fake_line import FakeLine, LineEvents
+from tests.support.fake_telegram import FakeTelegram
+
+BKK = dt.timezone(dt.timedelta(hours=7))
+
+
+async def _people(core: Core, count: int, platform: str = "line", **fields: Any) -> None:
+    """`count` registered villagers, written in one statement."""
+    base: dict[str, Any] = {
+        "role": "village_head", "consent_at": core.clock(), "province_code": "50",
+        "district_code": "5001", "subdistrict_code": "500101", "village_no": 1,
+        "language": "th", "active": True, "join_failures": 0,
+        "created_at": core.clock(), "updated_at": core.clock(),
+    }  # fmt: skip
+    base.update(fields)
+    prefix = fields.pop("prefix", None) or f"{platform}{fields.get('district_code', '')}"
+    base.pop("prefix", None)
+    rows = [
+        {**base, "platform": platform,
+         "platform_user_id": (f"U{prefix}{n:06d}" if platform == "line" else f"9{n:06d}")}
+        for n in range(count)
+    ]  # fmt: skip
+    async with core.sessions() as session, session.begin():
+        await session.execute(insert(User), rows)
+
+
+async def test_audiences_and_who_may_address_them(core: Core) -> None:
+    await _people(core, 3)  # village heads in 5001, on LINE
+    await _people(core, 2, platform="telegram", role="volunteer", district_code="5002",
+                  subdistrict_code="500201", prefix="tg")  # fmt: skip
+    await _people(core, 1, district_code="1001", province_code="10", subdistrict_code="100101",
+                  prefix="bkk")  # fmt: skip
+    await _people(core, 1, active=False, prefix="blocked")  # blocked the bot
+    await _people(core, 1, platform="console", prefix="console")  # cannot be pushed to
+    await _people(core, 1, role=None, staff_role="officer", staff_area="5001", prefix="off")
+    await _people(core, 1, role=None, staff_role="coordinator", staff_area="50", prefix="co")
+    await _people(core, 1, role=None, staff_role="coordinator", staff_area="TH", prefix="th")
+    async with core.sessions() as session:
+        reach = await store.reach(session, ["reporter"], "50")
+        assert reach.reachable == {"line": 3, "telegram": 2} and reach.blocked == 1
+        reach = await store.reach(session, ["volunteer"], "50")
+        assert reach.reachable == {"line": 0, "telegram": 2}
+        reach = await store.reach(session, ["village_head"], "500101")
+        assert reach.total == 3
+        reach = await store.reach(session, ["officer", "coordinator"], "50")
+        assert reach.total == 2  # the district officer and the province's coordinator
+        reach = await store.reach(session, ["reporter", "officer", "coordinator"], "TH")
+        assert reach.total == 3 + 2 + 1 + 3
+    assert store.may_address("coordinator", "50", "50")
+    assert store.may_address("coordinator", "50", "500101")
+    assert not store.may_address("coordinator", "50", "10")
+    assert not store.may_address("coordinator", "50", "TH")
+    assert store.may_address("coordinator", "TH", "10")
+    assert store.may_address("officer", "5001", "5001")
+    assert store.may_address("officer", "5001", "500101")
+    assert not store.may_address("officer", "5001", "50")
+    assert not store.may_address("officer", "5001", "5002")
+    assert not store.may_address(None, None, "5001")  # villagers never
+    assert store.may_address("admin", "TH", "TH")
+
+
+async def _coordinator(p: Platforms, area: str = "50", role: str = "coordinator") -> LineEvents:
+    async with p.core.sessions() as session, session.begin():
+        code = await staff.create_invite(
+            session, role, area, expires_in=dt.timedelta(days=1), now=p.clock.now
+        )
+    who = LineEvents(p.line, f"Ucoord{area}{role}00000")
+    await p.line_say(who, f"/join {code}", "ภาษาไทย", "ยินยอม", "ผู้ประสาน", "ข้าม", "ยืนยัน")
+    return who
+
+
+async def _rows(core: Core) -> list[OutboxMessage]:
+    async with core.sessions() as session:
+        query = select(OutboxMessage).where(OutboxMessage.kind == "broadcast")
+        return list((await session.execute(query)).scalars())
+
+
+async def test_a_coordinator_broadcasts_from_chat_to_both_platforms(platforms: Platforms) -> None:
+    p = platforms
+    await _people(p.core, 1200)  # LINE: three multicast calls of 500, 500 and 200
+    await _people(p.core, 3, platform="telegram", prefix="tg")
+    await _people(p.core, 2, active=False, prefix="gone")  # blocked: counted, not sent
+    await _people(p.core, 4, province_code="10", district_code="1001",
+                  subdistrict_code="100101", prefix="bkk")  # another province  # fmt: skip
+    coordinator = await _coordinator(p)
+    since = len(p.line.calls)
+    await p.line_say(coordinator, "ส่งประกาศ", "ผู้รายงานทุกคน", "เสร็จ", "ทั้งพื้นที่ของฉัน",
+                     "ประชุมประจำเดือนวันจันทร์ 9 โมง ที่ว่าการอำเภอ", "ข้าม", "ส่งเลย",
+                     "ยืนยัน")  # fmt: skip
+    said = _line_texts(p, coordinator.user_id, since)
+    preview = next(t for t in said if "ตัวอย่างประกาศ" in t)
+    assert "LINE 1200 คน" in preview and "Telegram 3 คน" in preview
+    assert "บล็อกบอตแล้ว (ไม่ส่ง): 2 คน" in preview
+    assert await _rows(p.core) == []  # nothing goes before it is confirmed
+
+    await p.line_send(coordinator, coordinator.postback("bcast:1:send"))
+    rows = await _rows(p.core)
+    line_rows = sorted((r for r in rows if r.platform == "line"), key=lambda r: r.id or 0)
+    assert [r.recipient_count for r in line_rows] == [500, 500, 200]
+    assert sum(r.platform == "telegram" for r in rows) == 3
+    await p.deliver()
+    await p.deliver()
+    multicasts = [c for c in p.line.calls if c.path == "/v2/bot/message/multicast"]
+    assert [len(c.body["to"]) for c in multicasts] == [500, 500, 200]
+    assert len({c.headers["X-Line-Retry-Key"] for c in multicasts}) == 3  # one key per call
+    assert {c.headers["X-Line-Retry-Key"] for c in multicasts} == {r.retry_key for r in line_rows}
+    everyone = {u for c in multicasts for u in c.body["to"]}
+    assert len(everyone) == 1200 and not any("bkk" in u or "gone" in u for u in everyone)
+    assert "ประชุมประจำเดือน" in multicasts[0].body["messages"][0]["text"]
+    tg = [c for c in p.telegram.calls if c.method == "sendMessage" and "ประชุม" in
+          str(c.params.get("text"))]  # fmt: skip
+    assert len(tg) == 3
+
+    since = len(p.line.calls)
+    await p.line_say(coordinator, "สถานะประกาศ")
+    status = " ".join(_line_texts(p, coordinator.user_id, since))
+    assert "ส่งครบแล้ว" in status and "ส่งแล้ว 1203" in status and "บล็อก 2" in status
+    # Pressing "send" again on the old preview does not send it twice.
+    await p.line_send(coordinator, coordinator.postback("bcast:1:send"))
+    assert len(await _rows(p.core)) == 6
+
+
+async def test_officers_only_in_their_district_and_villagers_never(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    await _people(p.core, 5, district_code="5007", subdistrict_code="500701", prefix="rim")
+    officer = await _coordinator(p, "5001", role="officer")
+    since = len(p.line.calls)
+    await p.line_say(officer, "ส่งประกาศ", "ผู้รายงานทุกคน", "เสร็จ", "เลือกอำเภอ", "แม่ริม",
+                     "ประชุมด่วน", "ข้าม", "ส่งเลย", "ยืนยัน")  # fmt: skip
+    assert any("เฉพาะในพื้นที่ที่คุณรับผิดชอบ" in t for t in _line_texts(p, officer.user_id, since))
+    async with p.core.sessions() as session:
+        assert (await session.execute(select(Broadcast))).first() is None
+
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await p.line_say(villager, "สวัสดี", "ภาษาไทย", "ยินยอม", "สมชาย ใจดี", "ข้าม", "ผู้ใหญ่บ้าน",
+                     "เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3", "ยืนยัน")  # fmt: skip
+    since = len(p.line.calls)
+    await p.line_say(villager, "ส่งประกาศ")
+    said = " ".join(_line_texts(p, villager.user_id, since))
+    assert "ตัวอย่างประกาศ" not in said and "ส่งถึงใครบ้าง" not in said
+    await p.line_send(villager, villager.postback("bcast:1:send"))
+    assert "ขออภัย" in " ".join(_line_texts(p, villager.user_id, since))
+
+
+async def test_a_scheduled_broadcast_goes_at_its_time_outside_quiet_hours(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    await _people(p.core, 2)
+    coordinator = await _coordinator(p)
+    await p.line_say(coordinator, "ส่งประกาศ", "ผู้ใหญ่บ้าน", "เสร็จ", "ทั้งพื้นที่ของฉัน",
+                     "พรุ่งนี้ตรวจสุขภาพฟรี", "ข้าม", "ตั้งเวลาส่ง", "พรุ่งนี้", "07:00",
+                     "ยืนยัน")  # fmt: skip
+    since = len(p.line.calls)
+    await p.line_send(coordinator, coordinator.postback("bcast:1:send"))
+    assert any("ตั้งเวลาส่งประกาศ #1" in t for t in _line_texts(p, coordinator.user_id, since))
+    assert await broadcasts.queue_due(p.core) == 0
+    p.clock.now = dt.datetime(2026, 3, 21, 6, 59, tzinfo=BKK).astimezone(dt.UTC)
+    assert await broadcasts.queue_due(p.core) == 0
+    p.clock.advance(minutes=1)
+    assert await broadcasts.queue_due(p.core) == 2
+    assert await broadcasts.queue_due(p.core) == 0  # once
+    [row] = await _rows(p.core)
+    assert row.recipient_count == 2 and row.next_attempt_at == p.clock.now
+
+
+async def test_broadcast_rows_written_in_quiet_hours_wait(core: Core, clock: Clock) -> None:
+    await _people(core, 2)
+    clock.now = dt.datetime(2026, 3, 20, 23, 0, tzinfo=BKK).astimezone(dt.UTC)
+    async with core.sessions() as session, session.begin():
+        await broadcasts.create(session, creator=None, roles=["reporter"], area="50",
+                                text="x", image=None, send_at=clock.now, status="scheduled",
+                                now=clock.now)  # fmt: skip
+    assert await broadcasts.queue_due(core) == 2
+    [row] = await _rows(core)
+    assert row.next_attempt_at == dt.datetime(2026, 3, 21, 7, 0, tzinfo=BKK).astimezone(dt.UTC)
+
+
+async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "broadcast", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_the_command_line_sends_and_reports(
+    core: Core, database_url: str, tmp_path: Path
+) -> None:
+    core.clock = lambda: dt.datetime.now(dt.UTC)  # the command line runs on real time
+    await _people(core, 501)
+    await _people(core, 2, platform="telegram", prefix="tg")
+    await _people(core, 1, active=False, prefix="gone")
+    line, telegram = FakeLine(), FakeTelegram("123:cli")
+    async with TestServer(line.app()) as line_api, TestServer(telegram.app()) as tg_api:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
+        env.update(
+            DATABASE_URL=database_url, FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
+            FIELDBOT_QUIET_HOURS="off", FIELDBOT_LOG_LEVEL="WARNING",
+            LINE_CHANNEL_SECRET=LINE_SECRET, LINE_CHANNEL_ACCESS_TOKEN="t",
+            LINE_API_BASE_URL=str(line_api.make_url("")).rstrip("/"),
+            LINE_DATA_API_BASE_URL=str(line_api.make_url("")).rstrip("/"),
+            TELEGRAM_BOT_TOKEN="123:cli", TELEGRAM_WEBHOOK_SECRET="s",
+            TELEGRAM_API_BASE_URL=str(tg_api.make_url("")).rstrip("/"),
+        )  # fmt: skip
+        code, out, _err = await _cli("--role", "reporter", "--area", "50", "--text", "ทดสอบ",
+                                     "--dry-run", env=env)  # fmt: skip
+        assert code == 0 and "LINE 501, Telegram 2; blocked the bot (skipped): 1" in out
+        assert "dry run" in out and line.calls == []
+
+        code, _out, err = await _cli("--role", "mayor", "--area", "50", "--text", "x", env=env)
+        assert code == 2 and "unknown role mayor" in err
+        code, _out, err = await _cli("--role", "reporter", "--area", "99", "--text", "x", env=env)
+        assert code == 2 and "not TH or a province" in err
+        code, _out, err = await _cli("--role", "reporter", "--area", "50", "--text", "x",
+                                     "--at", "tomorrow", env=env)  # fmt: skip
+        assert code == 2 and "YYYY-MM-DD HH:MM" in err
+
+        code, out, err = await _cli("--role", "reporter", "--area", "50",
+                                    "--text", "ประชุมประจำเดือน", env=env)  # fmt: skip
+        assert code == 0, err
+        assert "sent 503, failed 0, blocked 1" in out
+        assert "broadcast #1" in err  # the progress bar
+        multicasts = [c for c in line.calls if c.path == "/v2/bot/message/multicast"]
+        assert sorted(len(c.body["to"]) for c in multicasts) == [1, 500]
+
+        later = (dt.datetime.now(BKK) + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+        code, out, _err = await _cli("--role", "officer", "--area", "TH", "--text", "x",
+                                     "--at", later, env=env)  # fmt: skip
+        assert code == 2  # no officers at all: nobody to send to
+        code, out, _err = await _cli("--role", "reporter", "--area", "5001", "--text", "พรุ่งนี้",
+                                     "--at", later, env=env)  # fmt: skip
+        assert code == 0 and "scheduled" in out
+
+        code, out, _err = await _cli("status", env=env)
+        assert code == 0
+        lines = out.splitlines()
+        assert lines[0].startswith("id\tsend_at\tstatus")
+        second, first = lines[1].split("\t"), lines[2].split("\t")
+        assert second[0] == "2" and second[2] == "scheduled"
+        assert first[0] == "1" and first[2] == "done" and first[4:8] == ["503", "0", "0", "1"]
+        code, out, _err = await _cli("status", "1", env=env)
+        assert code == 0 and len(out.splitlines()) == 2
+        code, _out, err = await _cli("status", "9", env=env)
+        assert code == 2 and "no broadcast #9" in err
+
+
+def test_buttons_round_trip() -> None:
+    assert broadcasts.button(7, "send") == "bcast:7:send"
