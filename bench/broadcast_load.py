@@ -183,7 +183,7 @@ async def broadcast(args: argparse.Namespace) -> None:
         await asyncio.sleep(1)  # the fakes are up
         async with channel_senders(core) as senders:
             dispatcher = Dispatcher(core, senders)
-            profile = cProfile.Profile() if args.profile else None
+            profile = cProfile.Profile(time.process_time) if args.profile else None
             if profile is not None:
                 profile.enable()
             cpu, started = _cpu(), time.perf_counter()
