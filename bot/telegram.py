@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
@@ -30,6 +31,7 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot.channels import Background, RateLimiter, shorten, split_text
 from bot.outbox import DeliveryError, PartSent
@@ -47,6 +49,10 @@ from handlers.messages import Inbound, Outgoing
 from storage.media import PhotoTooLargeError, sniff_content_type
 
 log = logging.getLogger(__name__)
+
+# Pushes use the raw sendMessage call on purpose (no Message object built from each answer);
+# PTB warns about that once per process, which would only confuse an operator.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 PLATFORM = "telegram"
 PAGE_SIZE = 13
