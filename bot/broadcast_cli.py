@@ -17,6 +17,7 @@ from bot.outbox import Dispatcher
 from bot.quiet import parse_window, release_time
 from bot.service import Core, build_core
 from storage import broadcasts as store
+from storage import outbox
 from storage.models import Broadcast
 from storage.staff import NATIONAL
 
@@ -128,12 +129,28 @@ async def _send(core: Core, args: argparse.Namespace) -> int:
     return await _follow(core, broadcast_id, reach.total)
 
 
+async def _only_off_left(core: Core, broadcast_id: int, off: list[str]) -> bool:
+    from sqlalchemy import func, select
+    from sqlmodel import col
+
+    from storage.models import OutboxMessage
+
+    async with core.sessions() as session:
+        left = await session.execute(
+            select(col(OutboxMessage.platform), func.count())
+            .where(col(OutboxMessage.broadcast_id) == broadcast_id,
+                   col(OutboxMessage.status).in_(("pending", "sending")))
+            .group_by(col(OutboxMessage.platform))
+        )  # fmt: skip
+        return all(platform in off for platform, _n in left.all())
+
+
 async def _follow(core: Core, broadcast_id: int, total: int) -> int:
     """Send the broadcast's rows (alongside any `fieldbot serve` running) with a progress bar."""
     from bot.server import channel_senders
 
     async with channel_senders(core) as senders:
-        dispatcher = Dispatcher(core, senders)
+        dispatcher = Dispatcher(core, senders, broadcast_id=broadcast_id)
         with tqdm(total=total, unit="people", desc=f"broadcast #{broadcast_id}") as bar:
             while True:
                 tried = sum([await dispatcher.deliver_due(p) for p in dispatcher.platforms])
@@ -144,6 +161,11 @@ async def _follow(core: Core, broadcast_id: int, total: int) -> int:
                 bar.n = p.sent + p.failed + (p.blocked - broadcast.blocked)
                 bar.refresh()
                 if p.pending == 0:
+                    break
+                off = [x for x in outbox.PUSH_PLATFORMS if x not in senders]
+                if not tried and off and await _only_off_left(core, broadcast_id, off):
+                    print(f"\nthe rest goes through {', '.join(off)}, whose credentials are "
+                          "not set here; `fieldbot serve` sends it", file=sys.stderr)  # fmt: skip
                     break
                 if not tried:
                     await asyncio.sleep(0.5)  # waiting for retries, or for another sender

@@ -161,32 +161,45 @@ def _area_name(area: str, lang: str, env: Env) -> str:
 
 
 async def command(
-    session: AsyncSession, env: Env, user: User, event: BroadcastCommand
+    session: AsyncSession, env: Env, user: User, event: BroadcastCommand, quiet: str
 ) -> list[Outgoing]:
-    """Send (or schedule) a confirmed draft, cancel it, or show its progress."""
+    """Send (or schedule) a confirmed draft, cancel it, or show how it went. Only its author
+    (or an admin) confirms or cancels; anyone who may address its area sees its status."""
     t, lang = env.i18n.t, _lang(user, env)
-    broadcast = await session.get(Broadcast, event.broadcast_id)
-    mine = broadcast is not None and (
-        broadcast.created_by_id == user.id or user.staff_role == "admin"
-    )
-    if broadcast is None or not mine or not may_broadcast(user):
+    if not may_broadcast(user):
         return [Outgoing(t(lang, "broadcast.not_allowed"))]
+    # Locked, so a cancel cannot overwrite a broadcast the scheduler is queueing right now.
+    broadcast = await session.get(Broadcast, event.broadcast_id, with_for_update=True)
+    if broadcast is None:
+        return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
+    author = broadcast.created_by_id == user.id or user.staff_role == "admin"
     if event.action == "status":
+        if not (author or store.may_address(user.staff_role, user.staff_area, broadcast.area)):
+            return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
         return [await status_message(session, env, user, broadcast)]
-    if broadcast.status != "draft" and not (
-        event.action == "cancel" and broadcast.status == "scheduled"
-    ):
+    if not author:
+        return [Outgoing(t(lang, "broadcast.not_yours", id=broadcast.id))]
+    still_open = ("draft", "scheduled") if event.action == "cancel" else ("draft",)
+    if broadcast.status not in still_open:
         return [Outgoing(t(lang, "broadcast.too_late", id=broadcast.id,
                            status=t(lang, f"broadcast.status.{broadcast.status}")))]  # fmt: skip
     if event.action == "cancel":
         broadcast.status = "cancelled"
         return [Outgoing(t(lang, "broadcast.cancelled", id=broadcast.id))]
     broadcast.status = "scheduled"
-    if broadcast.send_at <= env.now:
-        # Queued by the scheduler's next look (within a minute), or at once by the caller.
-        return [Outgoing(t(lang, "broadcast.queued", id=broadcast.id))]
-    return [Outgoing(t(lang, "broadcast.scheduled", id=broadcast.id,
-                       when=_when_text(broadcast.send_at, lang, env)))]  # fmt: skip
+    follow = (Choice(button(broadcast.id or 0, "status"), t(lang, "broadcast.show_status")),)
+    if broadcast.send_at > env.now:
+        cancel = Choice(button(broadcast.id or 0, "cancel"), t(lang, "broadcast.cancel"))
+        text = t(lang, "broadcast.scheduled", id=broadcast.id,
+                 when=_when_text(broadcast.send_at, lang, env))  # fmt: skip
+        return [Outgoing(text, (*follow, cancel), "choice", standing=True)]
+    released = release_time(env.now, env.tz, parse_window(quiet))
+    if released > env.now:
+        text = t(lang, "broadcast.queued_quiet", id=broadcast.id,
+                 when=_when_text(released, lang, env))  # fmt: skip
+    else:  # the caller queues it as soon as this is committed
+        text = t(lang, "broadcast.queued", id=broadcast.id)
+    return [Outgoing(text, follow, "choice", standing=True)]
 
 
 async def status_message(
@@ -194,7 +207,9 @@ async def status_message(
 ) -> Outgoing:
     t, lang = env.i18n.t, _lang(user, env)
     p = await store.progress(session, broadcast)
-    state = "done" if p.done else broadcast.status
+    state = broadcast.status
+    if p.done:
+        state = "done" if p.failed == 0 else "done_failed"
     return Outgoing(t(lang, "broadcast.status_line", id=broadcast.id,
                       when=_when_text(broadcast.send_at, lang, env), sent=p.sent,
                       pending=p.pending, failed=p.failed, blocked=p.blocked,
@@ -211,4 +226,5 @@ async def recent(session: AsyncSession, env: Env, user: User) -> list[Outgoing]:
     lines = [t(lang, "broadcast.status_title")]
     for broadcast in found:
         lines.append((await status_message(session, env, user, broadcast)).text)
-    return [Outgoing("\n\n".join(lines))]
+    again = tuple(Choice(button(b.id or 0, "status"), f"#{b.id}") for b in found)
+    return [Outgoing("\n\n".join(lines), again, "choice")]

@@ -256,16 +256,22 @@ async def _completeness(session: AsyncSession, env: Env, user: User) -> Outgoing
     done = sum(v.reported for v in found)
     lines = [t(lang, "completeness.title", area=describe_staff_area(area, lang, env),
                done=done, total=len(found))]  # fmt: skip
-    if len(area) != 4:  # a province or the country: district by district
-        districts: dict[str, list[completeness.Village]] = {}
+    if len(area) != 4:  # a province: district by district; the country: by province
+        by_province = area == "TH"
+        groups: dict[str, list[completeness.Village]] = {}
         for village in found:
-            districts.setdefault(village.district_code, []).append(village)
-        for code, villages in districts.items():
-            place = env.areas.district(code)
+            key = village.district_code[:2] if by_province else village.district_code
+            groups.setdefault(key, []).append(village)
+        for code, villages in groups.items():
+            place = env.areas.province(code) if by_province else env.areas.district(code)
             name = place.name(lang) if place else code
             reported = sum(v.reported for v in villages)
-            lines.append(t(lang, "completeness.district_line", district=name, done=reported,
-                           total=len(villages)))  # fmt: skip
+            if by_province:
+                lines.append(t(lang, "completeness.province_line", province=name,
+                               done=reported, total=len(villages)))  # fmt: skip
+            else:
+                lines.append(t(lang, "completeness.district_line", district=name,
+                               done=reported, total=len(villages)))  # fmt: skip
     missing = [v for v in found if not v.reported]
     if missing:
         lines.append(t(lang, "completeness.missing_title"))

@@ -131,6 +131,14 @@ class Settings(BaseSettings):
     def _cron(cls, value: str) -> str:
         from apscheduler.triggers.cron import CronTrigger
 
+        fields = value.split()
+        if len(fields) == 5 and any(ch.isdigit() for ch in fields[4]):
+            # APScheduler counts weekdays from 0 = Monday, standard cron from 0 = Sunday: a
+            # number here would quietly move the job by a day.
+            raise ValueError(
+                f"{value!r}: write the weekday as a name (mon, tue, … sun, or mon-fri), "
+                "not a number"
+            )
         try:
             CronTrigger.from_crontab(value)
         except ValueError as error:

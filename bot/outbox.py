@@ -149,12 +149,19 @@ def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
 
 
 class Dispatcher:
-    def __init__(self, core: Core, senders: Mapping[str, Sender]) -> None:
+    def __init__(
+        self, core: Core, senders: Mapping[str, Sender], *, broadcast_id: int | None = None
+    ) -> None:
+        """With `broadcast_id`, only that broadcast's rows, on the channels that are on (the
+        command line's broadcast must not touch the server's other pushes)."""
         self.core = core
         self.senders = dict(senders)
+        self.broadcast_id = broadcast_id
         # Platforms with no channel still get a loop: their rows are marked skipped, not left
         # pending for ever.
         self.platforms = sorted({*self.senders, *outbox.PUSH_PLATFORMS})
+        if broadcast_id is not None:
+            self.platforms = sorted(self.senders)
         self._wake = {platform: asyncio.Event() for platform in self.platforms}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -202,7 +209,9 @@ class Dispatcher:
         token = str(uuid.uuid4())
         lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
         async with self.core.writing(), self.core.sessions() as session, session.begin():
-            rows = await outbox.claim(session, platform, self.core.clock(), BATCH, lease, token)
+            rows = await outbox.claim(
+                session, platform, self.core.clock(), BATCH, lease, token, self.broadcast_id
+            )
             claimed = [
                 _Row(row.id or 0, row.recipient, row.attempts, row.retry_key, row.parts_sent,
                      row.payload)

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CATCH_UP = dt.timedelta(days=8)  # how far back a missed period is looked for
 STALE_DRAFT = dt.timedelta(hours=24)
+FORGOTTEN_DRAFT = dt.timedelta(days=7)  # older drafts are not nudged (nor on a first start)
 Job = Callable[[Core, dt.datetime], Awaitable[int]]
 
 
@@ -106,7 +107,9 @@ async def draft_nudges(core: Core, period: dt.datetime) -> int:
     async with core.writing(), core.sessions() as session, session.begin():
         if not await reminders.claim_run(session, "nudge", period.isoformat(), core.clock()):
             return 0
-        drafts = await reminders.stale_drafts(session, core.clock() - STALE_DRAFT)
+        drafts = await reminders.stale_drafts(
+            session, core.clock() - STALE_DRAFT, core.clock() - FORGOTTEN_DRAFT
+        )
         sent = 0
         for draft in drafts:  # few at a time: one statement each is fine
             draft_key = f"{draft.form_id}@{draft.started_at.isoformat()}"

@@ -303,7 +303,7 @@ async def _apply(
         elif isinstance(event, StaffQuery):
             out += await casework.query(session, env, user, event, core.settings.escalation_after)
         elif isinstance(event, BroadcastCommand):
-            out += await broadcasts.command(session, env, user, event)
+            out += await broadcasts.command(session, env, user, event, core.settings.quiet_hours)
         elif isinstance(event, Submitted) and event.action == "broadcast":
             out += await broadcasts.submitted(session, env, user, event)
         elif isinstance(event, Submitted) and event.action in casework.ACTION_FOR:

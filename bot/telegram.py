@@ -33,7 +33,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from bot.channels import Background, RateLimiter, shorten, split_text
+from bot.channels import Background, RateLimiter, split_text
 from bot.outbox import DeliveryError, PartSent
 from bot.service import (
     Core,
@@ -265,13 +265,14 @@ class TelegramChannel:
         for item in messages:
             markup = self.markup(item)
             photo = await self._photo(item.image) if item.image else None
-            if photo is not None:
-                caption = shorten(item.text, MAX_CAPTION)
+            if photo is not None and len(item.text) <= MAX_CAPTION:
                 sends.append(
-                    partial(self.bot.send_photo, recipient, photo, caption=caption,
+                    partial(self.bot.send_photo, recipient, photo, caption=item.text,
                             reply_markup=markup)
                 )  # fmt: skip
                 continue
+            if photo is not None:  # too long for a caption: the photo, then the whole text
+                sends.append(partial(self.bot.send_photo, recipient, photo))
             pieces = split_text(item.text, MAX_TEXT)
             for index, piece in enumerate(pieces):
                 last = index == len(pieces) - 1

@@ -104,9 +104,11 @@ async def claim(
     limit: int,
     lease: dt.timedelta,
     token: str,
+    broadcast_id: int | None = None,
 ) -> list[OutboxMessage]:
-    """Take up to `limit` due rows of `platform` for sending. Rows another dispatcher holds
-    are skipped; rows whose holder died (lease over) are taken back."""
+    """Take up to `limit` due rows of `platform` (of one broadcast only, when given) for
+    sending. Rows another dispatcher holds are skipped; rows whose holder died (lease over)
+    are taken back."""
     due = (
         select(col(OutboxMessage.id))
         .where(
@@ -117,6 +119,8 @@ async def claim(
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
+    if broadcast_id is not None:
+        due = due.where(col(OutboxMessage.broadcast_id) == broadcast_id)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list((await session.execute(due)).scalars())

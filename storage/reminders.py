@@ -119,13 +119,17 @@ class Draft:
     started_at: dt.datetime
 
 
-async def stale_drafts(session: AsyncSession, before: dt.datetime) -> list[Draft]:
-    """Forms nobody touched since `before`, of people who can be reached."""
+async def stale_drafts(
+    session: AsyncSession, before: dt.datetime, not_older_than: dt.datetime
+) -> list[Draft]:
+    """Forms nobody touched since `before` (but touched after `not_older_than`: a form
+    abandoned weeks ago is not worth a nudge), of people who can be reached."""
     query = (
         select(*_PERSON, col(Conversation.form_id), col(Conversation.started_at))
         .join(User, col(User.id) == col(Conversation.user_id))
         .where(
             col(Conversation.updated_at) <= before,
+            col(Conversation.updated_at) >= not_older_than,
             col(User.active),
             col(User.platform).in_(PUSH_PLATFORMS),
         )

@@ -149,6 +149,7 @@ async def test_officers_only_in_their_district_and_villagers_never(
 ) -> None:
     p = platforms
     await _people(p.core, 5, district_code="5007", subdistrict_code="500701", prefix="rim")
+    await _people(p.core, 3, prefix="muang")  # the officer's own district
     officer = await _coordinator(p, "5001", role="officer")
     since = len(p.line.calls)
     await p.line_say(officer, "ส่งประกาศ", "ผู้รายงานทุกคน", "เสร็จ", "เลือกอำเภอ", "แม่ริม",
@@ -157,6 +158,13 @@ async def test_officers_only_in_their_district_and_villagers_never(
     async with p.core.sessions() as session:
         assert (await session.execute(select(Broadcast))).first() is None
 
+    # The officer's own district is fine; the draft waits for its author's confirmation.
+    await p.line_say(officer, "ส่งประกาศ", "ผู้รายงานทุกคน", "เสร็จ", "ทั้งพื้นที่ของฉัน",
+                     "ประชุมด่วน", "ข้าม", "ส่งเลย", "ยืนยัน")  # fmt: skip
+    async with p.core.sessions() as session:
+        [draft] = (await session.execute(select(Broadcast))).scalars().all()
+        assert (draft.status, draft.area) == ("draft", "5001")
+
     villager = LineEvents(p.line, "Uvillager000000000")
     await p.line_say(villager, "สวัสดี", "ภาษาไทย", "ยินยอม", "สมชาย ใจดี", "ข้าม", "ผู้ใหญ่บ้าน",
                      "เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3", "ยืนยัน")  # fmt: skip
@@ -164,8 +172,26 @@ async def test_officers_only_in_their_district_and_villagers_never(
     await p.line_say(villager, "ส่งประกาศ")
     said = " ".join(_line_texts(p, villager.user_id, since))
     assert "ตัวอย่างประกาศ" not in said and "ส่งถึงใครบ้าง" not in said
-    await p.line_send(villager, villager.postback("bcast:1:send"))
+    await p.line_send(villager, villager.postback(f"bcast:{draft.id}:send"))
+    await p.line_send(villager, villager.postback(f"bcast:{draft.id}:status"))
     assert "ขออภัย" in " ".join(_line_texts(p, villager.user_id, since))
+
+    # Another staff member cannot confirm or cancel someone else's draft.
+    coordinator = await _coordinator(p)
+    since = len(p.line.calls)
+    await p.line_send(coordinator, coordinator.postback(f"bcast:{draft.id}:send"))
+    await p.line_send(coordinator, coordinator.postback(f"bcast:{draft.id}:cancel"))
+    assert sum("ไม่ได้สร้างโดยคุณ" in t for t in _line_texts(p, coordinator.user_id, since)) == 2
+    async with p.core.sessions() as session:
+        assert (await session.get(Broadcast, draft.id)).status == "draft"  # type: ignore[union-attr]
+    assert await _rows(p.core) == []
+    # Its author cancels it; a confirm after that is refused.
+    since = len(p.line.calls)
+    await p.line_send(officer, officer.postback(f"bcast:{draft.id}:cancel"))
+    await p.line_send(officer, officer.postback(f"bcast:{draft.id}:send"))
+    said = " ".join(_line_texts(p, officer.user_id, since))
+    assert "ยกเลิกประกาศ" in said and "เปลี่ยนไม่ได้แล้ว" in said
+    assert await _rows(p.core) == []
 
 
 async def test_a_scheduled_broadcast_goes_at_its_time_outside_quiet_hours(
@@ -180,6 +206,8 @@ async def test_a_scheduled_broadcast_goes_at_its_time_outside_quiet_hours(
     since = len(p.line.calls)
     await p.line_send(coordinator, coordinator.postback("bcast:1:send"))
     assert any("ตั้งเวลาส่งประกาศ #1" in t for t in _line_texts(p, coordinator.user_id, since))
+    await p.line_send(coordinator, coordinator.postback("bcast:1:status"))
+    assert any("ตั้งเวลาไว้" in t for t in _line_texts(p, coordinator.user_id, since))
     assert await broadcasts.queue_due(p.core) == 0
     p.clock.now = dt.datetime(2026, 3, 21, 6, 59, tzinfo=BKK).astimezone(dt.UTC)
     assert await broadcasts.queue_due(p.core) == 0
@@ -202,6 +230,22 @@ async def test_broadcast_rows_written_in_quiet_hours_wait(core: Core, clock: Clo
     assert row.next_attempt_at == dt.datetime(2026, 3, 21, 7, 0, tzinfo=BKK).astimezone(dt.UTC)
 
 
+async def test_send_now_in_quiet_hours_says_when_it_goes(platforms: Platforms) -> None:
+    p = platforms
+    await _people(p.core, 2)
+    coordinator = await _coordinator(p)
+    p.clock.now = dt.datetime(2026, 3, 20, 22, 0, tzinfo=BKK).astimezone(dt.UTC)
+    await p.line_say(coordinator, "ส่งประกาศ", "ผู้ใหญ่บ้าน", "เสร็จ", "ทั้งพื้นที่ของฉัน",
+                     "ประกาศกลางคืน", "ข้าม", "ส่งเลย", "ยืนยัน")  # fmt: skip
+    since = len(p.line.calls)
+    await p.line_send(coordinator, coordinator.postback("bcast:1:send"))
+    assert any("ระบบจะส่งเวลา" in t and "07:00" in t
+               for t in _line_texts(p, coordinator.user_id, since))  # fmt: skip
+    assert await p.deliver() == 0  # held until the morning
+    p.clock.now = dt.datetime(2026, 3, 21, 7, 0, tzinfo=BKK).astimezone(dt.UTC)
+    assert await p.deliver() == 1  # one multicast row for the two
+
+
 async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "broadcast", *args, env=env,
@@ -218,6 +262,15 @@ async def test_the_command_line_sends_and_reports(
     await _people(core, 501)
     await _people(core, 2, platform="telegram", prefix="tg")
     await _people(core, 1, active=False, prefix="gone")
+    from handlers.messages import Outgoing
+    from storage import outbox
+
+    async with core.sessions() as session, session.begin():
+        officer = User(platform="telegram", platform_user_id="31337", staff_role="officer",
+                       staff_area="5001")  # fmt: skip
+        session.add(officer)
+        await session.flush()
+        await outbox.enqueue(session, officer, "alert", [Outgoing("an alert")])
     line, telegram = FakeLine(), FakeTelegram("123:cli")
     async with TestServer(line.app()) as line_api, TestServer(telegram.app()) as tg_api:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
@@ -250,11 +303,18 @@ async def test_the_command_line_sends_and_reports(
         assert "broadcast #1" in err  # the progress bar
         multicasts = [c for c in line.calls if c.path == "/v2/bot/message/multicast"]
         assert sorted(len(c.body["to"]) for c in multicasts) == [1, 500]
+        # The server's own pushes are the server's: the command line sends only its broadcast.
+        async with core.sessions() as session:
+            alert = (await session.execute(
+                select(OutboxMessage).where(OutboxMessage.kind == "alert")
+            )).scalar_one()  # fmt: skip
+        assert alert.status == "pending"
+        assert not any(c.params.get("text") == "an alert" for c in telegram.calls)
 
         later = (dt.datetime.now(BKK) + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
-        code, out, _err = await _cli("--role", "officer", "--area", "TH", "--text", "x",
+        code, out, _err = await _cli("--role", "coordinator", "--area", "TH", "--text", "x",
                                      "--at", later, env=env)  # fmt: skip
-        assert code == 2  # no officers at all: nobody to send to
+        assert code == 2  # no coordinators at all: nobody to send to
         code, out, _err = await _cli("--role", "reporter", "--area", "5001", "--text", "พรุ่งนี้",
                                      "--at", later, env=env)  # fmt: skip
         assert code == 0 and "scheduled" in out
@@ -266,6 +326,15 @@ async def test_the_command_line_sends_and_reports(
         second, first = lines[1].split("\t"), lines[2].split("\t")
         assert second[0] == "2" and second[2] == "scheduled"
         assert first[0] == "1" and first[2] == "done" and first[4:8] == ["503", "0", "0", "1"]
+
+        # With Telegram's credentials missing here, LINE goes and the rest is left to serve.
+        no_tg = {k: v for k, v in env.items() if not k.startswith("TELEGRAM_")}
+        code, out, err = await _cli("--role", "reporter", "--area", "50", "--text", "อีกครั้ง",
+                                    env=no_tg)  # fmt: skip
+        assert code == 0 and "`fieldbot serve` sends it" in err
+        async with core.sessions() as session:
+            alert = await session.get(OutboxMessage, alert.id)
+            assert alert is not None and alert.status == "pending"  # not marked skipped
         code, out, _err = await _cli("status", "1", env=env)
         assert code == 0 and len(out.splitlines()) == 2
         code, _out, err = await _cli("status", "9", env=env)

@@ -41,3 +41,15 @@ def test_a_window_within_one_day_and_none() -> None:
 def test_bad_windows_are_refused_with_a_reason(text: str) -> None:
     with pytest.raises(ValueError, match="quiet hours"):
         parse_window(text)
+
+
+@pytest.mark.parametrize("cron", ["0 9 * * 1", "0 9 * * 1-5", "0 9 * * 0,6"])
+def test_numeric_weekdays_are_refused(cron: str) -> None:
+    """APScheduler reads 1 as Tuesday where cron means Monday: a name says what is meant."""
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+
+    with pytest.raises(ValidationError, match="weekday as a name"):
+        Settings(_env_file=None, FIELDBOT_REMINDER_CRON=cron)  # type: ignore[call-arg]
+    Settings(_env_file=None, FIELDBOT_REMINDER_CRON="0 9 * * mon-fri")  # type: ignore[call-arg]

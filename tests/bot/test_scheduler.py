@@ -155,8 +155,13 @@ async def test_draft_nudge_once_per_draft(core: Core, clock: Clock) -> None:
     clock.now = MONDAY_9
     user = await _person(core, "drafter")
     fresh = await _person(core, "fresh", village_no=4)
+    forgotten = await _person(core, "forgotten", village_no=5)
     started = MONDAY_9 - dt.timedelta(hours=30)
     async with core.sessions() as session, session.begin():
+        ten_days = MONDAY_9 - dt.timedelta(days=10)  # abandoned long ago: not worth a nudge
+        session.add(Conversation(user_id=forgotten.id or 0, form_id="activity", form_version=1,
+                                 step_id="type", started_at=ten_days,
+                                 updated_at=ten_days))  # fmt: skip
         session.add(Conversation(user_id=user.id or 0, form_id="activity", form_version=1,
                                  step_id="type", started_at=started,
                                  updated_at=MONDAY_9 - dt.timedelta(hours=25)))  # fmt: skip
