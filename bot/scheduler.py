@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 CATCH_UP = dt.timedelta(days=8)  # how far back a missed period is looked for
 STALE_DRAFT = dt.timedelta(hours=24)
+LATE = dt.timedelta(minutes=5)  # a run this long after its time is a catch-up
+SOON = dt.timedelta(hours=12)
 FORGOTTEN_DRAFT = dt.timedelta(days=7)  # older drafts are not nudged (nor on a first start)
 Job = Callable[[Core, dt.datetime], Awaitable[int]]
 
@@ -194,6 +196,14 @@ async def run_cron_job(core: Core, name: str) -> int:
         first = await reminders.first_run(session, now)
     if period < first - dt.timedelta(minutes=5):
         return 0  # before this install ran: nothing to catch up
+    if now - period > LATE:
+        # A catch-up whose pushes would wait (quiet hours) until close to the next regular
+        # run is left to that run: nobody gets the same reminder twice within a few hours.
+        upcoming = trigger.get_next_fire_time(None, now)
+        if upcoming is not None and upcoming.astimezone(dt.UTC) <= _release(core) + SOON:
+            log.info("job %s: skipping the missed %s; the next run is at %s", name,
+                     period.isoformat(), upcoming.isoformat())  # fmt: skip
+            return 0
     done = await job(core, period)
     if done and core.on_outbox is not None:
         core.on_outbox()

@@ -168,7 +168,7 @@ async def test_draft_nudge_once_per_draft(core: Core, clock: Clock) -> None:
         session.add(Conversation(user_id=fresh.id or 0, form_id="problem", form_version=1,
                                  step_id="category", started_at=MONDAY_9,
                                  updated_at=MONDAY_9 - dt.timedelta(hours=2)))  # fmt: skip
-    clock.now = MONDAY_9 + dt.timedelta(minutes=40)  # the hourly nudge at :30
+    clock.now = MONDAY_9 + dt.timedelta(minutes=31)  # the hourly nudge at :30
     assert await run_cron_job(core, "nudge") == 1
     [row] = await _rows(core, "nudge")
     assert row.recipient == user.platform_user_id
@@ -263,3 +263,26 @@ async def test_with_two_instances_one_leads_and_the_other_takes_over(
     finally:
         for c in cores:
             await c.close()
+
+
+async def test_a_late_catch_up_close_to_the_next_run_is_left_to_it(
+    core: Core, clock: Clock
+) -> None:
+    """Down over the 08:00 digest and back at 23:00: a digest now would wait for the morning
+    (quiet hours) and arrive an hour before the next one. The next run does it instead."""
+    clock.now = MONDAY_9 - dt.timedelta(days=30)
+    await run_cron_job(core, "digest")
+    villager = await _person(core, "villager")
+    await _person(core, "officer", role=None, staff_role="officer", staff_area="5001")
+    async with core.sessions() as session, session.begin():
+        session.add(Report(reference="PRB-2569-000001", kind="problem",
+                           reporter_id=villager.id or 0, province_code="50",
+                           district_code="5001", urgency="normal", form_id="problem",
+                           created_at=MONDAY_9, updated_at=MONDAY_9))  # fmt: skip
+    clock.now = dt.datetime(2026, 3, 23, 23, 0, tzinfo=BKK).astimezone(dt.UTC)
+    assert await run_cron_job(core, "digest") == 0
+    clock.now = dt.datetime(2026, 3, 24, 8, 0, 5, tzinfo=BKK).astimezone(dt.UTC)
+    assert await run_cron_job(core, "digest") == 1
+    # Back at 10:00 instead, the missed digest goes at once: the next is a day away.
+    clock.now = dt.datetime(2026, 3, 25, 10, 0, tzinfo=BKK).astimezone(dt.UTC)
+    assert await run_cron_job(core, "digest") == 1
