@@ -190,8 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
-    for noisy in ("alembic", "aiosqlite", "asyncio", "httpx", "httpcore", "telegram"):
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token;
+    # APScheduler logs every run of every job (the escalation check runs each minute).
+    quiet = ("alembic", "aiosqlite", "apscheduler", "asyncio", "httpx", "httpcore", "telegram")
+    for noisy in quiet:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return asyncio.run(_run(args, settings))
