@@ -14,10 +14,9 @@ from bot.quiet import parse_window, release_time
 from handlers import engine
 from handlers.engine import BroadcastCommand, Env, Result, Submitted
 from handlers.messages import Choice, Outgoing
-from handlers.router import BROADCAST_PREFIX
+from handlers.router import BROADCAST_PREFIX, describe_staff_area
 from storage import broadcasts as store
 from storage.models import Broadcast, User
-from storage.staff import NATIONAL
 
 if TYPE_CHECKING:
     from bot.service import Core
@@ -140,24 +139,13 @@ async def submitted(
     preview = t(
         lang, "broadcast.preview", text=broadcast.text, line=reach.reachable.get("line", 0),
         telegram=reach.reachable.get("telegram", 0), blocked=reach.blocked, when=when,
-        area=_area_name(area, lang, env),
+        area=describe_staff_area(area, lang, env),
     )  # fmt: skip
     choices = (
         Choice(button(broadcast.id or 0, "send"), t(lang, "broadcast.send")),
         Choice(button(broadcast.id or 0, "cancel"), t(lang, "broadcast.cancel")),
     )
     return [Outgoing(preview, choices, "choice", image=broadcast.image, standing=True)]
-
-
-def _area_name(area: str, lang: str, env: Env) -> str:
-    if area == NATIONAL:
-        return env.i18n.t(lang, "area.national")
-    if len(area) == 2:
-        province = env.areas.province(area)
-        return province.name(lang) if province else area
-    if len(area) == 4:
-        return env.areas.describe(area, lang)
-    return area
 
 
 async def command(

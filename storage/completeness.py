@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import Report, User
+from storage.models import User
+from storage.reminders import village_reported_since
 from storage.staff import NATIONAL
 
 
@@ -25,12 +26,7 @@ class Village:
 async def villages(session: AsyncSession, area: str, since: dt.datetime) -> list[Village]:
     """Every known village of `area` (TH, a province or a district), and whether it reported
     an activity since `since`."""
-    reported = exists().where(
-        col(Report.subdistrict_code) == col(User.subdistrict_code),
-        col(Report.village_no) == col(User.village_no),
-        col(Report.kind) == "activity",
-        col(Report.created_at) >= since,
-    )
+    reported = village_reported_since(since)
     query = (
         select(
             col(User.district_code), col(User.subdistrict_code), col(User.village_no),

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -92,14 +92,20 @@ _PERSON = (
 )
 
 
-async def weekly_due(session: AsyncSession, since: dt.datetime) -> list[Person]:
-    """Active reporters whose village has no activity report since `since`."""
-    reported = exists().where(
+def village_reported_since(since: dt.datetime) -> ColumnElement[bool]:
+    """For a query over users: their village has an activity report since `since` (served by
+    the index ix_reports_village_activity)."""
+    return exists().where(
         col(Report.subdistrict_code) == col(User.subdistrict_code),
         col(Report.village_no) == col(User.village_no),
         col(Report.kind) == "activity",
         col(Report.created_at) >= since,
     )
+
+
+async def weekly_due(session: AsyncSession, since: dt.datetime) -> list[Person]:
+    """Active reporters whose village has no activity report since `since`."""
+    reported = village_reported_since(since)
     query = select(*_PERSON).where(
         col(User.active),
         col(User.platform).in_(PUSH_PLATFORMS),

@@ -339,7 +339,3 @@ async def test_the_command_line_sends_and_reports(
         assert code == 0 and len(out.splitlines()) == 2
         code, _out, err = await _cli("status", "9", env=env)
         assert code == 2 and "no broadcast #9" in err
-
-
-def test_buttons_round_trip() -> None:
-    assert broadcasts.button(7, "send") == "bcast:7:send"

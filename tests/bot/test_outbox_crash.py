@@ -78,6 +78,37 @@ async def _serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
     raise AssertionError("server did not start")
 
 
+async def _kill_three_times_then_finish(
+    database_url: str, tmp_path: Path, channel: dict[str, str], pauses: tuple[float, ...]
+) -> None:
+    """`fieldbot serve` with `channel`'s settings, killed with SIGKILL after each pause while
+    it delivers, then run until the outbox is empty."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
+        FIELDBOT_LOG_LEVEL="WARNING",
+        FIELDBOT_OUTBOX_LEASE_SECONDS="1",
+        **channel,
+    )
+    port = _free_port()
+    for pause in pauses:
+        process = await _serve(env, port)
+        await asyncio.sleep(pause)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    process = await _serve(env, port)
+    try:
+        for _ in range(600):
+            if await _left(database_url, tmp_path) == 0:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+    assert await _left(database_url, tmp_path) == 0
+
+
 async def test_kill_nine_mid_delivery_loses_nothing_and_sends_nothing_twice(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -85,33 +116,10 @@ async def test_kill_nine_mid_delivery_loses_nothing_and_sends_nothing_twice(
     await _queue(database_url, tmp_path)
     async with TestServer(fake.app()) as api:
         base = str(api.make_url("")).rstrip("/")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
-        env.update(
-            DATABASE_URL=database_url,
-            FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
-            FIELDBOT_LOG_LEVEL="WARNING",
-            FIELDBOT_OUTBOX_LEASE_SECONDS="1",
-            LINE_CHANNEL_SECRET="s",
-            LINE_CHANNEL_ACCESS_TOKEN="t",
-            LINE_API_BASE_URL=base,
-            LINE_DATA_API_BASE_URL=base,
-        )
-        port = _free_port()
-        for pause in (0.4, 0.3, 0.5):  # killed three times while pushes are under way
-            process = await _serve(env, port)
-            await asyncio.sleep(pause)
-            process.send_signal(signal.SIGKILL)
-            await process.wait()
-        process = await _serve(env, port)
-        try:
-            for _ in range(600):
-                if await _left(database_url, tmp_path) == 0:
-                    break
-                await asyncio.sleep(0.1)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            await process.wait()
-    assert await _left(database_url, tmp_path) == 0
+        line = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t",
+                "LINE_API_BASE_URL": base, "LINE_DATA_API_BASE_URL": base}  # fmt: skip
+        # killed three times while pushes are under way
+        await _kill_three_times_then_finish(database_url, tmp_path, line, (0.4, 0.3, 0.5))
     delivered = sorted(body["messages"][0]["text"] for body in fake.delivered)
     assert delivered == sorted(f"push {n}" for n in range(ROWS))  # each exactly once
     retried = [c for c in fake.calls if c.path.endswith("/push")]
@@ -131,32 +139,9 @@ async def test_kill_nine_on_telegram_loses_nothing(database_url: str, tmp_path: 
     ]  # fmt: skip
     await _queue(database_url, tmp_path, "telegram")
     async with TestServer(fake.app()) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
-        env.update(
-            DATABASE_URL=database_url,
-            FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
-            FIELDBOT_LOG_LEVEL="WARNING",
-            FIELDBOT_OUTBOX_LEASE_SECONDS="1",
-            TELEGRAM_BOT_TOKEN=token,
-            TELEGRAM_WEBHOOK_SECRET="s",
-            TELEGRAM_API_BASE_URL=str(api.make_url("")).rstrip("/"),
-        )
-        port = _free_port()
-        for pause in (1.0, 0.6, 0.8):
-            process = await _serve(env, port)
-            await asyncio.sleep(pause)
-            process.send_signal(signal.SIGKILL)
-            await process.wait()
-        process = await _serve(env, port)
-        try:
-            for _ in range(600):
-                if await _left(database_url, tmp_path) == 0:
-                    break
-                await asyncio.sleep(0.1)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            await process.wait()
-    assert await _left(database_url, tmp_path) == 0
+        telegram = {"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": "s",
+                    "TELEGRAM_API_BASE_URL": str(api.make_url("")).rstrip("/")}  # fmt: skip
+        await _kill_three_times_then_finish(database_url, tmp_path, telegram, (1.0, 0.6, 0.8))
     delivered = [str(call.params["text"]) for call in fake.delivered]
     assert set(delivered) == {f"push {n}" for n in range(ROWS)}  # nothing lost
     # Duplicates only from what was in flight at a kill: at most one batch of concurrent
