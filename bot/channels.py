@@ -1,48 +1,60 @@
-"""What the LINE and Telegram adapters share: background work after a webhook has been
-answered, and text helpers for platform limits."""
+"""What the LINE and Telegram adapters share: reading a webhook body safely, text helpers for
+platform limits, and pacing sends within them."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from aiohttp import web
+
+from handlers.messages import clean_text
 
 log = logging.getLogger(__name__)
 
 
-class Background:
-    """Work started after a webhook was answered (platforms want an answer within ~2 s).
-    Kept referenced so it is not garbage-collected, and awaited at shutdown."""
+MAX_JSON_DEPTH = 32  # platform payloads nest a handful of levels; a deeper body is an attack
 
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(self._guard(work, name), name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+def malformed() -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text='{"error": "malformed body"}', content_type="application/json")
 
-    @staticmethod
-    async def _guard(work: Coroutine[Any, Any, None], name: str) -> None:
-        try:
-            await work
-        except Exception:
-            log.exception("background work %s failed", name)
 
-    async def drain(self, grace: float = 30.0) -> None:
-        """Wait for the work under way (at shutdown, and in tests)."""
-        while self._tasks:
-            _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-            if pending:
-                log.warning("%d background task(s) still running at shutdown", len(pending))
-                for task in pending:
-                    task.cancel()
-                return
+def load_json(body: bytes) -> Any:
+    """A webhook body as JSON, with every string cleaned for storage (no lone surrogates, no
+    control characters but newline and tab, NFC); raises 400 for anything else, including JSON
+    nested deeper than MAX_JSON_DEPTH."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):  # too deep for the parser itself
+        raise malformed() from None
+    return _clean(data)
 
-    def __len__(self) -> int:
-        return len(self._tasks)
+
+def _clean(data: Any) -> Any:
+    """`data` with every string (keys too) through `clean_text`, walked without recursion;
+    raises 400 past MAX_JSON_DEPTH levels."""
+    root: list[Any] = [data]
+    stack: list[tuple[Any, Any, int]] = [(root, 0, 0)]
+    while stack:
+        holder, key, depth = stack.pop()
+        value = holder[key]
+        if isinstance(value, str):
+            holder[key] = clean_text(value)
+        elif isinstance(value, list | dict):
+            if depth >= MAX_JSON_DEPTH:
+                raise malformed()
+            if isinstance(value, dict):
+                value = {clean_text(k): v for k, v in value.items()}
+                holder[key] = value
+                stack.extend((value, k, depth + 1) for k in value)
+            else:
+                stack.extend((value, i, depth + 1) for i in range(len(value)))
+    return root[0]
 
 
 def shorten(text: str, limit: int) -> str:
@@ -88,11 +100,14 @@ class RateLimiter:
         self._next_for: dict[str, float] = {}
         self._lock = asyncio.Lock()
 
-    async def wait(self, key: str) -> None:
+    async def wait(self, key: str, *, per_key: bool = True) -> None:
+        """Wait for a slot. `per_key=False` skips the chat's own pace (a reply to what the
+        person just sent is a burst the platforms allow) but not the overall one."""
         async with self._lock:  # first the chat's own pace…
             now = self._clock()
-            mine = max(now, self._next_for.get(key, 0.0))
-            self._next_for[key] = mine + self._key_gap
+            mine = max(now, self._next_for.get(key, 0.0)) if per_key else now
+            if per_key:
+                self._next_for[key] = mine + self._key_gap
             if len(self._next_for) > 10_000:  # forget chats long past their gap
                 self._next_for = {k: v for k, v in self._next_for.items() if v > now}
         if mine > now:

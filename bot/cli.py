@@ -117,11 +117,33 @@ def _parser() -> argparse.ArgumentParser:
     take = user_commands.add_parser("revoke", help="take a user's staff role away")
     take.add_argument("user_id", type=int)
 
-    box = commands.add_parser("outbox", help="the push outbox")
+    box = commands.add_parser(
+        "outbox",
+        help="the outbox: pushes and replies waiting, sent or failed; try again or stop",
+        description="Every message the bot sends goes through the outbox. Alerts and "
+        "escalations are retried until they are delivered (or the person blocked the bot); "
+        "other messages are given up after a few tries and show as failed.",
+    )
     box_commands = box.add_subparsers(dest="outbox_command", required=True, metavar="CMD")
     box_commands.add_parser(
-        "status", help="pending, sent, failed and skipped pushes by platform and kind"
+        "status",
+        help="messages by platform, kind and state; the oldest alert not yet delivered",
     )
+    again = box_commands.add_parser(
+        "retry",
+        help="send failed (or cancelled) messages again",
+        description="Make messages due again now, with their tries counted afresh.",
+    )
+    which = again.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", type=int, metavar="N", help="the row N (see 'outbox status')")
+    which.add_argument("--failed", action="store_true", help="every failed or cancelled row")
+    stop = box_commands.add_parser(
+        "cancel",
+        help="stop trying to send a message",
+        description="Stop trying to send the row N (an alert to a phone number that is gone, "
+        "say). 'outbox retry --id N' takes it up again.",
+    )
+    stop.add_argument("--id", type=int, metavar="N", required=True, help="the row to stop")
 
     cast = commands.add_parser(
         "broadcast",
@@ -250,7 +272,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "users":
         return await _users(args, settings)
     if args.command == "outbox":
-        return await _outbox_status(settings)
+        return await _outbox(args, settings)
     if args.command == "broadcast":
         from bot.broadcast_cli import broadcast_command
 
@@ -365,26 +387,61 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _outbox_status(settings: Settings) -> int:
+async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     from storage import outbox
     from storage.db import create_engine, session_factory
+    from storage.models import utcnow
 
     engine = create_engine(settings.database_url)
     try:
-        async with session_factory(engine)() as session:
+        sessions = session_factory(engine)
+        if args.outbox_command == "retry":
+            async with sessions() as session, session.begin():
+                count = await outbox.requeue(session, utcnow(), row_id=args.id, failed=args.failed)
+            if args.id is not None and not count:
+                print(f"fieldbot: no row {args.id} that is not sent yet", file=sys.stderr)
+                return 1
+            print(f"{count} message(s) will be sent again now by 'fieldbot serve'")
+            return 0
+        if args.outbox_command == "cancel":
+            async with sessions() as session, session.begin():
+                cancelled = await outbox.cancel(session, args.id, utcnow())
+            if not cancelled:
+                print(f"fieldbot: no row {args.id} waiting to be sent", file=sys.stderr)
+                return 1
+            print(f"row {args.id} cancelled; 'fieldbot outbox retry --id {args.id}' undoes it")
+            return 0
+        async with sessions() as session:
             rows = await outbox.counts(session)
+            oldest = await outbox.oldest_undelivered(session)
     finally:
         await engine.dispose()
     table: dict[tuple[str, str], dict[str, int]] = {}
     for platform, kind, status, count in rows:
         table.setdefault((platform, kind), {})[status] = count
-    columns = ("pending", "sending", "sent", "failed", "skipped")
+    columns = ("pending", "sending", "sent", "failed", "skipped", "cancelled")
     print("platform\tkind\t" + "\t".join(columns))
     for (platform, kind), counts in sorted(table.items()):
         print(f"{platform}\t{kind}\t" + "\t".join(str(counts.get(c, 0)) for c in columns))
     if not table:
         print("(the outbox is empty)")
+    if oldest is None:
+        print("alerts: none waiting to be delivered")
+    else:
+        age = _age(utcnow() - oldest.created_at)
+        why = f"; last error: {oldest.last_error}" if oldest.last_error else ""
+        print(f"oldest alert not delivered: row {oldest.id} ({oldest.kind}, {oldest.platform}, "
+              f"{oldest.status}), waiting {age}, {oldest.attempts} tries{why}")  # fmt: skip
     return 0
+
+
+def _age(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} days {minutes // 60 % 24} h"
 
 
 async def _line(settings: Settings) -> int:
@@ -473,7 +530,8 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
                     async for row in rows:
                         collected.append(row)
                         progress.update()
-                    export.write_xlsx(Path(args.out), header, collected)
+                    # Building a large workbook takes seconds of CPU: off the event loop.
+                    await asyncio.to_thread(export.write_xlsx, Path(args.out), header, collected)
                     written = len(collected)
                 else:
                     # utf-8-sig: Excel shows Thai CSV correctly only with the byte-order mark.

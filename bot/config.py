@@ -79,6 +79,17 @@ class Settings(BaseSettings):
     leader_retry_seconds: float = Field(
         default=15.0, validation_alias="FIELDBOT_LEADER_RETRY_SECONDS", gt=0
     )
+    # The intake (bot.intake): events waiting in memory at most (the inbox holds the rest), how
+    # many a minute one person may send before the excess is dropped, and how old an event the
+    # inbox still holds must be before an instance that did not receive it handles it.
+    intake_capacity: int = Field(default=5000, validation_alias="FIELDBOT_INTAKE_CAPACITY", ge=1)
+    flood_per_minute: int = Field(default=30, validation_alias="FIELDBOT_FLOOD_PER_MINUTE", ge=1)
+    inbox_grace_seconds: float = Field(
+        default=15.0, validation_alias="FIELDBOT_INBOX_GRACE_SECONDS", ge=0
+    )
+    # Who a villager should call when a very urgent problem has nobody assigned in the bot yet
+    # (1784: the Department of Disaster Prevention and Mitigation's hotline).
+    emergency_contact: str = Field(default="1784", validation_alias="FIELDBOT_EMERGENCY_CONTACT")
     # Telegram allows a bot about 30 messages a second (more with paid broadcasts).
     telegram_max_per_second: float = Field(
         default=30.0, validation_alias="TELEGRAM_MAX_PER_SECOND", gt=0

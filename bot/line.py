@@ -12,20 +12,19 @@ webhook, never from the data, so a forged postback cannot reach another user's s
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from linebot.v3 import WebhookParser
-from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
@@ -52,6 +51,7 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.messaging.exceptions import ApiException
 from linebot.v3.webhooks import (
+    Event,
     FollowEvent,
     ImageMessageContent,
     LocationMessageContent,
@@ -63,10 +63,11 @@ from linebot.v3.webhooks import (
 )
 
 from bot import media_links
-from bot.channels import Background, RateLimiter, shorten, split_text
+from bot.channels import RateLimiter, load_json, malformed, shorten, split_text
 from bot.outbox import DeliveryError, PartSent
-from bot.service import Core, handle_locked, save_photo, set_active, user_key
+from bot.service import Core, give_up, handle_locked, save_photo, set_active
 from handlers.messages import Inbound, Outgoing
+from storage.inbox import NewEvent, Stored
 from storage.media import PhotoTooLargeError
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,6 @@ MAX_MESSAGES_PER_CALL = 5
 MAX_MULTICAST = 500  # people per multicast call
 # LINE says a reply token is good for about a minute; past this we push instead.
 REPLY_TOKEN_FRESH = dt.timedelta(seconds=50)
-PUSH_ATTEMPTS = 3
 _RETRY_KEYS = uuid.UUID("5b3c1f0e-9f6d-4a57-8a61-2f4c1b7e9d20")  # namespace for retry keys
 
 
@@ -103,88 +103,72 @@ class LineChannel:
         )
         self.api = AsyncMessagingApi(self._api_client)
         self.blob = AsyncMessagingApiBlob(self._data_client)
-        self.background = Background()
         self._secret = settings.line_channel_secret.get_secret_value().encode()
         # LINE allows 2,000 push requests a second; stay well under it.
         self.limiter = RateLimiter(overall=500, per_key=50)
         self.multicast_limiter = RateLimiter(overall=150, per_key=150)  # LINE allows 200/s
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
 
     async def close(self) -> None:
-        await self.background.drain()
         await self._api_client.close()
         await self._data_client.close()
 
     # ------------------------------------------------------------------ in
 
-    async def webhook(self, request: web.Request) -> web.Response:
+    async def read(self, request: web.Request) -> list[NewEvent]:
+        """The events of one webhook, checked and cleaned, for the inbox (bot.intake stores
+        them before the webhook is answered). Raises the HTTP error to answer otherwise."""
         signature = request.headers.get("X-Line-Signature", "")
         body = await request.read()  # aiohttp answers 413 past the app's client_max_size
         # The signature is checked on the raw bytes first: nothing else is looked at before.
         expected = base64.b64encode(hmac.new(self._secret, body, hashlib.sha256).digest())
         if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
             log.warning("LINE webhook with a bad or missing signature refused")
-            return web.json_response({"error": "bad signature"}, status=401)
-        try:
-            events = self.parser.parse(body.decode("utf-8"), signature)
-        except InvalidSignatureError:
-            log.warning("LINE webhook with a bad signature refused")
-            return web.json_response({"error": "bad signature"}, status=401)
-        except (ValueError, KeyError, TypeError, AttributeError):  # not a webhook body
-            return web.json_response({"error": "malformed body"}, status=400)
-        received = self.core.clock()
-        if events:
-            self.background.start(self._process(events, received), "line-webhook")
-        return web.json_response({})
-
-    async def _process(self, events: Sequence[Any], received: dt.datetime) -> None:
-        """Each user's events in order; different users' side by side, so one user's slow
-        photo download does not age everybody else's reply token."""
-        by_user: dict[str, list[Any]] = {}
-        for event in events:
+            raise web.HTTPUnauthorized(text='{"error": "bad signature"}',
+                                       content_type="application/json")  # fmt: skip
+        data = load_json(body)
+        raw = data.get("events") if isinstance(data, dict) else None
+        if not isinstance(raw, list):
+            raise malformed()
+        found: list[NewEvent] = []
+        for item in raw:
+            if not isinstance(item, dict):
+                raise malformed()
+            try:
+                event = Event.from_dict(item)
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+                log.info("LINE event of a kind we do not read skipped")
+                continue
             source = getattr(event, "source", None)
-            if isinstance(source, UserSource) and source.user_id:
-                by_user.setdefault(source.user_id, []).append(event)
-        await asyncio.gather(*(self._user_events(evs, received) for evs in by_user.values()))
+            if not isinstance(source, UserSource) or not source.user_id:
+                continue  # groups and rooms: the bot talks to people one to one
+            event_id = str(item.get("webhookEventId") or _digest(item))
+            found.append(NewEvent(event_id, str(source.user_id), item))
+        return found
 
-    async def _user_events(self, events: Sequence[Any], received: dt.datetime) -> None:
-        for event in events:
-            try:
-                await self._event(event, received)
-            except Exception:
-                log.exception("LINE event %s failed", getattr(event, "webhook_event_id", "?"))
-
-    async def _apologise(self, user_id: str) -> None:
-        """Tell the user their last message was not saved and should be sent again."""
+    async def handle(self, item: Stored) -> None:
+        """One stored event, in its sender's order (bot.intake calls this). Errors are left
+        to the intake, which retries what a database hiccup caused and gives up on the rest."""
+        user_id = item.sender
         try:
-            text = self.core.i18n.t(self.core.settings.default_language, "error.try_again")
-            await self.push(user_id, [TextMessage(text=text)])
-        except Exception:
-            log.exception("LINE apology could not be sent either")
-
-    async def _event(self, event: Any, received: dt.datetime) -> None:
-        user_id: str = event.source.user_id  # groups and rooms were left out in _process
-        event_id: str | None = getattr(event, "webhook_event_id", None)
-        if isinstance(event, UnfollowEvent):
-            await set_active(self.core, PLATFORM, user_id, False, event_id=event_id)
+            event = Event.from_dict(item.payload)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            await give_up(self.core, PLATFORM, user_id, item.id, "unreadable event", tell=False)
             return
-        async with self.core.locks.hold(user_key(PLATFORM, user_id)):
-            inbound = await self._inbound(event, user_id)
-            if inbound is None:
-                return
-            try:
-                messages = await handle_locked(
-                    self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
-                )
-            except Exception:
-                # Nothing was saved, and LINE had its 200, so it will not redeliver.
-                log.exception("LINE event %s could not be handled", event_id)
-                await self._apologise(user_id)
-                return
-            if messages:
-                await self.send(
-                    user_id, messages, getattr(event, "reply_token", None), received, event_id
-                )
+        if isinstance(event, UnfollowEvent):
+            await set_active(self.core, PLATFORM, user_id, False, inbox_id=item.id)
+            return
+        inbound = await self._inbound(event, user_id)
+        if inbound is None:
+            await set_active(self.core, PLATFORM, user_id, True, inbox_id=item.id)
+            return
+        reply: dict[str, Any] = {"received_at": item.received_at.isoformat()}
+        token = getattr(event, "reply_token", None)
+        if token:
+            reply["reply_token"] = str(token)
+        await handle_locked(
+            self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, inbox_id=item.id,
+            reply=reply,
+        )  # fmt: skip
 
     async def _inbound(self, event: Any, user_id: str) -> Inbound | None:
         if isinstance(event, FollowEvent):
@@ -223,57 +207,6 @@ class LineChannel:
 
     # ------------------------------------------------------------------ out
 
-    async def send(
-        self,
-        user_id: str,
-        outgoing: Sequence[Outgoing],
-        reply_token: str | None = None,
-        received: dt.datetime | None = None,
-        event_id: str | None = None,
-    ) -> None:
-        """Reply while the token is fresh (it is free), push the rest (it counts to the quota).
-        Pushes answering an event carry retry keys made from its id, so a retry after a lost
-        answer is not delivered twice."""
-        messages = [m for item in outgoing for m in render(self.core, item)]
-        batches = [
-            messages[i : i + MAX_MESSAGES_PER_CALL]
-            for i in range(0, len(messages), MAX_MESSAGES_PER_CALL)
-        ]
-        fresh = received is not None and self.core.clock() - received < REPLY_TOKEN_FRESH
-        for index, batch in enumerate(batches):
-            if index == 0 and reply_token and fresh:
-                try:
-                    await self.api.reply_message(
-                        ReplyMessageRequest(replyToken=reply_token, messages=batch)
-                    )
-                    continue
-                except ApiException as error:
-                    log.warning("LINE reply failed, pushing instead: %s", describe(error))
-            key = str(uuid.uuid5(_RETRY_KEYS, f"{event_id}:{index}")) if event_id else None
-            await self.push(user_id, batch, key)
-
-    async def push(self, user_id: str, batch: Sequence[Any], retry_key: str | None = None) -> None:
-        """Push with a retry key; network errors and 5xx are retried with the same key, which
-        LINE uses to deliver the message once however many times we ask."""
-        retry_key = retry_key or str(uuid.uuid4())
-        request = PushMessageRequest(to=user_id, messages=list(batch))
-        for attempt in range(PUSH_ATTEMPTS):
-            try:
-                await self.api.push_message(request, x_line_retry_key=retry_key)
-                return
-            except ApiException as error:
-                if error.status == 409:  # already accepted under this retry key
-                    return
-                retryable = error.status is None or error.status >= 500 or error.status == 429
-                if not retryable or attempt == PUSH_ATTEMPTS - 1:
-                    log.error("LINE push to a user failed: %s", describe(error))
-                    raise
-            except (aiohttp.ClientError, TimeoutError) as error:
-                if attempt == PUSH_ATTEMPTS - 1:
-                    log.error("LINE push to a user failed: %s", error)
-                    raise
-            await self.sleep(0.5 * 2**attempt)
-
     async def deliver(
         self,
         recipient: str,
@@ -283,17 +216,25 @@ class LineChannel:
         done: int = 0,
         on_part: PartSent | None = None,
         to: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """Send one outbox row (for bot.outbox). Every call carries a retry key made from the
-        row's, so a row sent again after a crash or a lost answer arrives once; parts (calls
-        of up to five messages) LINE acknowledged before are not even asked again. A row
-        with `to` goes to all of them in one multicast call (at most 500)."""
+        """Send one outbox row (for bot.outbox). A reply goes with the event's reply token
+        while it is fresh (a reply is free; a push counts against the quota), and by push
+        after that. Every push carries a retry key made from the row's, so a row sent again
+        after a crash or a lost answer arrives once; parts (calls of up to five messages) LINE
+        acknowledged before are not even asked again. A row with `to` goes to all of them in
+        one multicast call (at most 500)."""
         rendered = [m for item in messages for m in render(self.core, item)]
+        token = self._fresh_token(extra or {})
         for part, index in enumerate(range(0, len(rendered), MAX_MESSAGES_PER_CALL)):
             if part < done:
                 continue
-            await (self.multicast_limiter if to is not None else self.limiter).wait(recipient)
             batch = rendered[index : index + MAX_MESSAGES_PER_CALL]
+            if part == 0 and token is not None and await self._reply(token, batch):
+                if on_part is not None:
+                    await on_part(part + 1)
+                continue
+            await (self.multicast_limiter if to is not None else self.limiter).wait(recipient)
             key = retry_key if index == 0 else str(uuid.uuid5(_RETRY_KEYS, f"{retry_key}:{index}"))
             try:
                 if to is not None:
@@ -313,6 +254,31 @@ class LineChannel:
                 raise DeliveryError("retry", f"network: {error}") from error
             if on_part is not None:
                 await on_part(part + 1)
+
+    def _fresh_token(self, extra: Mapping[str, Any]) -> str | None:
+        """The reply token stored with a reply, while LINE still takes it."""
+        token, received = extra.get("reply_token"), extra.get("received_at")
+        if not token or not received:
+            return None
+        try:
+            age = self.core.clock() - dt.datetime.fromisoformat(str(received))
+        except (TypeError, ValueError):
+            return None
+        return str(token) if age < REPLY_TOKEN_FRESH else None
+
+    async def _reply(self, token: str, batch: Sequence[Any]) -> bool:
+        """Answer with the reply token; False when LINE refused it (used or expired: push)."""
+        await self.limiter.wait("reply", per_key=False)
+        try:
+            await self.api.reply_message(ReplyMessageRequest(replyToken=token, messages=batch))
+        except ApiException as error:
+            if error.status is not None and 400 <= error.status < 500 and error.status != 429:
+                log.warning("LINE reply refused, pushing instead: %s", describe(error))
+                return False
+            raise _delivery_error(error) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError("retry", f"network: {error}") from error
+        return True
 
 
 def _delivery_error(error: ApiException) -> DeliveryError:
@@ -418,3 +384,9 @@ def _summary_card(outgoing: Outgoing, quick: QuickReply | None, footer: str) -> 
         rows.append(FlexText(text=footer, size="xs", color="#888888", wrap=True))
     bubble = FlexBubble(body=FlexBox(layout="vertical", spacing="sm", contents=rows))
     return FlexMessage(altText=shorten(outgoing.text, 400), contents=bubble, quickReply=quick)
+
+
+def _digest(event: Mapping[str, Any]) -> str:
+    """An id for an event that came without LINE's webhookEventId (the same event, the same id)."""
+    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8", "replace")
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()

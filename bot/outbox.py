@@ -1,6 +1,13 @@
-"""The outbox dispatcher: sends queued pushes through the channel adapters, one loop per
-platform (a slow platform never holds back the other), many chats at once within each
-platform's limits, with retries and backoff, and records what became of every row.
+"""The outbox dispatcher: sends queued rows through the channel adapters, with loops per
+platform (a slow platform never holds back the other) and per lane (replies to what users just
+sent never wait behind a broadcast), many chats at once within each platform's limits, with
+retries and backoff, and records what became of every row.
+
+Replies are rows too: the conversation writes them with the state change they answer, so an
+answer survives a crash or a failed send and is retried like a push (honouring a 429's
+`retry_after`) without holding anyone's conversation up. A chat's replies go out in order.
+Alerts and escalations are never given up on transient errors: they are retried, at most
+ALERT_RETRY_CAP apart, until delivered, blocked, or cancelled by an operator.
 
 Delivery is at least once and, where the platform allows, exactly once: a LINE push carries the
 row's retry key, so sending a row again after a crash or a lost answer is not delivered twice.
@@ -22,7 +29,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from bot.service import Core, set_active_locked
+from bot.redact import redact
+from bot.service import Core, set_active
 from handlers.messages import Outgoing
 from storage import outbox
 
@@ -41,6 +49,11 @@ CONCURRENCY = 16
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds, doubled each attempt
 BACKOFF_CAP = 600.0
+ALERT_RETRY_CAP = 300.0  # an alert that keeps failing is tried again at least this often
+# A reply is sent within seconds of its claim; a short lease lets another instance (or this one
+# after a restart) send what a dead one held without a long wait.
+REPLY_LEASE = dt.timedelta(seconds=15)
+REPLY_ROUNDS = 4  # reply claims in flight at once: a slow chat does not hold the others up
 
 
 @dataclass
@@ -68,17 +81,21 @@ class Sender(Protocol):
         done: int = 0,
         on_part: PartSent | None = None,
         to: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         """Send, or raise DeliveryError. With `to`, one call reaches all of them (a LINE
         multicast row of a broadcast). The first `done` platform messages were acknowledged
         on an earlier attempt and are not sent again; `on_part(n)` is awaited each time the
-        platform acknowledges one, with the count so far."""
+        platform acknowledges one, with the count so far. `extra` holds the row's other
+        payload values: "kind", and for a reply what the channel stored with it (a LINE
+        reply token and when its event came)."""
 
 
 @dataclass(frozen=True)
 class _Row:
     id: int
     recipient: str
+    kind: str
     attempts: int
     retry_key: str
     parts_sent: int
@@ -162,9 +179,15 @@ class Dispatcher:
         self.platforms = sorted({*self.senders, *outbox.PUSH_PLATFORMS})
         if broadcast_id is not None:
             self.platforms = sorted(self.senders)
-        self._wake = {platform: asyncio.Event() for platform in self.platforms}
+        self._wake = {
+            (platform, lane): asyncio.Event()
+            for platform in self.platforms
+            for lane in outbox.LANES
+        }
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._rounds: dict[str, set[asyncio.Task[int]]] = {}
+        self._claiming = 0  # reply loops between their wake-up and their round's start
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def wake(self) -> None:
@@ -172,53 +195,111 @@ class Dispatcher:
         for event in self._wake.values():
             event.set()
 
-    def start(self) -> None:
+    def start(self, lanes: Sequence[str] = outbox.LANES) -> None:
+        """Run the loops of `lanes` (tests leave pushes out and deliver them step by step)."""
         for platform in self.platforms:
-            self._tasks.append(asyncio.create_task(self._loop(platform), name=f"outbox-{platform}"))
+            for lane in lanes:
+                name = f"outbox-{platform}-{lane}"
+                self._tasks.append(asyncio.create_task(self._loop(platform, lane), name=name))
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Let each loop finish the row it is on (cancelling in the middle of a database call
+        """Let each loop finish the rows it is on (cancelling in the middle of a database call
         can leave a connection hanging), then cancel what is still running."""
         self._stopping.set()
         self.wake()
-        _done, pending = await asyncio.wait(self._tasks, timeout=grace) if self._tasks else ((), ())
+        running = [*self._tasks, *(t for tasks in self._rounds.values() for t in tasks)]
+        _done, pending = await asyncio.wait(running, timeout=grace) if running else ((), ())
         for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)
         self._tasks.clear()
 
-    async def _loop(self, platform: str, idle: float = 1.0) -> None:
-        while not self._stopping.is_set():
-            try:
-                sent = await self.deliver_due(platform)
-            except Exception:
-                log.exception("outbox %s: delivery round failed", platform)
-                sent = 0
-            if sent == 0:
-                self._wake[platform].clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake[platform].wait(), idle)
+    async def settle(self, within: float = 30.0) -> None:
+        """Wait until no reply round is in flight and none is due (tests, and shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            running = {t for tasks in self._rounds.values() for t in tasks}
+            if running:
+                await asyncio.wait(running, timeout=deadline - loop.time())
+                continue
+            waking = any(self._wake[(p, "reply")].is_set() for p in self.platforms)
+            if not waking and not self._claiming:
+                return
+            await asyncio.sleep(0.005)
 
-    async def deliver_due(self, platform: str) -> int:
-        """Claim and send what is due now for `platform`; returns how many rows were tried.
+    async def _loop(self, platform: str, lane: str, idle: float = 1.0) -> None:
+        wake = self._wake[(platform, lane)]
+        rounds = self._rounds.setdefault(platform, set()) if lane == "reply" else set()
+        while not self._stopping.is_set():
+            if len(rounds) >= REPLY_ROUNDS:
+                await asyncio.wait(set(rounds), timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            self._claiming += lane == "reply"
+            wake.clear()
+            try:
+                found = await self._round(platform, lane, rounds)
+            finally:
+                self._claiming -= lane == "reply"
+            if found == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), idle)
+
+    async def _round(self, platform: str, lane: str, rounds: set[asyncio.Task[int]]) -> int:
+        """Claim and send one round: a push round inside the loop, a reply round beside it
+        (up to REPLY_ROUNDS at once, so one slow chat does not hold the other replies up)."""
+        try:
+            if lane != "reply":
+                return await self.deliver_due(platform, lane)
+            claimed = await self._claim(platform, lane)
+        except Exception:
+            log.exception("outbox %s %s: delivery round failed", platform, lane)
+            return 0
+        if not claimed:
+            return 0
+        task = asyncio.create_task(self._send_claimed(platform, *claimed))
+        rounds.add(task)
+
+        def finished(done: asyncio.Task[int]) -> None:
+            rounds.discard(done)
+            self._wake[(platform, lane)].set()  # the chat's next reply may go now
+            if not done.cancelled() and done.exception() is not None:
+                log.error("outbox %s reply round failed: %s", platform, done.exception())
+
+        task.add_done_callback(finished)
+        return len(claimed[0])
+
+    async def deliver_due(self, platform: str, lane: str = "push") -> int:
+        """Claim and send what is due now for `platform` on `lane`; returns how many rows
+        were tried.
 
         Rows for different chats go out side by side (up to CONCURRENCY at once, within the
         sender's own rate limits), so one chat's pacing does not hold up the others; a chat's
         own rows go in order. What the platform accepted is recorded in group commits."""
-        sender = self.senders.get(platform)
-        token = str(uuid.uuid4())
-        lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
-        async with self.core.writing(), self.core.sessions() as session, session.begin():
-            rows = await outbox.claim(
-                session, platform, self.core.clock(), BATCH, lease, token, self.broadcast_id
-            )
-            claimed = [
-                _Row(row.id or 0, row.recipient, row.attempts, row.retry_key, row.parts_sent,
-                     row.payload)
-                for row in rows
-            ]  # fmt: skip
+        claimed = await self._claim(platform, lane)
         if not claimed:
             return 0
+        return await self._send_claimed(platform, *claimed)
+
+    async def _claim(self, platform: str, lane: str) -> tuple[list[_Row], str] | None:
+        token = str(uuid.uuid4())
+        lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
+        if lane == "reply":
+            lease = min(lease, REPLY_LEASE)
+        async with self.core.writing(), self.core.sessions() as session, session.begin():
+            rows = await outbox.claim(
+                session, platform, self.core.clock(), BATCH, lease, token, self.broadcast_id,
+                lane,
+            )  # fmt: skip
+            claimed = [
+                _Row(row.id or 0, row.recipient, row.kind, row.attempts, row.retry_key,
+                     row.parts_sent, row.payload)
+                for row in rows
+            ]  # fmt: skip
+        return (claimed, token) if claimed else None
+
+    async def _send_claimed(self, platform: str, claimed: list[_Row], token: str) -> int:
+        sender = self.senders.get(platform)
         if sender is None:
             async with self.core.writing(), self.core.sessions() as session, session.begin():
                 await outbox.finish_many(
@@ -226,6 +307,9 @@ class Dispatcher:
                     token=token, error=f"the {platform} channel is off (no credentials)",
                 )  # fmt: skip
             return len(claimed)
+        lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
+        if claimed and outbox.lane_of(claimed[0].kind) == "reply":
+            lease = min(lease, REPLY_LEASE)
         batch = _Batch(self.core, token, [row.id for row in claimed], lease)
         chats: dict[str, list[_Row]] = {}
         for row in claimed:
@@ -253,45 +337,43 @@ class Dispatcher:
             async with self.core.writing(), self.core.sessions() as session, session.begin():
                 await outbox.part_sent(session, row.id, token, parts)
 
+        extra = {k: v for k, v in row.payload.items() if k not in ("messages", "to")}
+        extra["kind"] = row.kind
         try:
             to = row.payload.get("to")
             await sender.deliver(
                 row.recipient, messages, row.retry_key, done=row.parts_sent, on_part=on_part,
-                **({"to": [str(r) for r in to]} if to is not None else {}),
+                extra=extra, **({"to": [str(r) for r in to]} if to is not None else {}),
             )  # fmt: skip
         except DeliveryError as error:
             batch.finished(row.id)
-            await self._failed(platform, row.id, row.recipient, row.attempts, error, token)
+            await self._failed(platform, row, error, token)
         except Exception as error:  # a bug or an unknown failure: retry, and say so
             log.exception("outbox %s row %s: unexpected failure", platform, row.id)
             batch.finished(row.id)
-            failure = DeliveryError("retry", repr(error))
-            await self._failed(platform, row.id, row.recipient, row.attempts, failure, token)
+            await self._failed(platform, row, DeliveryError("retry", repr(error)), token)
         else:
             await batch.sent(row.id)
 
-    async def _failed(
-        self,
-        platform: str,
-        row_id: int,
-        recipient: str,
-        attempts: int,
-        error: DeliveryError,
-        token: str,
-    ) -> None:
+    async def _failed(self, platform: str, row: _Row, error: DeliveryError, token: str) -> None:
         now = self.core.clock()
-        if error.kind == "blocked":
-            await set_active_locked(self.core, platform, recipient, False)
+        detail = redact(str(error))
+        if error.kind == "blocked" and not row.recipient.startswith("-"):
+            # A person who blocked the bot (a group's id is negative on Telegram: no person).
+            await set_active(self.core, platform, row.recipient, False)
+        alert = row.kind in outbox.ALERT_KINDS
         async with self.core.writing(), self.core.sessions() as session, session.begin():
-            if error.kind == "retry" and attempts < MAX_ATTEMPTS:
-                wait = error.retry_after if error.retry_after is not None else backoff(attempts)
+            if error.kind == "retry" and (alert or row.attempts < MAX_ATTEMPTS):
+                wait = error.retry_after if error.retry_after is not None else backoff(row.attempts)
+                if alert:
+                    wait = min(wait, ALERT_RETRY_CAP)
                 retry_at = now + dt.timedelta(seconds=wait)
                 await outbox.finish(
-                    session, row_id, "pending", now=now, error=str(error), retry_at=retry_at,
+                    session, row.id, "pending", now=now, error=detail, retry_at=retry_at,
                     token=token,
                 )  # fmt: skip
-                log.warning("outbox %s row %s: %s; again in %.0f s", platform, row_id, error, wait)
+                log.warning("outbox %s row %s: %s; again in %.0f s", platform, row.id, detail, wait)
             else:
                 status = "skipped" if error.kind == "blocked" else "failed"
-                await outbox.finish(session, row_id, status, now=now, error=str(error), token=token)
-                log.error("outbox %s row %s %s: %s", platform, row_id, status, error)
+                await outbox.finish(session, row.id, status, now=now, error=detail, token=token)
+                log.error("outbox %s row %s %s: %s", platform, row.id, status, detail)

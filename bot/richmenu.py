@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import fontpkg
@@ -81,8 +82,9 @@ async def setup_rich_menu(channel: LineChannel) -> str:
     lang = core.settings.default_language
     created = await channel.api.create_rich_menu(menu_request(core.i18n, lang))
     rich_menu_id = str(created.rich_menu_id)
+    image = await asyncio.to_thread(menu_image, core.i18n, lang)  # drawing is CPU work
     await channel.blob.set_rich_menu_image(
-        rich_menu_id, body=menu_image(core.i18n, lang), _headers={"Content-Type": "image/png"}
+        rich_menu_id, body=image, _headers={"Content-Type": "image/png"}
     )
     await channel.api.set_default_rich_menu(rich_menu_id)
     return rich_menu_id

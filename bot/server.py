@@ -9,18 +9,22 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.metadata import version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from sqlalchemy import text
 
 from bot import media_links
 from bot.config import Settings
+from bot.intake import Intake
 from bot.outbox import Dispatcher, Sender
+from bot.redact import redact
 from bot.scheduler import Scheduler
 from bot.service import Core, build_core
+from storage import outbox
+from storage.inbox import NewEvent, Stored
 
 if TYPE_CHECKING:
     from bot.line import LineChannel
@@ -31,6 +35,7 @@ CORE_KEY = web.AppKey("core", Core)
 LINE_KEY: web.AppKey[LineChannel] = web.AppKey("line")
 TELEGRAM_KEY: web.AppKey[TelegramChannel] = web.AppKey("telegram")
 DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
+INTAKE_KEY = web.AppKey("intake", Intake)
 
 
 def channel_status(settings: Settings) -> dict[str, bool]:
@@ -60,47 +65,90 @@ MAX_BODY = 1024 * 1024  # webhooks larger than this are answered 413
 
 def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
     """The application: health check, and a webhook for each channel whose credentials are
-    set (a channel that is off has no route, so its webhook answers 404). With `dispatch`,
-    the outbox dispatcher runs with it (tests turn it off and deliver step by step)."""
+    set (a channel that is off has no route, so its webhook answers 404). A webhook stores its
+    events in the inbox before it answers 200 (bot.intake handles them from there); the
+    outbox dispatcher sends the replies. With `dispatch`, it sends the other pushes too
+    (tests turn that off and deliver them step by step)."""
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
     if media_links.enabled(core.settings):
         app.router.add_get("/media/{name}", media_links.handler(core.settings))
+    channels: dict[str, Channel] = {}
     if core.settings.line_enabled:
         from bot.line import LineChannel
 
         line = LineChannel(core)
         app[LINE_KEY] = line
-        app.router.add_post("/webhooks/line", line.webhook)
+        channels["line"] = line
         app.on_cleanup.append(lambda _app: line.close())
     if core.settings.telegram_enabled:
         from bot.telegram import TelegramChannel
 
         telegram = TelegramChannel(core)
         app[TELEGRAM_KEY] = telegram
-        app.router.add_post("/webhooks/telegram", telegram.webhook)
+        channels["telegram"] = telegram
         app.on_startup.append(lambda _app: telegram.start())
         app.on_cleanup.append(lambda _app: telegram.close())
-    senders: dict[str, Sender] = {}
-    if LINE_KEY in app:
-        senders["line"] = app[LINE_KEY]
-    if TELEGRAM_KEY in app:
-        senders["telegram"] = app[TELEGRAM_KEY]
-    dispatcher = Dispatcher(core, senders)
+    settings = core.settings
+    intake = Intake(
+        core, {name: channel.handle for name, channel in channels.items()},
+        capacity=settings.intake_capacity, per_minute=settings.flood_per_minute,
+        grace=settings.inbox_grace_seconds,
+    )  # fmt: skip
+    app[INTAKE_KEY] = intake
+    for name, channel in channels.items():
+        app.router.add_post(f"/webhooks/{name}", _webhook(name, channel, intake))
+    dispatcher = Dispatcher(core, channels)
     app[DISPATCHER_KEY] = dispatcher
     core.on_outbox = dispatcher.wake
-    if dispatch:
+    stop = asyncio.Event()
+    sweeper: list[asyncio.Task[None]] = []
 
-        async def start_dispatching(_app: web.Application) -> None:
-            dispatcher.start()
+    async def start(_app: web.Application) -> None:
+        dispatcher.start(outbox.LANES if dispatch else ("reply",))
+        sweeper.append(asyncio.create_task(intake.run(stop), name="inbox-sweeper"))
 
-        async def stop_dispatching(_app: web.Application) -> None:
-            await dispatcher.stop()
+    async def shut(_app: web.Application) -> None:
+        stop.set()
+        await asyncio.gather(*sweeper, return_exceptions=True)
+        await intake.stop()
+        await dispatcher.settle(within=5.0)
+        await dispatcher.stop()
 
-        app.on_startup.append(start_dispatching)
-        app.on_shutdown.append(stop_dispatching)
+    app.on_startup.append(start)
+    app.on_shutdown.append(shut)
     return app
+
+
+class Channel(Sender, Protocol):
+    """What the server needs of a channel: read a webhook, handle a stored event, send."""
+
+    async def read(self, request: web.Request) -> list[NewEvent]: ...
+
+    async def handle(self, item: Stored) -> None: ...
+
+
+def _webhook(
+    platform: str, channel: Channel, intake: Intake
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def webhook(request: web.Request) -> web.Response:
+        events = await channel.read(request)  # raises the 4xx to answer
+        try:
+            await intake.accept(platform, events)
+        except Exception as error:
+            # Not stored, so not acknowledged: the platform sends it again.
+            log.error("%s webhook could not be stored: %s", platform, redact(repr(error)))
+            return web.json_response({"error": "try again"}, status=503)
+        return web.json_response({})
+
+    return webhook
+
+
+async def settle(app: web.Application) -> None:
+    """Wait until the events received so far are handled and their replies sent (tests)."""
+    await app[INTAKE_KEY].drain()
+    await app[DISPATCHER_KEY].settle()
 
 
 @contextlib.asynccontextmanager
@@ -129,16 +177,27 @@ async def channel_senders(core: Core) -> AsyncIterator[dict[str, Sender]]:
             await close()
 
 
-KEEP_EVENT_IDS = dt.timedelta(days=2)
+KEEP_EVENT_IDS = dt.timedelta(days=2)  # platforms redeliver within hours
+# An event still pending after this is given up (recorded as failed): the inbox is bounded by
+# time, and an answer days late would only confuse.
+KEEP_PENDING = dt.timedelta(days=7)
 HOUSEKEEPING_EVERY = 3600.0
 
 
 async def housekeeping_once(core: Core) -> int:
-    """Forget handled-event ids past their use; returns how many were removed."""
-    from storage.repo import prune_inbound_events
+    """Keep the inbox and the replies bounded by time; returns how many rows were removed."""
+    from storage import inbox
 
+    now = core.clock()
     async with core.writing(), core.sessions() as session, session.begin():
-        return await prune_inbound_events(session, core.clock() - KEEP_EVENT_IDS)
+        removed, expired = await inbox.prune(
+            session, handled_before=now - KEEP_EVENT_IDS, pending_before=now - KEEP_PENDING,
+            now=now,
+        )  # fmt: skip
+        removed += await outbox.prune_replies(session, now - KEEP_EVENT_IDS)
+    if expired:
+        log.warning("gave up %d inbox event(s) pending for over %s", expired, KEEP_PENDING)
+    return removed
 
 
 async def _every(seconds: float, stop: asyncio.Event) -> bool:
@@ -154,7 +213,7 @@ async def _housekeeping(core: Core, stop: asyncio.Event) -> None:
         try:
             removed = await housekeeping_once(core)
             if removed:
-                log.info("forgot %d old platform event ids", removed)
+                log.info("forgot %d old inbox events and replies", removed)
         except Exception:
             log.exception("housekeeping failed")
         if await _every(HOUSEKEEPING_EVERY, stop):

@@ -9,7 +9,7 @@ import asyncio
 import copy
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,6 +20,7 @@ from bot import broadcasts, casework
 from bot.casework import user_view
 from bot.config import Settings
 from bot.lists import Lists, load_lists
+from bot.redact import redact
 from handlers import router
 from handlers.areas import AreaDirectory
 from handlers.engine import (
@@ -40,8 +41,8 @@ from handlers.engine import (
 )
 from handlers.forms import FORMS, NOTICE_VERSION
 from handlers.i18n import Translator, load_translator
-from handlers.messages import Inbound, Outgoing, PhotoRef
-from storage import repo, staff
+from handlers.messages import Inbound, Outgoing, PhotoRef, clean_inbound
+from storage import inbox, outbox, repo, staff
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.media import MediaStore
 from storage.migrate import upgrade
@@ -159,15 +160,14 @@ async def handle(
     inbound: Inbound,
     *,
     page_size: int = 13,
-    event_id: str | None = None,
-) -> list[Outgoing] | None:
-    """Handle one input of one user and return the replies (None: this platform event was
-    handled before). Nothing is sent from here: the state is committed before the adapter
-    replies, so a failed send never loses an answer."""
+) -> list[Outgoing]:
+    """Handle one input of one user and return the replies (the console's way: it prints
+    them itself). Platform events go through `handle_event` instead."""
     async with core.locks.hold(user_key(platform, platform_user_id)):
-        return await handle_locked(
-            core, platform, platform_user_id, inbound, page_size=page_size, event_id=event_id
-        )
+        messages = await handle_locked(core, platform, platform_user_id, inbound,
+                                       page_size=page_size)  # fmt: skip
+    assert messages is not None  # without an inbox row there is nothing handled before
+    return messages
 
 
 async def handle_locked(
@@ -177,16 +177,20 @@ async def handle_locked(
     inbound: Inbound,
     *,
     page_size: int = 13,
-    event_id: str | None = None,
+    inbox_id: int | None = None,
+    reply: Mapping[str, Any] | None = None,
 ) -> list[Outgoing] | None:
-    """`handle` for a caller that already holds the user's lock (an adapter that must fetch a
-    photo before the input exists, and must not let the user's next message overtake it)."""
+    """Handle one input of one user, for a caller that holds the user's lock, in one
+    transaction: the conversation state, what the input caused (reports, case changes, pushes)
+    and, with `inbox_id`, the stored platform event marked done. With `reply`, the answers are
+    written to the outbox as a reply row in that same transaction (its values, such as a LINE
+    reply token, go with the row to the channel), so an answer is never lost to a crash or a
+    failed send. Returns the answers, or None when the inbox event was handled before."""
+    inbound = clean_inbound(inbound)
     env = core.env(page_size)
     async with core.writing(), core.sessions() as session, session.begin():
-        if event_id is not None and not await repo.first_delivery(
-            session, platform, event_id, env.now
-        ):
-            log.info("%s event %s was delivered before; skipped", platform, event_id)
+        if inbox_id is not None and not await inbox.take(session, inbox_id, env.now):
+            log.info("%s inbox event %s was handled before; skipped", platform, inbox_id)
             return None
         user = await repo.get_or_create_user(session, platform, platform_user_id, env.now)
         assert user.id is not None
@@ -212,34 +216,83 @@ async def handle_locked(
         messages += await _apply(session, core, env, user, result)
         await _save_state(session, user.id, result.state, env.now)
         language = language_of(user_view(user), result.state, env)
+        messages = [replace(m, language=language) for m in messages]
+        if reply is not None and messages:
+            await outbox.enqueue(session, user, outbox.REPLY, messages, now=env.now, extra=reply)
     if any(isinstance(e, BroadcastCommand) and e.action == "send" for e in result.events):
         await broadcasts.queue_due(core)  # "send now" goes now, not at the scheduler's next look
-    if result.events and core.on_outbox is not None:
+    if (result.events or reply is not None) and core.on_outbox is not None:
         core.on_outbox()
-    return [replace(m, language=language) for m in messages]
+    return messages
 
 
 async def set_active(
-    core: Core, platform: str, platform_user_id: str, active: bool, *, event_id: str | None = None
+    core: Core, platform: str, platform_user_id: str, active: bool, *, inbox_id: int | None = None
 ) -> None:
-    """Mark a user as reachable or not (LINE follow/unfollow, Telegram block/unblock), in
-    order with the user's other events."""
-    async with core.locks.hold(user_key(platform, platform_user_id)):
-        await set_active_locked(core, platform, platform_user_id, active, event_id=event_id)
-
-
-async def set_active_locked(
-    core: Core, platform: str, platform_user_id: str, active: bool, *, event_id: str | None = None
-) -> None:
-    """`set_active` for a caller that holds the user's lock, or needs no order (a send that
-    finds the user has blocked us)."""
+    """Mark a user as reachable or not (LINE follow/unfollow, Telegram block/unblock), for a
+    caller that holds the user's lock or needs no order (a send that finds the user has
+    blocked us)."""
     now = core.clock()
     async with core.writing(), core.sessions() as session, session.begin():
-        if event_id is not None and not await repo.first_delivery(session, platform, event_id, now):
+        if inbox_id is not None and not await inbox.take(session, inbox_id, now):
             return
         user = await repo.get_or_create_user(session, platform, platform_user_id, now)
         user.active = active
         user.updated_at = now
+
+
+async def give_up(
+    core: Core, platform: str, platform_user_id: str, inbox_id: int, note: str, *, tell: bool
+) -> None:
+    """An inbox event that cannot be handled (a fault of ours, not of the database): record
+    it as failed with the reason and, with `tell`, ask the user in their language to send it
+    again."""
+    now = core.clock()
+    async with core.writing(), core.sessions() as session, session.begin():
+        if not await inbox.finish(session, inbox_id, inbox.FAILED, now, note=redact(note)[:2000]):
+            return  # handled meanwhile after all
+        if tell:
+            await _tell(session, core, platform, platform_user_id, "error.try_again", now)
+    if tell and core.on_outbox is not None:
+        core.on_outbox()
+
+
+async def slow_down(core: Core, platform: str, platform_user_id: str, per_minute: int) -> None:
+    """Tell a user who writes faster than `per_minute` messages a minute that what follows is
+    not read for a while (once per flood: the intake decides when)."""
+    now = core.clock()
+    async with core.writing(), core.sessions() as session, session.begin():
+        await _tell(session, core, platform, platform_user_id, "flood.slow_down", now,
+                    limit=per_minute)  # fmt: skip
+    if core.on_outbox is not None:
+        core.on_outbox()
+
+
+async def _tell(
+    session: AsyncSession, core: Core, platform: str, platform_user_id: str, key: str,
+    now: dt.datetime, **params: object,
+) -> None:  # fmt: skip
+    user = await repo.get_or_create_user(session, platform, platform_user_id, now)
+    lang = user.language or core.settings.default_language
+    text = Outgoing(core.i18n.t(lang, key, **params), language=lang)
+    await outbox.enqueue(session, user, outbox.REPLY, [text], now=now)
+
+
+async def private_only(core: Core, platform: str, chat: str, inbox_id: int) -> None:
+    """Someone wrote to the bot in a group or a channel: the bot talks to people one to one
+    only. The chat is told so once (in both languages: a group has none of its own); nobody
+    becomes a user."""
+    now = core.clock()
+    async with core.writing(), core.sessions() as session, session.begin():
+        if not await inbox.take(session, inbox_id, now):
+            return
+        if await outbox.has_kind(session, platform, chat, outbox.PRIVATE_ONLY):
+            return
+        text = "\n\n".join(core.i18n.t(lang, "group.private_only") for lang in core.i18n.languages)
+        await outbox.enqueue_to(session, platform, chat, outbox.PRIVATE_ONLY, [Outgoing(text)],
+                                now=now)  # fmt: skip
+    if core.on_outbox is not None:
+        core.on_outbox()
 
 
 async def _save_state(

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -33,19 +32,14 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from bot.channels import Background, RateLimiter, split_text
+from bot.channels import RateLimiter, load_json, malformed, split_text
 from bot.outbox import DeliveryError, PartSent
-from bot.service import (
-    Core,
-    handle_locked,
-    save_photo,
-    set_active,
-    set_active_locked,
-    user_key,
-)
+from bot.redact import redact
+from bot.service import Core, handle_locked, private_only, save_photo, set_active
 from bot.telegram_http import AiohttpRequest
 from handlers.cases import keeps_buttons
 from handlers.messages import Inbound, Outgoing
+from storage.inbox import NewEvent, Stored
 from storage.media import PhotoTooLargeError, sniff_content_type
 
 log = logging.getLogger(__name__)
@@ -80,8 +74,6 @@ class TelegramChannel:
             base_file_url=f"{base}/file/bot",
             request=AiohttpRequest(connections=self.concurrency + 8),
         )
-        self.background = Background()
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests wait for nothing
         self.limiter = RateLimiter(overall=core.settings.telegram_max_per_second, per_key=1)
         # Chats showing our location keyboard (in memory: after a restart at worst it lingers).
         self._reply_keyboard: set[str] = set()
@@ -90,88 +82,74 @@ class TelegramChannel:
         await self.bot.initialize()  # getMe: a wrong token shows up at start, not at a user
 
     async def close(self) -> None:
-        await self.background.drain()
         await self.bot.shutdown()
 
     # ------------------------------------------------------------------ in
 
-    async def webhook(self, request: web.Request) -> web.Response:
+    async def read(self, request: web.Request) -> list[NewEvent]:
+        """The update of one webhook call, checked and cleaned, for the inbox (bot.intake
+        stores it before the webhook is answered). Raises the HTTP error to answer otherwise."""
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             log.warning("Telegram webhook with a wrong secret refused")
-            return web.json_response({"error": "forbidden"}, status=403)
-        body = await request.read()  # aiohttp answers 413 past the app's client_max_size
+            raise web.HTTPForbidden(text='{"error": "forbidden"}', content_type="application/json")
+        data = load_json(await request.read())  # aiohttp answers 413 past client_max_size
         try:
-            data = json.loads(body)
             update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
         except Exception:  # whatever the body is, it is not an update we can read
             update = None
         if update is None:
-            return web.json_response({"error": "malformed body"}, status=400)
-        self.background.start(self._update(update), "telegram-update")
-        return web.json_response({})
+            raise malformed()
+        return [NewEvent(str(update.update_id), _sender(update), data)]
 
-    async def _update(self, update: Update) -> None:
-        event_id = str(update.update_id)
+    async def handle(self, item: Stored) -> None:
+        """One stored update, in its sender's order (bot.intake calls this). Errors are left
+        to the intake, which retries what a database hiccup caused and gives up on the rest."""
+        update = Update.de_json(item.payload, self.bot)
         member = update.my_chat_member
-        if member is not None:
-            if member.chat.type == ChatType.PRIVATE:
-                status = member.new_chat_member.status
-                active = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-                await set_active(
-                    self.core, PLATFORM, str(member.from_user.id), active, event_id=event_id
-                )
+        if member is not None and member.chat.type == ChatType.PRIVATE:
+            status = member.new_chat_member.status
+            active = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+            await set_active(
+                self.core, PLATFORM, str(member.from_user.id), active, inbox_id=item.id
+            )
+            return
+        chat = update.effective_chat
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            # Groups and channels: told once to talk one to one; nobody becomes a user.
+            await private_only(self.core, PLATFORM, str(chat.id), item.id)
             return
         query = update.callback_query
         message = update.message
-        user = message.from_user if message is not None else None
         if query is not None:
-            await self._callback(query, event_id)
-        elif message is not None and message.chat.type == ChatType.PRIVATE and user:
-            await self._message(message, event_id)
+            await self._callback(query, item.id)
+        elif message is not None and message.from_user is not None:
+            user_id = str(message.from_user.id)
+            await self._handle(user_id, await self._inbound(message), item.id)
+        else:  # an edited message and such: nothing to do, but it is done
+            await set_active(self.core, PLATFORM, item.sender, True, inbox_id=item.id)
 
-    async def _handle(self, user_id: str, inbound: Inbound, event_id: str) -> None:
-        """Handle and reply, under the user's lock (held by the caller)."""
-        try:
-            messages = await handle_locked(
-                self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event_id=event_id
-            )
-        except Exception:
-            # Nothing was saved, and we answered 200, so Telegram will not send it again.
-            log.exception("Telegram update %s could not be handled", event_id)
-            await self._apologise(user_id)
-            return
-        if messages:
-            await self.send(user_id, messages)
+    async def _handle(self, user_id: str, inbound: Inbound, inbox_id: int) -> None:
+        await handle_locked(
+            self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, inbox_id=inbox_id,
+            reply={},
+        )  # fmt: skip
 
-    async def _apologise(self, chat_id: str) -> None:
-        try:
-            text = self.core.i18n.t(self.core.settings.default_language, "error.try_again")
-            await self.bot.send_message(chat_id, text)
-        except TelegramError:
-            log.exception("Telegram apology could not be sent either")
-
-    async def _callback(self, query: CallbackQuery, event_id: str) -> None:
+    async def _callback(self, query: CallbackQuery, inbox_id: int) -> None:
         user_id = str(query.from_user.id)
-        # The lock comes first: a message typed right after the tap must wait for the tap.
-        async with self.core.locks.hold(user_key(PLATFORM, user_id)):
-            try:
-                await query.answer()  # stops the button's spinner
-                pressed = query.message
-                if (isinstance(pressed, Message) and pressed.reply_markup
-                        and not keeps_buttons(query.data or "")):  # fmt: skip
-                    # A pressed question's keyboard goes away, so it cannot be pressed twice;
-                    # a case card keeps its buttons for the next step of the case.
-                    await pressed.edit_reply_markup(reply_markup=None)
-            except TelegramError as error:
-                log.warning("Telegram callback answer failed: %s", error)
-            await self._handle(user_id, Inbound("choice", value=query.data or ""), event_id)
-
-    async def _message(self, message: Message, event_id: str) -> None:
-        assert message.from_user is not None
-        user_id = str(message.from_user.id)
-        async with self.core.locks.hold(user_key(PLATFORM, user_id)):
-            await self._handle(user_id, await self._inbound(message), event_id)
+        try:
+            await self.limiter.wait(user_id, per_key=False)
+            await query.answer()  # stops the button's spinner
+            pressed = query.message
+            if (isinstance(pressed, Message) and pressed.reply_markup
+                    and not keeps_buttons(query.data or "")):  # fmt: skip
+                # A pressed question's keyboard goes away, so it cannot be pressed twice;
+                # a case card keeps its buttons for the next step of the case.
+                await self.limiter.wait(user_id, per_key=False)
+                await pressed.edit_reply_markup(reply_markup=None)
+        except TelegramError as error:
+            log.warning("Telegram callback answer failed: %s", redact(str(error)))
+        await self._handle(user_id, Inbound("choice", value=query.data or ""), inbox_id)
 
     async def _inbound(self, message: Message) -> Inbound:
         if message.text is not None:
@@ -204,7 +182,7 @@ class TelegramChannel:
             telegram_file = await self.bot.get_file(file_id)
             data = bytes(await telegram_file.download_as_bytearray())
         except TelegramError as error:
-            log.error("Telegram photo download failed: %s", error)
+            log.error("Telegram photo download failed: %s", redact(str(error)))
             return Inbound("photo_failed")
         if sniff_content_type(data) == "application/octet-stream":
             return Inbound("photo_failed")  # a "photo" file that is no image we can read
@@ -215,39 +193,6 @@ class TelegramChannel:
 
     # ------------------------------------------------------------------ out
 
-    async def send(self, chat_id: str, outgoing: Sequence[Outgoing]) -> None:
-        for item in outgoing:
-            pieces = split_text(item.text, MAX_TEXT)
-            for index, piece in enumerate(pieces):
-                markup = self.markup(item) if index == len(pieces) - 1 else None
-                if isinstance(markup, ReplyKeyboardMarkup):
-                    self._reply_keyboard.add(chat_id)
-                elif chat_id in self._reply_keyboard:
-                    # The location keyboard must go; one message cannot both remove it and
-                    # carry inline buttons, so the buttons follow in a message of their own.
-                    self._reply_keyboard.discard(chat_id)
-                    await self._send_one(chat_id, piece, ReplyKeyboardRemove())
-                    if markup is None:
-                        continue
-                    piece = self.core.i18n.t(item.language, "telegram.buttons")
-                await self._send_one(chat_id, piece, markup)
-
-    async def _send_one(self, chat_id: str, text: str, markup: Any) -> None:
-        for attempt in range(3):
-            try:
-                await self.bot.send_message(chat_id, text, reply_markup=markup)
-                return
-            except RetryAfter as error:
-                if attempt == 2:
-                    raise
-                wait = error.retry_after
-                await self.sleep(wait if isinstance(wait, int) else wait.total_seconds())
-            except Forbidden:
-                # The user blocked the bot: nobody to talk to until they come back.
-                await set_active_locked(self.core, PLATFORM, chat_id, False)
-                log.info("Telegram user blocked the bot; marked inactive")
-                return
-
     async def deliver(
         self,
         recipient: str,
@@ -257,10 +202,13 @@ class TelegramChannel:
         done: int = 0,
         on_part: PartSent | None = None,
         to: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """Send one outbox row (for bot.outbox), within Telegram's limits: at most 30 messages a
-        second in all and one a second to a chat. Telegram has no retry key, so each message it
-        acknowledges is reported (`on_part`) and never sent again when the row is retried."""
+        """Send one outbox row (for bot.outbox), every message through the limiter: at most
+        30 a second in all, and (but for a reply, a burst Telegram allows) one a second to a
+        chat. Telegram has no retry key, so each message it acknowledges is reported
+        (`on_part`) and never sent again when the row is retried."""
+        reply = (extra or {}).get("kind") in ("reply", "private_only")
         sends: list[Callable[[], Awaitable[object]]] = []
         for item in messages:
             markup = self.markup(item)
@@ -278,7 +226,20 @@ class TelegramChannel:
                 last = index == len(pieces) - 1
                 params: dict[str, Any] = {"chat_id": recipient, "text": piece}
                 if last and markup is not None:
+                    if isinstance(markup, ReplyKeyboardMarkup):
+                        self._reply_keyboard.add(recipient)
+                    elif recipient in self._reply_keyboard:
+                        # The location keyboard must go; one message cannot both remove it
+                        # and carry inline buttons, so the buttons follow on their own.
+                        self._reply_keyboard.discard(recipient)
+                        removal = {"chat_id": recipient, "text": piece,
+                                   "reply_markup": ReplyKeyboardRemove()}  # fmt: skip
+                        sends.append(partial(self.bot.do_api_request, "sendMessage", removal))
+                        params["text"] = self.core.i18n.t(item.language, "telegram.buttons")
                     params["reply_markup"] = markup
+                elif last and recipient in self._reply_keyboard:
+                    self._reply_keyboard.discard(recipient)
+                    params["reply_markup"] = ReplyKeyboardRemove()
                 # The raw call: a push needs no Message object built from Telegram's answer
                 # (that was a quarter of a broadcast's CPU); errors are the same exceptions.
                 sends.append(partial(self.bot.do_api_request, "sendMessage", params))
@@ -286,20 +247,20 @@ class TelegramChannel:
             for number, send in enumerate(sends, start=1):
                 if number <= done:
                     continue  # acknowledged on an earlier attempt
-                await self.limiter.wait(recipient)
+                await self.limiter.wait(recipient, per_key=not reply)
                 await send()
                 if on_part is not None and number < len(sends):
                     await on_part(number)  # the last part is recorded with the row itself
         except RetryAfter as error:
             wait = error.retry_after
             seconds = float(wait if isinstance(wait, int) else wait.total_seconds())
-            raise DeliveryError("retry", str(error), seconds) from error
+            raise DeliveryError("retry", redact(str(error)), seconds) from error
         except Forbidden as error:
-            raise DeliveryError("blocked", str(error)) from error
+            raise DeliveryError("blocked", redact(str(error))) from error
         except BadRequest as error:
-            raise DeliveryError("permanent", str(error)) from error
+            raise DeliveryError("permanent", redact(str(error))) from error
         except (NetworkError, OSError) as error:  # includes TimedOut; the platform may be down
-            raise DeliveryError("retry", str(error)) from error
+            raise DeliveryError("retry", redact(str(error))) from error
 
     async def _photo(self, path: str) -> bytes | None:
         """The stored photo, or None when it is gone (the alert then goes as text)."""
@@ -352,3 +313,12 @@ class TelegramChannel:
             for name in COMMANDS
         ]
         await self.bot.set_my_commands(default)
+
+
+def _sender(update: Update) -> str:
+    """Whose order an update keeps: the person's id in a private chat, else the chat's."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if (chat is None or chat.type == ChatType.PRIVATE) and user is not None:
+        return str(user.id)
+    return f"chat:{chat.id}" if chat is not None else "unknown"

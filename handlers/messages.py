@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 InboundKind = Literal["text", "choice", "location", "photo", "photo_failed", "start", "unsupported"]
@@ -98,3 +101,39 @@ class Outgoing:
             image=data.get("image"),
             standing=bool(data.get("standing", False)),
         )
+
+
+# Control characters (Unicode category Cc) but newline and tab; carriage returns become newlines.
+_CONTROLS: dict[int, str | None] = {
+    c: None for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"
+}
+_CONTROLS.pop(ord("\n"))
+_CONTROLS.pop(ord("\t"))
+_CONTROLS[ord("\r")] = "\n"
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text as it may be stored: Unicode NFC, no lone surrogates, no control characters but
+    newline and tab (a carriage return becomes a newline, so CRLF is one line break). Linear in
+    the length of the text."""
+    text = text.replace("\r\n", "\n")
+    if text.isascii():
+        return text.translate(_CONTROLS)
+    return unicodedata.normalize("NFC", _SURROGATES.sub("", text).translate(_CONTROLS))
+
+
+def clean_inbound(inbound: Inbound) -> Inbound:
+    """What a channel received, cleaned once at the edge before the core or the database sees
+    it: text and button data through `clean_text`; a location that is not a finite number is no
+    location."""
+    cleaned = replace(
+        inbound,
+        text=clean_text(inbound.text),
+        value=clean_text(inbound.value) if inbound.value is not None else None,
+    )
+    if inbound.kind == "location" and not all(
+        v is not None and math.isfinite(v) for v in (inbound.latitude, inbound.longitude)
+    ):
+        return Inbound("unsupported")
+    return cleaned

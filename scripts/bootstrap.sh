@@ -15,4 +15,6 @@ else
   UV=$PWD/.uv-bootstrap/bin/uv
 fi
 export UV
-"$UV" sync --frozen --quiet
+# Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set (as on CI), every start of
+# `fieldbot` would otherwise compile its libraries from source again (a few seconds each).
+"$UV" sync --frozen --quiet --compile-bytecode

@@ -192,17 +192,31 @@ class ReferenceCounter(SQLModel, table=True):
     last_value: int = Field(default=0)
 
 
-class InboundEvent(SQLModel, table=True):
-    """Platform events already handled (LINE webhookEventId, Telegram update_id). Written in the
-    same transaction as the state change the event caused, so a redelivery is handled once."""
+class InboxEvent(SQLModel, table=True):
+    """A platform event (LINE webhook event, Telegram update) stored before its webhook is
+    answered: the platform does not send an acknowledged event again, so from the 200 on this row
+    is the only copy. Unique per platform event id, so a redelivery is stored once. Handled in
+    each sender's order of arrival (`id`); the handling transaction marks it done, together with
+    the state change it caused. Kept for a few days after (for deduplication), then pruned."""
 
-    __tablename__ = "inbound_events"
+    __tablename__ = "inbox"
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "event_id"),
+        sa.Index("ix_inbox_status_id", "status", "id"),
+    )
 
-    platform: str = Field(primary_key=True, max_length=16)
-    event_id: str = Field(primary_key=True, max_length=128)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    event_id: str = Field(max_length=128)
+    # Whose order the event keeps: the platform's user id (or "chat:<id>" for a group).
+    sender: str = Field(max_length=160)
+    payload: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending|done|dropped|failed
+    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     received_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
     )
+    handled_at: dt.datetime | None = _optional_when()
 
 
 class Invite(SQLModel, table=True):
@@ -227,7 +241,11 @@ class OutboxMessage(SQLModel, table=True):
     A dispatcher sends it and records the outcome; nothing pushes outside the outbox."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_due", "platform", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_due", "platform", "status", "next_attempt_at"),
+        # A chat's unfinished replies, which its next reply must not overtake.
+        sa.Index("ix_outbox_chat", "platform", "recipient", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)

@@ -6,17 +6,29 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from handlers.messages import Outgoing
 from storage.models import OutboxMessage, User, utcnow
 
 PUSH_PLATFORMS = ("line", "telegram")  # the console cannot be reached when nobody is typing
+# Kinds of rows. Replies answer what a user just sent; they go out on a lane of their own (never
+# behind a broadcast) and in order per chat. Alerts and escalations are retried until delivered.
+REPLY = "reply"
+PRIVATE_ONLY = "private_only"  # "talk to me one to one", told once to a group chat
+ALERT_KINDS = ("alert", "escalation")
+LANES = ("reply", "push")
+UNFINISHED = ("pending", "sending")
+
+
+def lane_of(kind: str) -> str:
+    return "reply" if kind in (REPLY, PRIVATE_ONLY) else "push"
 
 
 async def enqueue(
@@ -28,32 +40,68 @@ async def enqueue(
     report_id: int | None = None,
     now: dt.datetime | None = None,
     not_before: dt.datetime | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> OutboxMessage:
     """Queue `messages` for `user`. A user who blocked the bot gets a row marked skipped, so
-    counts show who could not be reached."""
+    counts show who could not be reached. `extra` goes into the payload for the channel (a
+    reply's LINE reply token)."""
+    unreachable = None
+    if not user.active:
+        unreachable = "recipient inactive (blocked or unfollowed)"
+    elif user.platform not in PUSH_PLATFORMS:
+        unreachable = f"no pushes on {user.platform}"
+    return await enqueue_to(
+        session, user.platform, user.platform_user_id, kind, messages, user_id=user.id,
+        report_id=report_id, now=now, not_before=not_before, extra=extra, skip=unreachable,
+    )  # fmt: skip
+
+
+async def enqueue_to(
+    session: AsyncSession,
+    platform: str,
+    recipient: str,
+    kind: str,
+    messages: Sequence[Outgoing],
+    *,
+    user_id: int | None = None,
+    report_id: int | None = None,
+    now: dt.datetime | None = None,
+    not_before: dt.datetime | None = None,
+    extra: Mapping[str, Any] | None = None,
+    skip: str | None = None,
+) -> OutboxMessage:
+    """Queue `messages` for a chat, which need not be a user (a group); with `skip` (the
+    reason), the row is recorded as skipped instead."""
     now = now or utcnow()
-    reachable = user.active and user.platform in PUSH_PLATFORMS
     row = OutboxMessage(
-        platform=user.platform,
-        recipient=user.platform_user_id,
-        user_id=user.id,
+        platform=platform,
+        recipient=recipient,
+        user_id=user_id,
         kind=kind,
         report_id=report_id,
-        payload={"messages": [m.as_json() for m in messages]},
-        status="pending" if reachable else "skipped",
-        last_error=None
-        if reachable
-        else (
-            "recipient inactive (blocked or unfollowed)"
-            if not user.active
-            else f"no pushes on {user.platform}"
-        ),
+        payload={**(extra or {}), "messages": [m.as_json() for m in messages]},
+        status="skipped" if skip else "pending",
+        last_error=skip,
         retry_key=str(uuid.uuid4()),
         next_attempt_at=max(now, not_before) if not_before else now,
         created_at=now,
     )
     session.add(row)
     return row
+
+
+async def has_kind(session: AsyncSession, platform: str, recipient: str, kind: str) -> bool:
+    """Whether a row of `kind` was ever queued for this chat."""
+    found = await session.execute(
+        select(col(OutboxMessage.id))
+        .where(
+            col(OutboxMessage.platform) == platform,
+            col(OutboxMessage.recipient) == recipient,
+            col(OutboxMessage.kind) == kind,
+        )
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 def row_values(
@@ -105,20 +153,38 @@ async def claim(
     lease: dt.timedelta,
     token: str,
     broadcast_id: int | None = None,
+    lane: str = "push",
 ) -> list[OutboxMessage]:
-    """Take up to `limit` due rows of `platform` (of one broadcast only, when given) for
-    sending. Rows another dispatcher holds are skipped; rows whose holder died (lease over)
-    are taken back."""
+    """Take up to `limit` due rows of `platform` on `lane` (of one broadcast only, when
+    given) for sending. Rows another dispatcher holds are skipped; rows whose holder died (lease
+    over) are taken back. A reply is not taken while an earlier reply to the same chat is being
+    sent or waits for its retry: a chat's answers arrive in the order they were given."""
+    kinds = col(OutboxMessage.kind).in_([REPLY, PRIVATE_ONLY])
     due = (
         select(col(OutboxMessage.id))
         .where(
             col(OutboxMessage.platform) == platform,
+            kinds if lane == "reply" else ~kinds,
             ((col(OutboxMessage.status) == "pending") & (col(OutboxMessage.next_attempt_at) <= now))
             | ((col(OutboxMessage.status) == "sending") & (col(OutboxMessage.claimed_until) < now)),
         )
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
+    if lane == "reply":
+        earlier = aliased(OutboxMessage)
+        due = due.where(
+            ~exists().where(
+                col(earlier.platform) == col(OutboxMessage.platform),
+                col(earlier.recipient) == col(OutboxMessage.recipient),
+                col(earlier.kind) == REPLY,
+                col(earlier.id) < col(OutboxMessage.id),
+                or_(
+                    and_(col(earlier.status) == "sending", col(earlier.claimed_until) >= now),
+                    and_(col(earlier.status) == "pending", col(earlier.next_attempt_at) > now),
+                ),
+            )
+        )
     if broadcast_id is not None:
         due = due.where(col(OutboxMessage.broadcast_id) == broadcast_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -150,18 +216,6 @@ def _held(row_id: int, token: str | None) -> Any:
     if token is not None:
         held = held & (col(OutboxMessage.claim_token) == token)
     return held
-
-
-async def renew(session: AsyncSession, row_id: int, token: str, until: dt.datetime) -> bool:
-    """Extend our hold on a row before sending it; False when another dispatcher took it back
-    (our lease ran out), so we must not send it."""
-    held = await session.execute(
-        update(OutboxMessage)
-        .where(_held(row_id, token), col(OutboxMessage.status) == "sending")
-        .values(claimed_until=until)
-        .returning(col(OutboxMessage.id))
-    )
-    return held.first() is not None
 
 
 async def renew_many(
@@ -253,3 +307,65 @@ async def counts(session: AsyncSession) -> list[tuple[str, str, str, int]]:
         .order_by(col(OutboxMessage.platform), col(OutboxMessage.kind), col(OutboxMessage.status))
     )
     return [(p, k, s, int(n)) for p, k, s, n in rows.all()]
+
+
+async def requeue(
+    session: AsyncSession, now: dt.datetime, *, row_id: int | None = None, failed: bool = False
+) -> int:
+    """An operator's "try again": the row `row_id` (unless sent), or every failed row, is due
+    now with its attempts counted afresh. Returns how many rows."""
+    query = update(OutboxMessage).where(col(OutboxMessage.status).in_(("failed", "cancelled")))
+    if row_id is not None:
+        query = update(OutboxMessage).where(
+            col(OutboxMessage.id) == row_id, col(OutboxMessage.status) != "sent"
+        )
+    elif not failed:
+        return 0
+    values = {"status": "pending", "attempts": 0, "next_attempt_at": now,
+              "claimed_until": None, "claim_token": None}  # fmt: skip
+    done = await session.execute(query.values(**values))
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+async def cancel(session: AsyncSession, row_id: int, now: dt.datetime) -> bool:
+    """An operator's "stop trying": a row not yet sent is cancelled."""
+    done = await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status).in_(
+            ("pending", "sending", "failed")))
+        .values(status="cancelled", claimed_until=None, claim_token=None,
+                last_error="cancelled by an operator")
+        .returning(col(OutboxMessage.id))
+    )  # fmt: skip
+    return done.first() is not None
+
+
+async def oldest_undelivered(
+    session: AsyncSession, kinds: Sequence[str] = ALERT_KINDS
+) -> OutboxMessage | None:
+    """The oldest row of `kinds` not delivered yet (pending, being sent, or failed)."""
+    found = await session.execute(
+        select(OutboxMessage)
+        .where(
+            col(OutboxMessage.kind).in_(list(kinds)),
+            col(OutboxMessage.status).in_((*UNFINISHED, "failed")),
+        )
+        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+        .limit(1)
+    )
+    return found.scalars().first()
+
+
+async def prune_replies(session: AsyncSession, before: dt.datetime) -> int:
+    """Forget replies delivered (or skipped) before `before`: they repeat the conversation,
+    which is kept in the reports themselves, not in a copy of every answer."""
+    from sqlalchemy import delete
+
+    done = await session.execute(
+        delete(OutboxMessage).where(
+            col(OutboxMessage.kind) == REPLY,
+            col(OutboxMessage.status).in_(("sent", "skipped", "cancelled")),
+            col(OutboxMessage.created_at) < before,
+        )
+    )
+    return int(getattr(done, "rowcount", 0) or 0)

@@ -15,7 +15,6 @@ from sqlmodel import col
 from handlers.messages import PhotoRef
 from storage.models import (
     Conversation,
-    InboundEvent,
     ReferenceCounter,
     Report,
     ReportPhoto,
@@ -177,35 +176,6 @@ async def recent_reports(session: AsyncSession, reporter_id: int, limit: int = 1
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
-
-
-async def first_delivery(
-    session: AsyncSession, platform: str, event_id: str, now: dt.datetime | None = None
-) -> bool:
-    """Record a platform event as handled; False when it was recorded before (a redelivery).
-    The row commits or rolls back with the caller's transaction, so an event whose handling
-    failed is handled again when the platform redelivers it."""
-    dialect = session.get_bind().dialect.name
-    insert_stmt = (
-        postgresql.insert(InboundEvent) if dialect == "postgresql" else sqlite.insert(InboundEvent)
-    )
-    inserted = await session.execute(
-        insert_stmt.values(platform=platform, event_id=event_id, received_at=now or utcnow())
-        .on_conflict_do_nothing()
-        .returning(col(InboundEvent.event_id))
-    )
-    return inserted.first() is not None
-
-
-async def prune_inbound_events(session: AsyncSession, before: dt.datetime) -> int:
-    """Forget handled-event ids older than `before`. Platforms redeliver within hours; Telegram
-    may reuse update ids after a quiet week, so keeping them longer would skip real updates."""
-    from sqlalchemy import delete
-
-    result = await session.execute(
-        delete(InboundEvent).where(col(InboundEvent.received_at) < before)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def staff_of(session: AsyncSession, role: str, areas: Sequence[str]) -> list[User]:

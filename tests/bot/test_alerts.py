@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.outbox import Dispatcher, backoff
-from bot.server import DISPATCHER_KEY, LINE_KEY, TELEGRAM_KEY, build_app
+from bot.server import DISPATCHER_KEY, build_app, settle
 from bot.service import Core, build_core
 from handlers.messages import Outgoing
 from storage import staff
@@ -50,7 +50,7 @@ class Platforms:
         await self.client.post(
             "/webhooks/line", data=body, headers={"X-Line-Signature": sign(LINE_SECRET, body)}
         )
-        await self.app[LINE_KEY].background.drain()
+        await settle(self.app)
 
     async def line_say(self, events: LineEvents, *texts: str) -> None:
         for text in texts:
@@ -63,14 +63,19 @@ class Platforms:
                 data=json.dumps(updates.text(text)),
                 headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
             )
-            await self.app[TELEGRAM_KEY].background.drain()
+            await settle(self.app)
 
     async def deliver(self) -> int:
         return sum([await self.dispatcher.deliver_due(p) for p in ("line", "telegram")])
 
     async def rows(self) -> list[OutboxMessage]:
+        """The pushes (the replies to what people typed are rows too, on a lane of their own)."""
         async with self.core.sessions() as session:
-            found = await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))
+            found = await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.kind != "reply")  # type: ignore[arg-type]
+                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+            )
             return list(found.scalars())
 
 
@@ -199,6 +204,35 @@ async def test_platform_errors_are_retried_with_backoff_until_delivered(
     assert len(tries) == 2  # the 429, then the delivery
 
 
+async def test_an_alert_is_never_given_up_on_transient_errors(platforms: Platforms) -> None:
+    """Past the attempts an ordinary push gets, an alert keeps trying, at most
+    ALERT_RETRY_CAP apart, until it is delivered; a status notice is given up."""
+    from bot.outbox import ALERT_RETRY_CAP, MAX_ATTEMPTS
+    from storage import outbox, repo
+
+    p = platforms
+    await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    async with p.core.sessions() as session, session.begin():
+        user = await repo.get_or_create_user(session, "line", "Unotice00000000000")
+        await outbox.enqueue(session, user, "status", [Outgoing("notice")], now=p.clock.now)
+    p.line.push_failures = [503] * (2 * (MAX_ATTEMPTS + 2))
+    for _ in range(MAX_ATTEMPTS + 2):
+        await p.dispatcher.deliver_due("line")
+        pending = [r for r in await p.rows() if r.status == "pending"]
+        for row in pending:
+            if row.kind == "alert":
+                assert row.next_attempt_at - p.clock.now <= dt.timedelta(seconds=ALERT_RETRY_CAP)
+        p.clock.advance(seconds=ALERT_RETRY_CAP + 1)
+    by_kind = {r.kind: r for r in await p.rows() if r.platform == "line"}
+    assert by_kind["status"].status == "failed"  # an ordinary push has its limit
+    assert by_kind["alert"].status == "pending" and by_kind["alert"].attempts > MAX_ATTEMPTS
+    p.line.push_failures = []
+    await p.dispatcher.deliver_due("line")
+    by_kind = {r.kind: r for r in await p.rows() if r.platform == "line"}
+    assert by_kind["alert"].status == "sent"
+
+
 async def test_a_blocked_officer_is_skipped_and_marked_inactive(platforms: Platforms) -> None:
     p = platforms
     await _officers(p)
@@ -237,27 +271,48 @@ def test_backoff_grows_and_is_jittered() -> None:
     assert backoff(3, lambda: 0.0) == 4.0 and backoff(3, lambda: 1.0) == 12.0
 
 
-async def test_outbox_status_command(platforms: Platforms) -> None:
-    import asyncio
+async def _cli(p: Platforms, *args: str) -> tuple[int, str]:
     import os
     import sys
 
+    env = {**os.environ, "DATABASE_URL": p.core.settings.database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
+
+
+async def test_outbox_status_retry_and_cancel_commands(platforms: Platforms) -> None:
     p = platforms
     await _officers(p)
     await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
     await p.dispatcher.deliver_due("line")
-    env = {**os.environ, "DATABASE_URL": p.core.settings.database_url}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "outbox", "status",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    lines = out.decode().splitlines()
+    code, out = await _cli(p, "outbox", "status")
+    assert code == 0, out
+    lines = out.splitlines()
     assert lines[0].split("\t") == ["platform", "kind", "pending", "sending", "sent", "failed",
-                                    "skipped"]  # fmt: skip
-    assert "line\talert\t0\t0\t1\t0\t0" in lines
-    assert "telegram\talert\t1\t0\t0\t0\t0" in lines
+                                    "skipped", "cancelled"]  # fmt: skip
+    assert "line\talert\t0\t0\t1\t0\t0\t0" in lines
+    assert "telegram\talert\t1\t0\t0\t0\t0\t0" in lines
+    telegram_row = next(r for r in await p.rows() if r.platform == "telegram")
+    assert f"oldest alert not delivered: row {telegram_row.id} (alert, telegram, pending)" in out
+
+    code, out = await _cli(p, "outbox", "cancel", "--id", str(telegram_row.id))
+    assert code == 0, out
+    assert await p.dispatcher.deliver_due("telegram") == 0  # an operator said stop
+    code, out = await _cli(p, "outbox", "status")
+    assert "alerts: none waiting to be delivered" in out  # an operator said stop
+    code, out = await _cli(p, "outbox", "retry", "--failed")
+    assert code == 0 and out.startswith("1 message(s)"), out
+    p.clock.now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # the command's "now"
+    assert await p.dispatcher.deliver_due("telegram") == 1
+    code, out = await _cli(p, "outbox", "status")
+    assert "alerts: none waiting to be delivered" in out
+    assert "telegram\talert\t0\t0\t1\t0\t0\t0" in out.splitlines()
+    code, out = await _cli(p, "outbox", "retry", "--id", "99999")
+    assert code == 1 and "no row 99999" in out
 
 
 async def _problem_id(p: Platforms) -> int:
@@ -297,8 +352,7 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
                       data=json.dumps(officer_tg.callback(f"case:{case_id}:ack")),
                       headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}),
     )  # fmt: skip
-    await p.app[LINE_KEY].background.drain()
-    await p.app[TELEGRAM_KEY].background.drain()
+    await settle(p.app)
     said = " ".join(_line_texts(p, officer.user_id, since)) + " ".join(
         str(c.params.get("text", "")) for c in p.telegram.calls if c.method == "sendMessage"
     )

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.line import LineChannel
-from bot.server import LINE_KEY, build_app
+from bot.server import DISPATCHER_KEY, INTAKE_KEY, LINE_KEY, build_app, settle
 from bot.service import Core, build_core
-from storage.models import Report, ReportPhoto, User
+from storage.models import OutboxMessage, Report, ReportPhoto, User
 from tests.conftest import Clock, make_settings
 from tests.support.fake_line import FakeLine, LineEvents, sign, text_of, webhook_body
 from tests.support.images import png_bytes
@@ -33,6 +33,10 @@ class Line:
     core: Core
     user: LineEvents
 
+    @property
+    def app(self) -> web.Application:
+        return self.client.server.app  # type: ignore[attr-defined, no-any-return]
+
     async def post(self, body: bytes, signature: str | None = "sign") -> ClientResponse:
         headers = {"Content-Type": "application/json"}
         if signature == "sign":
@@ -40,7 +44,7 @@ class Line:
         elif signature is not None:
             headers["X-Line-Signature"] = signature
         response = await self.client.post("/webhooks/line", data=body, headers=headers)
-        await self.channel.background.drain()
+        await settle(self.app)
         return response
 
     async def send(self, *events: dict[str, Any]) -> list[str]:
@@ -207,8 +211,10 @@ async def test_old_reply_token_is_not_tried(line: Line, clock: Clock) -> None:
     from handlers.messages import Outgoing
 
     received = clock.now
+    line.fake.reply_tokens.add("token")
     clock.advance(minutes=2)
-    await line.channel.send(line.user.user_id, [Outgoing("hello")], "token", received)
+    extra = {"kind": "reply", "reply_token": "token", "received_at": received.isoformat()}
+    await line.channel.deliver(line.user.user_id, [Outgoing("hello")], "key", extra=extra)
     assert [c.path for c in line.fake.sent()] == ["/v2/bot/message/push"]
 
 
@@ -324,10 +330,13 @@ async def test_webhook_answers_before_the_reply_is_sent(line: Line) -> None:
     response = await line.client.post(
         "/webhooks/line", data=body, headers={"X-Line-Signature": sign(SECRET, body)}
     )
-    assert response.status == 200
-    assert len(line.channel.background) == 1  # answered while the reply is still on its way
+    assert response.status == 200  # answered while the reply is still on its way
+    await line.app[INTAKE_KEY].drain()
+    async with line.core.sessions() as session:
+        reply = (await session.execute(select(OutboxMessage))).scalar_one()
+    assert reply.kind == "reply" and reply.status in ("pending", "sending")
     line.fake.hold.set()
-    await line.channel.background.drain()
+    await settle(line.app)
     assert line.fake.sent()
 
 
@@ -339,7 +348,7 @@ async def test_the_same_event_delivered_twice_at_once_is_handled_once(line: Line
         line.client.post("/webhooks/line", data=body, headers=headers),
         line.client.post("/webhooks/line", data=body, headers=headers),
     )
-    await line.channel.background.drain()
+    await settle(line.app)
     assert len(line.fake.sent()) == 1
 
 
@@ -370,19 +379,24 @@ async def test_flex_summary_footer_is_the_closing_sentence_only(line: Line) -> N
     assert footer == line.core.i18n.t("th", "summary.how_to_edit")
 
 
-async def test_push_retries_with_the_same_retry_key(line: Line) -> None:
-    from handlers.messages import Outgoing
-
-    line.channel.sleep = _no_wait
+async def test_a_reply_that_fails_is_retried_with_the_same_retry_key(
+    line: Line, clock: Clock
+) -> None:
+    event = line.user.follow()
+    line.fake.reply_tokens.discard(event["replyToken"])  # the reply token is refused: push
     line.fake.push_failures = [500, 502]
-    await line.channel.send(line.user.user_id, [Outgoing("สวัสดี")], event_id="EVT1")
+    await line.send(event)
+    for _ in range(2):  # each failure waits for its retry time, then goes again
+        clock.advance(minutes=10)
+        line.app[DISPATCHER_KEY].wake()
+        await settle(line.app)
     pushes = [c for c in line.fake.calls if c.path == "/v2/bot/message/push"]
     assert len(pushes) == 3
     assert len({c.headers["X-Line-Retry-Key"] for c in pushes}) == 1
-    line.fake.calls.clear()
-    await line.channel.send(line.user.user_id, [Outgoing("สวัสดี")], event_id="EVT1")
-    again = [c for c in line.fake.calls if c.path == "/v2/bot/message/push"]
-    assert again[0].headers["X-Line-Retry-Key"] == pushes[0].headers["X-Line-Retry-Key"]
+    assert any("ยินดีต้อนรับ" in text_of(m) for m in line.fake.messages())
+    async with line.core.sessions() as session:
+        reply = (await session.execute(select(OutboxMessage))).scalar_one()
+    assert (reply.status, reply.attempts) == ("sent", 3)
 
 
 async def test_a_failure_while_handling_asks_the_user_to_send_again(
@@ -410,8 +424,60 @@ async def test_old_event_ids_are_forgotten(line: Line, clock: Clock) -> None:
     await line.send(line.user.follow())
     assert await housekeeping_once(line.core) == 0
     clock.advance(days=3)
-    assert await housekeeping_once(line.core) == 1
+    assert await housekeeping_once(line.core) == 2  # the event's inbox row and its reply
 
 
-async def _no_wait(seconds: float) -> None:
-    return None
+async def test_deeply_nested_json_is_a_bad_request(line: Line) -> None:
+    body = b'{"destination": "U", "events": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
+    assert (await line.post(body)).status == 400
+    shallow_but_deep = webhook_body({**line.user.text("hi"), "x": _nested(40)})
+    assert (await line.post(shallow_but_deep)).status == 400
+    assert line.fake.sent() == []
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "end"
+    for _ in range(depth):
+        value = {"a": [value]}
+    return value
+
+
+async def test_control_characters_nul_and_lone_surrogates_never_reach_the_database(
+    line: Line,
+) -> None:
+    """A NUL (refused by PostgreSQL) or a lone surrogate (refused by the UTF-8 encoder) in a
+    name used to be accepted at its step and then fail every submit for good."""
+    await line.send(line.user.follow())
+    await line.tap("ภาษาไทย")
+    await line.tap("ยินยอม")
+    await line.say("สมชาย\u0000 ใจ\ud800ดี\u0007\r\n")
+    await line.tap("ข้าม")
+    await line.tap("ผู้ใหญ่บ้าน")
+    for text in ("เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ"):
+        await line.say(text)
+    await line.tap("ม.3")
+    texts = await line.tap("ยืนยันส่ง")
+    assert any("ลงทะเบียนเรียบร้อย" in t for t in texts)
+    async with line.core.sessions() as session:
+        name = (await session.execute(select(User.display_name))).scalar_one()
+    assert name == "สมชาย ใจดี"
+
+
+async def test_the_apology_after_a_fault_is_in_the_users_language(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.line
+
+    await line.send(line.user.follow())
+    await line.tap("English")
+    await line.tap("I agree")
+    for text in ("Somchai Jaidee", "skip", "Village head", "Chiang Mai", "Mueang Chiang Mai",
+                 "Suthep", "3", "submit"):  # fmt: skip
+        texts = await line.say(text)
+    assert any("registered" in t.lower() for t in texts), texts
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(bot.line, "handle_locked", broken)
+    assert await line.say("menu") == [line.core.i18n.t("en", "error.try_again")]

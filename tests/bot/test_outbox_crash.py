@@ -7,13 +7,8 @@ answered, not yet recorded) may arrive twice."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import sys
 from pathlib import Path
 
-from aiohttp import ClientError, ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
@@ -23,14 +18,9 @@ from storage import outbox, repo
 from storage.models import OutboxMessage
 from tests.conftest import make_settings
 from tests.support.fake_line import FakeLine
+from tests.support.processes import free_port, kill, serve, server_env, stop
 
 ROWS = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _queue(database_url: str, tmp_path: Path, platform: str = "line") -> None:
@@ -61,51 +51,25 @@ async def _left(database_url: str, tmp_path: Path) -> int:
         await core.close()
 
 
-async def _serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--port", str(port), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    async with ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("server did not start")
-
-
 async def _kill_three_times_then_finish(
     database_url: str, tmp_path: Path, channel: dict[str, str], pauses: tuple[float, ...]
 ) -> None:
     """`fieldbot serve` with `channel`'s settings, killed with SIGKILL after each pause while
     it delivers, then run until the outbox is empty."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
-    env.update(
-        DATABASE_URL=database_url,
-        FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
-        FIELDBOT_LOG_LEVEL="WARNING",
-        FIELDBOT_OUTBOX_LEASE_SECONDS="1",
-        **channel,
-    )
-    port = _free_port()
+    env = server_env(database_url, tmp_path, FIELDBOT_OUTBOX_LEASE_SECONDS="1", **channel)
+    port = free_port()
     for pause in pauses:
-        process = await _serve(env, port)
+        process = await serve(env, port)
         await asyncio.sleep(pause)
-        process.send_signal(signal.SIGKILL)
-        await process.wait()
-    process = await _serve(env, port)
+        await kill(process)
+    process = await serve(env, port)
     try:
         for _ in range(600):
             if await _left(database_url, tmp_path) == 0:
                 break
             await asyncio.sleep(0.1)
     finally:
-        process.send_signal(signal.SIGTERM)
-        await process.wait()
+        await stop(process)
     assert await _left(database_url, tmp_path) == 0
 
 

@@ -3,6 +3,7 @@ SDK (python-telegram-bot) talking to a fake Bot API on loopback, and the stored 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.server import TELEGRAM_KEY, build_app
+from bot.server import DISPATCHER_KEY, TELEGRAM_KEY, build_app, settle
 from bot.service import Core, build_core
 from bot.telegram import TelegramChannel
 from handlers.messages import Outgoing
-from storage.models import Report, ReportPhoto, User
+from storage.models import OutboxMessage, Report, ReportPhoto, User
 from tests.conftest import Clock, make_settings
 from tests.support.fake_telegram import FakeTelegram, TelegramUpdates
 from tests.support.images import png_bytes
@@ -36,12 +37,16 @@ class Telegram:
     user: TelegramUpdates
     api_base: str
 
+    @property
+    def app(self) -> web.Application:
+        return self.client.server.app  # type: ignore[attr-defined, no-any-return]
+
     async def post(self, body: bytes, secret: str | None = SECRET) -> ClientResponse:
         headers = {"Content-Type": "application/json"}
         if secret is not None:
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret
         response = await self.client.post("/webhooks/telegram", data=body, headers=headers)
-        await self.channel.background.drain()
+        await settle(self.app)
         return response
 
     async def send(self, update: dict[str, Any]) -> list[str]:
@@ -206,22 +211,50 @@ async def test_a_user_who_blocked_the_bot_is_marked_inactive_on_send(telegram: T
         assert (await session.execute(select(User.active))).scalar_one() is False
 
 
-async def test_flood_control_is_waited_out(telegram: Telegram) -> None:
-    waited: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waited.append(seconds)
-
-    telegram.channel.sleep = sleep
+async def test_a_reply_that_meets_flood_control_is_sent_after_retry_after(
+    telegram: Telegram, clock: Clock
+) -> None:
     too_many = {
         "error_code": 429,
         "description": "Too Many Requests: retry after 7",
         "parameters": {"retry_after": 7},
     }
     telegram.fake.failures["sendMessage"] = [(429, too_many)]
-    texts = await telegram.say("/start")
-    assert texts  # sent after the wait
-    assert waited == [7]
+    await telegram.say("/start")
+    assert telegram.fake.delivered == []  # refused for now: it waits in the outbox
+    async with telegram.core.sessions() as session:
+        reply = (await session.execute(select(OutboxMessage))).scalar_one()
+    assert reply.kind == "reply" and reply.status == "pending"
+    assert reply.next_attempt_at == clock.now + dt.timedelta(seconds=7)
+    clock.advance(seconds=6)
+    telegram.app[DISPATCHER_KEY].wake()
+    await settle(telegram.app)
+    assert telegram.fake.delivered == []  # not before Telegram said
+    clock.advance(seconds=1)
+    telegram.app[DISPATCHER_KEY].wake()
+    await settle(telegram.app)
+    assert any("ยินดีต้อนรับ" in str(c.params["text"]) for c in telegram.fake.delivered)
+
+
+async def test_replies_to_one_chat_keep_their_order_across_a_retry(
+    telegram: Telegram, clock: Clock
+) -> None:
+    """A reply waiting for its retry holds the chat's next replies back, not anyone else's."""
+    telegram.fake.failures["sendMessage"] = [
+        (502, {"error_code": 502, "description": "Bad Gateway"})
+    ]
+    await telegram.say("/start")  # the welcome meets a 502: it waits for its retry
+    await telegram.say("English")  # answered, but the answer must wait behind the welcome
+    other = TelegramUpdates(telegram.fake, 5151)
+    await telegram.send(other.text("/start"))
+    assert {c.params["chat_id"] for c in telegram.fake.delivered} == {5151}  # not held up
+    clock.advance(minutes=10)
+    telegram.app[DISPATCHER_KEY].wake()
+    await settle(telegram.app)
+    mine = [str(c.params["text"]) for c in telegram.fake.delivered if c.params["chat_id"] == 4242]
+    welcome = next(i for i, t in enumerate(mine) if "ยินดีต้อนรับ" in t)
+    consent = next(i for i, t in enumerate(mine) if "Privacy notice" in t)
+    assert welcome < consent
 
 
 async def test_unsupported_messages_get_a_friendly_answer(telegram: Telegram) -> None:
@@ -232,7 +265,7 @@ async def test_unsupported_messages_get_a_friendly_answer(telegram: Telegram) ->
 
 async def test_long_text_is_split_under_the_limit(telegram: Telegram) -> None:
     long_text = "\n".join(f"บรรทัดที่ {n} " + "ก" * 80 for n in range(120))
-    await telegram.channel.send("4242", [Outgoing(long_text)])
+    await telegram.channel.deliver("4242", [Outgoing(long_text)], "key", extra={"kind": "reply"})
     pieces = telegram.fake.texts()
     assert len(pieces) >= 3
     assert all(len(p) <= 4096 for p in pieces)
@@ -295,7 +328,7 @@ async def test_a_tap_then_quick_typing_stays_in_order(telegram: Telegram) -> Non
     before = len(telegram.fake.sent())
     await telegram.client.post("/webhooks/telegram", data=tap, headers=headers)
     await telegram.client.post("/webhooks/telegram", data=typed, headers=headers)
-    await telegram.channel.background.drain()
+    await settle(telegram.app)
     texts = [str(p["text"]) for p in telegram.fake.sent()[before:]]
     assert "ด่วนแค่ไหน" in texts[0]
     assert "ครัวเรือน" in texts[1]
@@ -384,3 +417,43 @@ async def test_reports_from_telegram_appear_in_the_export(telegram: Telegram) ->
     assert row["export.reference"] == "PRB-2569-000001"
     assert row["export.reporter"] == "สมหญิง รักดี"
     assert (row["export.latitude"], row["export.longitude"]) == (16.44, 102.83)
+
+
+async def test_groups_and_channels_are_told_once_to_talk_one_to_one(telegram: Telegram) -> None:
+    group = {"id": -100123, "type": "supergroup", "title": "หมู่ 3"}
+    person = {"id": 777, "is_bot": False, "first_name": "ก"}
+
+    def group_message(text: str) -> dict[str, Any]:
+        message = {"message_id": 1, "date": 0, "chat": group, "from": person, "text": text}
+        return {"update_id": next(telegram.fake.update_ids), "message": message}
+
+    added = {
+        "update_id": next(telegram.fake.update_ids),
+        "my_chat_member": {
+            "chat": group, "from": person, "date": 0,
+            "old_chat_member": {"user": {"id": 999, "is_bot": True, "first_name": "b"},
+                                "status": "left"},
+            "new_chat_member": {"user": {"id": 999, "is_bot": True, "first_name": "b"},
+                                "status": "member"},
+        },
+    }  # fmt: skip
+    await telegram.send(added)
+    await telegram.send(group_message("สวัสดี"))
+    await telegram.send(group_message("/start"))
+    channel = {"id": -100999, "type": "channel", "title": "ข่าว"}
+    post = {
+        "update_id": next(telegram.fake.update_ids),
+        "channel_post": {"message_id": 2, "date": 0, "text": "ข่าว", "chat": channel},
+    }
+    await telegram.send(post)
+    told = [c.params for c in telegram.fake.delivered]
+    assert [p["chat_id"] for p in told] == [-100123, -100999]  # once each
+    assert telegram.core.i18n.t("th", "group.private_only") in told[0]["text"]
+    assert telegram.core.i18n.t("en", "group.private_only") in told[0]["text"]
+    async with telegram.core.sessions() as session:
+        assert (await session.execute(select(User))).first() is None  # nobody became a user
+
+
+async def test_deeply_nested_json_is_a_bad_request(telegram: Telegram) -> None:
+    body = b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert (await telegram.post(body)).status == 400

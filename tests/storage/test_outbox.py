@@ -29,8 +29,37 @@ async def test_a_lapsed_claim_is_taken_back_and_the_first_holder_is_refused(core
     async with core.sessions() as session, session.begin():
         taken = await outbox.claim(session, "telegram", later, 10, LEASE, "B")
         assert [r.id for r in taken] == [row_id]
-        assert not await outbox.renew(session, row_id, "A", later + LEASE)
+        assert await outbox.renew_many(session, [row_id], "A", later + LEASE) == set()
         await outbox.finish(session, row_id, "sent", now=later, token="A")  # ignored
     async with core.sessions() as session:
         stored = await session.get(OutboxMessage, row_id)
         assert stored is not None and (stored.status, stored.claim_token) == ("sending", "B")
+
+
+async def test_replies_and_pushes_are_claimed_on_their_own_lanes_in_chat_order(core: Core) -> None:
+    """A reply to a chat is not claimed while an earlier one to that chat is being sent or
+    waits for its retry; other chats' replies, and pushes, are not held back by it."""
+    later = NOW + dt.timedelta(minutes=5)
+    async with core.sessions() as session, session.begin():
+        one = await repo.get_or_create_user(session, "telegram", "1")
+        two = await repo.get_or_create_user(session, "telegram", "2")
+        first = await outbox.enqueue(session, one, "reply", [Outgoing("1a")], now=NOW)
+        second = await outbox.enqueue(session, one, "reply", [Outgoing("1b")], now=NOW)
+        other = await outbox.enqueue(session, two, "reply", [Outgoing("2a")], now=NOW)
+        alert = await outbox.enqueue(session, one, "alert", [Outgoing("alert")], now=NOW)
+        await session.flush()
+        ids = [row.id for row in (first, second, other, alert)]
+    async with core.sessions() as session, session.begin():
+        taken = await outbox.claim(session, "telegram", NOW, 10, LEASE, "A", lane="reply")
+        assert [r.id for r in taken] == ids[:3]  # due together: claimed together, in order
+        pushes = await outbox.claim(session, "telegram", NOW, 10, LEASE, "A", lane="push")
+        assert [r.id for r in pushes] == [ids[3]]
+        # The first reply failed and waits for its retry; the chat's second is sent back.
+        await outbox.finish(session, ids[0], "pending", now=NOW, retry_at=later, token="A")
+        await outbox.finish(session, ids[1], "pending", now=NOW, retry_at=NOW, token="A")
+        await outbox.finish(session, ids[2], "sent", now=NOW, token="A")
+    async with core.sessions() as session, session.begin():
+        assert await outbox.claim(session, "telegram", NOW, 10, LEASE, "B", lane="reply") == []
+    async with core.sessions() as session, session.begin():
+        taken = await outbox.claim(session, "telegram", later, 10, LEASE, "B", lane="reply")
+        assert [r.id for r in taken] == ids[:2]

@@ -33,6 +33,8 @@ class FakeTelegram:
     # messages Telegram accepted and answered (what the users' phones show)
     delivered: list[Call] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
+    # Telegram numbers updates for the bot as a whole, not per user.
+    update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -145,7 +147,7 @@ class TelegramUpdates:
     def __init__(self, fake: FakeTelegram, user_id: int) -> None:
         self.fake = fake
         self.user_id = user_id
-        self._ids = itertools.count(1000)
+        self._ids = fake.update_ids
         self._messages = itertools.count(1)
 
     def _user(self) -> dict[str, Any]:

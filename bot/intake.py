@@ -1,0 +1,283 @@
+"""The intake: platform events from the moment a webhook has them until they are handled.
+
+A webhook's events are stored in the inbox (storage/inbox.py) before the webhook is answered;
+a failure to store them answers 503, so the platform sends them again. Stored events are
+handled here, each sender's strictly in order and different senders' side by side:
+
+- What waits in memory is bounded (`capacity` events). Past it, events stay in the inbox only
+  and the sweeper loads them, oldest first, as room frees up; until it has caught up, new events
+  wait in the inbox too, so that no sender's later event overtakes an earlier one.
+- One sender who writes faster than `per_minute` events a minute is told once to slow down;
+  the excess is recorded in the inbox as dropped and not handled. Others are not slowed.
+- A database that fails (locked, unreachable) is waited for: the event is tried again with a
+  growing pause and stays first in its sender's line. Any other failure is a fault of ours:
+  the event is recorded as failed and the user is asked, in their language, to send it again.
+- At start, and every few seconds after, the sweeper picks up events the inbox still holds
+  that nobody here is handling (a crash or a kill left them; another instance died): only those
+  received `grace` seconds ago or earlier, so another live instance's fresh events are its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+
+from sqlalchemy import exc as sa_exc
+
+from bot.redact import redact
+from bot.service import Core, give_up, slow_down
+from storage import inbox
+from storage.inbox import NewEvent, Stored
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Stored], Awaitable[None]]
+FLOOD_WINDOW = 60.0  # seconds
+RETRY_FIRST = 0.5  # seconds before an event is tried again after the database failed
+RETRY_CAP = 30.0
+SWEEP_EVERY = 5.0
+
+
+def transient(error: BaseException) -> bool:
+    """Whether a failure is the database's (or the network's) and worth waiting out, rather
+    than a fault in handling this event."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.TimeoutError
+        | ConnectionError
+        | TimeoutError,
+    )
+
+
+class Intake:
+    """Stores platform events and handles them from the inbox (see the module's docs)."""
+
+    def __init__(
+        self,
+        core: Core,
+        handlers: Mapping[str, Handler],
+        *,
+        capacity: int,
+        per_minute: int,
+        grace: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.core = core
+        self.handlers = dict(handlers)
+        self.capacity = capacity
+        self.per_minute = per_minute
+        self.grace = dt.timedelta(seconds=grace)
+        self._monotonic = monotonic
+        self._lines: dict[tuple[str, str], deque[Stored]] = {}
+        self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._known: set[int] = set()  # inbox ids waiting or being handled here
+        self._spilled = False  # events were left in the inbox only; the sweeper loads them
+        self._arrivals: dict[tuple[str, str], deque[float]] = {}
+        self._told: dict[tuple[str, str], float] = {}  # when a flooder was last told
+        self._notices: set[asyncio.Task[None]] = set()
+        self._sweep = asyncio.Event()
+        self._stopping = False
+
+    # ------------------------------------------------------------------ in
+
+    async def accept(self, platform: str, events: Sequence[NewEvent]) -> None:
+        """Store a webhook's events (raises when they could not be stored: the webhook must
+        then not answer 200), then queue the new ones for handling."""
+        if not events:
+            return
+        decided: list[NewEvent] = []
+        flooded: set[str] = set()
+        now = self._monotonic()
+        for event in events:
+            if not self._admit(platform, event.sender, now):
+                note = f"flood: over {self.per_minute} events a minute"
+                event = replace(event, status=inbox.DROPPED, note=note)
+                if self._tell(platform, event.sender, now):
+                    flooded.add(event.sender)
+            decided.append(event)
+        async with self.core.writing(), self.core.sessions() as session, session.begin():
+            stored = await inbox.store(session, platform, decided, self.core.clock())
+        for sender in flooded:
+            log.warning("%s user %s sends too fast; the excess is dropped", platform, sender)
+            if not sender.startswith("chat:"):
+                self._notice(slow_down(self.core, platform, sender, self.per_minute))
+        self.queue([item for item in stored if item.status == inbox.PENDING])
+
+    def _admit(self, platform: str, sender: str, now: float) -> bool:
+        """Count an arrival; False when the sender is over the limit for the last minute."""
+        key = (platform, sender)
+        arrivals = self._arrivals.setdefault(key, deque())
+        while arrivals and arrivals[0] <= now - FLOOD_WINDOW:
+            arrivals.popleft()
+        if len(arrivals) >= self.per_minute:
+            return False
+        arrivals.append(now)
+        if len(self._arrivals) > 10_000:  # forget senders quiet for a minute
+            self._arrivals = {k: v for k, v in self._arrivals.items() if v and v[-1] > now - 60}
+        return True
+
+    def _tell(self, platform: str, sender: str, now: float) -> bool:
+        """Whether to tell this flooder now: once, until they have been quiet for a window."""
+        key = (platform, sender)
+        told = self._told.get(key)
+        self._told[key] = now
+        if len(self._told) > 10_000:
+            self._told = {k: v for k, v in self._told.items() if v > now - FLOOD_WINDOW}
+        return told is None or told <= now - FLOOD_WINDOW
+
+    def _notice(self, work: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as error:
+                log.error("could not tell a user to slow down: %s", redact(repr(error)))
+
+        task = asyncio.create_task(guarded())
+        self._notices.add(task)
+        task.add_done_callback(self._notices.discard)
+
+    # ------------------------------------------------------------------ handling
+
+    def queue(self, items: Sequence[Stored], *, sweeping: bool = False) -> None:
+        """Put stored events in their senders' lines, as far as memory allows."""
+        for item in items:
+            if item.id in self._known:
+                continue
+            if (self._spilled and not sweeping) or len(self._known) >= self.capacity:
+                if not self._spilled:
+                    log.warning("intake full (%d events): the inbox holds the rest", self.capacity)
+                self._spilled = True
+                self._sweep.set()
+                continue
+            self._known.add(item.id)
+            key = (item.platform, item.sender)
+            self._lines.setdefault(key, deque()).append(item)
+            if key not in self._workers:
+                self._workers[key] = asyncio.create_task(self._work(key), name="intake")
+
+    async def _work(self, key: tuple[str, str]) -> None:
+        line = self._lines[key]
+        try:
+            while line and not self._stopping:
+                item = line[0]
+                await self._handle(item)
+                line.popleft()
+                self._known.discard(item.id)
+        finally:
+            for item in line:  # left for the next start (or the sweeper)
+                self._known.discard(item.id)
+            del self._lines[key]
+            del self._workers[key]
+            if self._spilled and len(self._known) < self.capacity // 2:
+                self._sweep.set()
+
+    async def _handle(self, item: Stored) -> None:
+        handler = self.handlers.get(item.platform)
+        pause = RETRY_FIRST
+        while handler is not None:
+            try:
+                async with self.core.locks.hold(f"{item.platform}:{item.sender}"):
+                    await handler(item)
+                return
+            except Exception as error:
+                if self._stopping:
+                    return  # stays pending: handled after the restart
+                if transient(error):
+                    log.warning(
+                        "%s inbox event %s: the database failed (%s); again in %.1f s",
+                        item.platform, item.id, type(error).__name__, pause,
+                    )  # fmt: skip
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RETRY_CAP)
+                    continue
+                log.exception("%s inbox event %s could not be handled", item.platform, item.id)
+                await self._give_up(item, error)
+                return
+
+    async def _give_up(self, item: Stored, error: Exception) -> None:
+        person = not item.sender.startswith("chat:")
+        note = f"{type(error).__name__}: {error}"
+        pause = RETRY_FIRST
+        while not self._stopping:
+            try:
+                await give_up(self.core, item.platform, item.sender, item.id, note, tell=person)
+                return
+            except Exception as again:
+                if not transient(again):
+                    log.error("inbox event %s: could not record the failure: %s", item.id,
+                              redact(repr(again)))  # fmt: skip
+                    return
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_CAP)
+
+    # ------------------------------------------------------------------ recovery
+
+    async def recover(self) -> int:
+        """Queue what the inbox holds that nobody here is handling; returns how many."""
+        room = self.capacity - len(self._known)
+        if room <= 0:
+            return 0
+        now = self.core.clock()
+        spilled = self._spilled
+        # Events this instance left in the inbox itself (when full) are due at once; others
+        # only after `grace`, as another live instance may be about to handle them.
+        before = now + dt.timedelta(seconds=1) if spilled else now - self.grace
+        async with self.core.sessions() as session:
+            found = await inbox.pending(session, self.handlers, received_before=before,
+                                        limit=room, exclude=set(self._known))  # fmt: skip
+        if spilled and len(found) < room:
+            self._spilled = False  # caught up: new events may go straight to their lines
+        self.queue(found, sweeping=True)
+        return len(found)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The sweeper, until `stop`: at start and every SWEEP_EVERY seconds, or sooner when
+        the intake had to leave events in the inbox."""
+        while not stop.is_set():
+            self._sweep.clear()
+            try:
+                found = await self.recover()
+                if found:
+                    log.info("picked up %d event(s) the inbox held", found)
+            except Exception as error:
+                log.error("inbox sweep failed: %s", redact(repr(error)))
+            with contextlib.suppress(TimeoutError):
+                stopping = asyncio.ensure_future(stop.wait())
+                swept = asyncio.ensure_future(self._sweep.wait())
+                try:
+                    await asyncio.wait({stopping, swept}, timeout=SWEEP_EVERY,
+                                       return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                finally:
+                    stopping.cancel()
+                    swept.cancel()
+
+    # ------------------------------------------------------------------ tests, shutdown
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    async def drain(self, within: float = 30.0) -> None:
+        """Wait until every queued event has been handled (tests; shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while (self._workers or self._notices) and loop.time() < deadline:
+            await asyncio.wait({*self._workers.values(), *self._notices},
+                               timeout=deadline - loop.time())  # fmt: skip
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let the events under way finish, then leave the rest pending for the next start."""
+        await self.drain(grace)
+        self._stopping = True
+        for task in [*self._workers.values(), *self._notices]:
+            task.cancel()
+        await asyncio.gather(*self._workers.values(), *self._notices, return_exceptions=True)

@@ -1,0 +1,170 @@
+"""The intake (bot/intake.py) end to end over LINE: a flooding user is told once and the excess
+recorded, memory is bounded without losing or reordering anything, a database hiccup is
+waited out, and a fault of ours is recorded and apologised for in the user's language."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from bot.server import INTAKE_KEY, build_app, settle
+from bot.service import Core, build_core
+from storage.models import InboxEvent
+from tests.conftest import Clock, make_settings
+from tests.support.fake_line import FakeLine, LineEvents, sign, text_of, webhook_body
+
+SECRET = "intake-secret"
+
+Started = tuple[FakeLine, TestClient[Any, Any], Core]
+
+
+@pytest.fixture
+def line_server(database_url: str, tmp_path: Path, clock: Clock) -> Callable[..., Any]:
+    @asynccontextmanager
+    async def start(**settings: Any) -> AsyncIterator[Started]:
+        fake = FakeLine()
+        async with TestServer(fake.app()) as api:
+            base = str(api.make_url("")).rstrip("/")
+            built = make_settings(
+                database_url, tmp_path / "media", LINE_CHANNEL_SECRET=SECRET,
+                LINE_CHANNEL_ACCESS_TOKEN="token", LINE_API_BASE_URL=base,
+                LINE_DATA_API_BASE_URL=base, **settings,
+            )  # fmt: skip
+            core = await build_core(built)
+            core.clock = clock
+            try:
+                async with TestClient(TestServer(build_app(core))) as client:
+                    yield fake, client, core
+            finally:
+                await core.close()
+
+    return start
+
+
+async def post(client: TestClient[Any, Any], *events: dict[str, Any]) -> int:
+    body = webhook_body(*events)
+    response = await client.post(
+        "/webhooks/line", data=body, headers={"X-Line-Signature": sign(SECRET, body)}
+    )
+    return response.status
+
+
+def app_of(client: TestClient[Any, Any]) -> web.Application:
+    return client.server.app  # type: ignore[attr-defined, no-any-return]
+
+
+async def inbox_rows(core: Core) -> list[InboxEvent]:
+    async with core.sessions() as session:
+        return list((await session.execute(select(InboxEvent).order_by(InboxEvent.id))).scalars())
+
+
+async def test_a_flooding_user_is_told_once_and_the_excess_recorded(
+    line_server: Callable[..., Any],
+) -> None:
+    async with line_server(FIELDBOT_FLOOD_PER_MINUTE=5) as (fake, client, core):
+        flood = LineEvents(fake, "Uflood00000000000")
+        calm = LineEvents(fake, "Ucalm000000000000")
+        assert await post(client, *(flood.text(f"ข้อความ {n}") for n in range(9))) == 200
+        assert await post(client, calm.follow()) == 200
+        assert await post(client, flood.text("อีก")) == 200
+        await settle(app_of(client))
+        rows = await inbox_rows(core)
+    by_sender: dict[str, list[str]] = {}
+    for row in rows:
+        by_sender.setdefault(row.sender, []).append(row.status)
+    assert by_sender[flood.user_id] == ["done"] * 5 + ["dropped"] * 5  # recorded, not handled
+    assert by_sender[calm.user_id] == ["done"]
+    dropped = [r for r in rows if r.status == "dropped"]
+    assert all("flood" in (r.note or "") for r in dropped)
+    said = [text_of(m) for m in fake.messages()]
+    slow = core.i18n.t("th", "flood.slow_down", limit=5)
+    assert said.count(slow) == 1  # told once, however many were dropped
+    assert sum("ยินดีต้อนรับ" in t for t in said) == 2  # the flooder's first answer, and calm's
+
+
+async def test_past_its_capacity_the_intake_leaves_events_in_the_inbox_and_loses_none(
+    line_server: Callable[..., Any],
+) -> None:
+    async with line_server(FIELDBOT_INTAKE_CAPACITY=2, FIELDBOT_INBOX_GRACE_SECONDS=0) as (
+        fake,
+        client,
+        core,
+    ):
+        people = [LineEvents(fake, f"Ucap{n:014d}") for n in range(5)]
+        # Each person: start, then choose English (the second answer depends on the first).
+        for person in people:
+            assert await post(client, person.follow()) == 200
+        assert len(app_of(client)[INTAKE_KEY]) <= 2  # never more than its capacity in memory
+        for person in people:
+            assert await post(client, person.postback("a:language:en")) == 200
+        for _ in range(100):
+            await settle(app_of(client))
+            rows = await inbox_rows(core)
+            if all(r.status == "done" for r in rows) and len(rows) == 10:
+                break
+            await asyncio.sleep(0.1)
+        assert [r.status for r in rows] == ["done"] * 10
+    said = [text_of(m) for m in fake.messages()]
+    # Everyone got both answers: the second (in English) could only follow the first.
+    assert sum("ยินดีต้อนรับ" in t for t in said) == 5
+    assert sum("Privacy notice" in t for t in said) == 5
+
+
+async def test_a_database_failure_is_waited_out_and_keeps_the_order(
+    line_server: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.intake
+    import bot.line
+
+    monkeypatch.setattr(bot.intake, "RETRY_FIRST", 0.01)
+    real = bot.line.handle_locked
+    failures = [OperationalError("INSERT", {}, Exception("database is locked"))] * 2
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(bot.line, "handle_locked", flaky)
+    async with line_server() as (fake, client, core):
+        user = LineEvents(fake, "Uflaky00000000000")
+        await post(client, user.follow(), user.postback("a:language:en"))
+        await settle(app_of(client))
+        rows = await inbox_rows(core)
+    assert [r.status for r in rows] == ["done", "done"]
+    said = [text_of(m) for m in fake.messages()]
+    welcome = next(i for i, t in enumerate(said) if "ยินดีต้อนรับ" in t)
+    privacy = next(i for i, t in enumerate(said) if "Privacy notice" in t)
+    assert welcome < privacy
+
+
+async def test_a_fault_is_recorded_and_apologised_for_in_the_users_language(
+    line_server: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.line
+    from storage import repo
+
+    async with line_server() as (fake, client, core):
+        user = LineEvents(fake, "Uenglish000000000")
+        async with core.sessions() as session, session.begin():
+            person = await repo.get_or_create_user(session, "line", user.user_id)
+            person.language = "en"
+
+        async def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(bot.line, "handle_locked", broken)
+        await post(client, user.text("menu"))
+        await settle(app_of(client))
+        rows = await inbox_rows(core)
+    assert rows[-1].status == "failed" and "RuntimeError: a bug" in (rows[-1].note or "")
+    assert text_of(fake.messages()[-1]) == core.i18n.t("en", "error.try_again")
