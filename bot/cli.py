@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
-from bot.config import Settings
+from bot.config import Settings, explain
 from bot.lists import ConfigError
 
 log = logging.getLogger("fieldbot")
@@ -185,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"fieldbot: invalid setting: {error}", file=sys.stderr)
+        for line in explain(error).splitlines():
+            print(f"fieldbot: invalid setting: {line}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

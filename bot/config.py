@@ -7,16 +7,33 @@ import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# What an empty secret would have switched on, for the message that refuses it.
+_SECRET_USE = {
+    "line_channel_secret": "the LINE channel",
+    "line_channel_access_token": "the LINE channel",
+    "telegram_bot_token": "the Telegram channel",
+    "telegram_webhook_secret": "the Telegram channel",
+}
+
+
+class ChannelOffError(RuntimeError):
+    """A channel was built without its credentials (a bug in the caller: check
+    `Settings.line_enabled` / `telegram_enabled` first)."""
 
 
 class Settings(BaseSettings):
     """Every setting fieldbot reads. The README's configuration table lists the same names."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a refused value may be a secret or a URL with a password in it,
+    # and the error is printed.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///./fieldbot.db", validation_alias="DATABASE_URL"
@@ -121,6 +138,25 @@ class Settings(BaseSettings):
                 return driver + value[len(plain) :]
         return value
 
+    @field_validator(
+        "line_channel_secret",
+        "line_channel_access_token",
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+    )
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # `LINE_CHANNEL_SECRET=` in a .env file is a channel half set up, and an empty key
+        # would accept every signature made with it: say so rather than run like that.
+        if value is not None and not value.get_secret_value().strip():
+            name = info.field_name or ""
+            alias = cls.model_fields[name].validation_alias
+            raise ValueError(
+                f"{alias} is set but empty: unset it to turn {_SECRET_USE[name]} off, "
+                "or give it a value"
+            )
+        return value
+
     @field_validator("line_api_base_url", "line_data_api_base_url", "telegram_api_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -203,3 +239,14 @@ class Settings(BaseSettings):
     def telegram_enabled(self) -> bool:
         # Without the secret anyone could post updates to the webhook, so both are needed.
         return self.telegram_bot_token is not None and self.telegram_webhook_secret is not None
+
+
+def explain(error: ValidationError) -> str:
+    """The settings' refusal as lines a person reads: `NAME: what is wrong`, one a setting
+    (never the value given, which may be a secret)."""
+    lines = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
+    return "\n".join(lines)

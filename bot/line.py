@@ -64,6 +64,7 @@ from linebot.v3.webhooks import (
 
 from bot import media_links
 from bot.channels import Background, RateLimiter, shorten, split_text
+from bot.config import ChannelOffError
 from bot.outbox import DeliveryError, PartSent
 from bot.service import Core, handle_locked, save_photo, set_active, user_key
 from handlers.messages import Inbound, Outgoing
@@ -91,7 +92,10 @@ class LineChannel:
 
     def __init__(self, core: Core) -> None:
         settings = core.settings
-        assert settings.line_channel_secret and settings.line_channel_access_token
+        if settings.line_channel_secret is None or settings.line_channel_access_token is None:
+            raise ChannelOffError(
+                "LINE is off: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"
+            )
         token = settings.line_channel_access_token.get_secret_value()
         self.core = core
         self.parser = WebhookParser(settings.line_channel_secret.get_secret_value())

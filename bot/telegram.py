@@ -34,6 +34,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBUserWarning
 
 from bot.channels import Background, RateLimiter, split_text
+from bot.config import ChannelOffError
 from bot.outbox import DeliveryError, PartSent
 from bot.service import (
     Core,
@@ -67,7 +68,10 @@ class TelegramChannel:
 
     def __init__(self, core: Core) -> None:
         settings = core.settings
-        assert settings.telegram_bot_token and settings.telegram_webhook_secret
+        if settings.telegram_bot_token is None or settings.telegram_webhook_secret is None:
+            raise ChannelOffError(
+                "Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET"
+            )
         # Pushes in flight at once (bot.outbox): 30 a second at ~0.25 s a round trip needs
         # eight; sixteen leaves room for a slow answer.
         self.concurrency = 16
