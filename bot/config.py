@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +24,10 @@ _SECRET_USE = {
     "line_channel_access_token": "the LINE channel",
     "telegram_bot_token": "the Telegram channel",
     "telegram_webhook_secret": "the Telegram channel",
+    "secret_key": "photo links",
 }
+MIN_SECRET_KEY = 16
+NEW_KEY_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class ChannelOffError(RuntimeError):
@@ -58,6 +67,11 @@ class Settings(BaseSettings):
     # alert photos are served (with a signed link) from here; without it LINE alerts carry
     # no photo (Telegram uploads photos and needs no address).
     public_url: str | None = Field(default=None, validation_alias="FIELDBOT_PUBLIC_URL")
+    # Signs those photo links (a key of their own: changing a platform's credentials does not
+    # break them, and a leaked platform secret does not let anyone forge them).
+    secret_key: SecretStr | None = Field(default=None, validation_alias="FIELDBOT_SECRET_KEY")
+    # How long a photo link works (rounded up to the next midnight, UTC).
+    media_link_days: int = Field(default=30, validation_alias="FIELDBOT_MEDIA_LINK_DAYS", ge=1)
     # How long a dispatcher may hold claimed pushes before another may take them back (a
     # dispatcher that died mid-delivery leaves its rows for this long).
     outbox_lease_seconds: float = Field(
@@ -143,6 +157,7 @@ class Settings(BaseSettings):
         "line_channel_access_token",
         "telegram_bot_token",
         "telegram_webhook_secret",
+        "secret_key",
     )
     @classmethod
     def _not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -156,6 +171,26 @@ class Settings(BaseSettings):
                 "or give it a value"
             )
         return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY:
+            raise ValueError(
+                f"FIELDBOT_SECRET_KEY is too short: use {MIN_SECRET_KEY} characters or more "
+                f"(for example the output of {NEW_KEY_HINT})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _links_are_signed(self) -> Settings:
+        if self.public_url and self.secret_key is None:
+            raise ValueError(
+                "FIELDBOT_PUBLIC_URL is set but FIELDBOT_SECRET_KEY is not: photo links are "
+                f"signed with it. Set it to a random value of {MIN_SECRET_KEY} characters or "
+                f"more (for example the output of {NEW_KEY_HINT}), or unset FIELDBOT_PUBLIC_URL"
+            )
+        return self
 
     @field_validator("line_api_base_url", "line_data_api_base_url", "telegram_api_base_url")
     @classmethod
@@ -213,11 +248,6 @@ class Settings(BaseSettings):
         if value not in ("th", "en"):
             raise ValueError("FIELDBOT_DEFAULT_LANGUAGE must be 'th' or 'en'")
         return value
-
-    def media_key(self) -> bytes:
-        """The key that signs photo links (derived from the LINE secret: nothing more to set)."""
-        secret = self.line_channel_secret.get_secret_value() if self.line_channel_secret else ""
-        return hashlib.sha256(b"fieldbot media links:" + secret.encode()).digest()
 
     @property
     def escalation_after(self) -> dict[str, dt.timedelta]:

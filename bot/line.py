@@ -362,7 +362,11 @@ def render(core: Core, outgoing: Outgoing) -> list[Any]:
         )
     quick = QuickReply(items=items[:MAX_QUICK_REPLY]) if items else None
     photo: list[Any] = []
-    link = media_links.public_link(core.settings, outgoing.image) if outgoing.image else None
+    link = (
+        media_links.public_link(core.settings, outgoing.image, core.clock())
+        if outgoing.image
+        else None
+    )
     if link:
         photo.append(ImageMessage(originalContentUrl=link, previewImageUrl=link))
     if outgoing.summary:

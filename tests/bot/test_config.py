@@ -97,6 +97,7 @@ def test_a_new_option_without_labels_is_refused(tmp_path: Path) -> None:
         "LINE_CHANNEL_ACCESS_TOKEN",
         "TELEGRAM_BOT_TOKEN",
         "TELEGRAM_WEBHOOK_SECRET",
+        "FIELDBOT_SECRET_KEY",
     ],
 )
 @pytest.mark.parametrize("value", ["", "  "])
@@ -134,3 +135,39 @@ def test_a_channel_without_credentials_says_so(channel: str) -> None:
 
         with pytest.raises(ChannelOffError, match="TELEGRAM_WEBHOOK_SECRET"):
             TelegramChannel(core)  # type: ignore[arg-type]
+
+
+def test_a_public_url_needs_a_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIELDBOT_PUBLIC_URL", "https://bot.example.org")
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    message = explain(raised.value)
+    assert "FIELDBOT_PUBLIC_URL is set but FIELDBOT_SECRET_KEY is not" in message
+    monkeypatch.setenv("FIELDBOT_SECRET_KEY", "0123456789abcdef")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.media_link_days == 30
+    assert "0123456789abcdef" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("", "FIELDBOT_SECRET_KEY is set but empty"),
+        (" " * 20, "FIELDBOT_SECRET_KEY is set but empty"),
+        ("short-key-15-ch", "FIELDBOT_SECRET_KEY is too short"),
+    ],
+)
+def test_weak_secret_keys_are_refused(
+    value: str, says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDBOT_SECRET_KEY", value)
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert explain(raised.value).startswith(f"FIELDBOT_SECRET_KEY: {says}")
+    assert value.strip() == "" or value not in explain(raised.value)
+
+
+def test_photo_links_last_at_least_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIELDBOT_MEDIA_LINK_DAYS", "0")
+    with pytest.raises(ValidationError, match="FIELDBOT_MEDIA_LINK_DAYS"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
