@@ -31,8 +31,8 @@ NEW_KEY_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class ChannelOffError(RuntimeError):
-    """A channel was built without its credentials (a bug in the caller: check
-    `Settings.line_enabled` / `telegram_enabled` first)."""
+    """A channel cannot run: built without its credentials (check `Settings.line_enabled` /
+    `telegram_enabled` first), or the platform refused them."""
 
 
 class Settings(BaseSettings):

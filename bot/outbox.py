@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from bot.redact import redact
 from bot.service import Core, set_active_locked
 from handlers.messages import Outgoing
 from storage import outbox
@@ -280,6 +281,7 @@ class Dispatcher:
         token: str,
     ) -> None:
         now = self.core.clock()
+        reason = redact(str(error))  # an HTTP error names its URL, and Telegram's hold the token
         if error.kind == "blocked":
             await set_active_locked(self.core, platform, recipient, False)
         async with self.core.writing(), self.core.sessions() as session, session.begin():
@@ -287,11 +289,11 @@ class Dispatcher:
                 wait = error.retry_after if error.retry_after is not None else backoff(attempts)
                 retry_at = now + dt.timedelta(seconds=wait)
                 await outbox.finish(
-                    session, row_id, "pending", now=now, error=str(error), retry_at=retry_at,
+                    session, row_id, "pending", now=now, error=reason, retry_at=retry_at,
                     token=token,
                 )  # fmt: skip
-                log.warning("outbox %s row %s: %s; again in %.0f s", platform, row_id, error, wait)
+                log.warning("outbox %s row %s: %s; again in %.0f s", platform, row_id, reason, wait)
             else:
                 status = "skipped" if error.kind == "blocked" else "failed"
-                await outbox.finish(session, row_id, status, now=now, error=str(error), token=token)
-                log.error("outbox %s row %s %s: %s", platform, row_id, status, error)
+                await outbox.finish(session, row_id, status, now=now, error=reason, token=token)
+                log.error("outbox %s row %s %s: %s", platform, row_id, status, reason)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot import broadcasts, casework
+from bot import broadcasts, casework, redact
 from bot.casework import user_view
 from bot.config import Settings
 from bot.lists import Lists, load_lists
@@ -121,6 +121,7 @@ class Core:
 
 async def build_core(settings: Settings, *, migrate: bool = True) -> Core:
     """Connect, migrate, load areas and configuration."""
+    redact.register_settings(settings)  # before anything can log or store an error
     i18n = load_translator(settings.default_language)
     lists = load_lists(settings.choices_file, settings.pilot_districts_file, i18n)
     engine = create_engine(settings.database_url)

@@ -30,7 +30,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot.channels import Background, RateLimiter, split_text
@@ -91,7 +98,14 @@ class TelegramChannel:
         self._reply_keyboard: set[str] = set()
 
     async def start(self) -> None:
-        await self.bot.initialize()  # getMe: a wrong token shows up at start, not at a user
+        try:
+            await self.bot.initialize()  # getMe: a wrong token shows up at start, not at a user
+        except InvalidToken:
+            # PTB's own message quotes the token.
+            raise ChannelOffError(
+                "Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped?): "
+                "check it with @BotFather"
+            ) from None
 
     async def close(self) -> None:
         await self.background.drain()
