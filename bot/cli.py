@@ -10,13 +10,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
-from bot.config import Settings
+from bot import redact
+from bot.config import ChannelOffError, Settings, explain
 from bot.lists import ConfigError
 
 log = logging.getLogger("fieldbot")
@@ -207,20 +209,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"fieldbot: invalid setting: {error}", file=sys.stderr)
+        for line in explain(error).splitlines():
+            print(f"fieldbot: invalid setting: {line}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token;
-    # APScheduler logs every run of every job (the escalation check runs each minute).
-    quiet = ("alembic", "aiosqlite", "apscheduler", "asyncio", "httpx", "httpcore", "telegram")
-    for noisy in quiet:
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    redact.register_settings(settings)
+    configure_logging(settings.log_level)
     try:
         return asyncio.run(_run(args, settings))
     except ConfigError as error:
         print(f"fieldbot: configuration error: {error}", file=sys.stderr)
+        return 2
+    except ChannelOffError as error:
+        print(f"fieldbot: {redact.redact(str(error))}", file=sys.stderr)
         return 2
     except DBAPIError as error:
         print(f"fieldbot: database error: {error.orig or error}", file=sys.stderr)
@@ -237,6 +237,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Python would print the traceback itself, past the redaction of the log handler.
+        log.exception("fieldbot stopped on an unexpected error")
+        return 1
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# httpx logs every request URL at INFO, and Telegram's URLs carry the bot token; aiosqlite
+# logs every statement with its values (names, phone numbers) at DEBUG; APScheduler logs
+# every run of every job (the escalation check runs each minute).
+QUIET_LOGGERS = ("alembic", "aiosqlite", "apscheduler", "asyncio", "httpx", "httpcore", "telegram")
+
+
+def configure_logging(level: str, stream: TextIO | None = None) -> logging.Handler:
+    """Log lines to stderr (or `stream`), each one redacted first (bot.redact); returns the
+    handler. What `logging.basicConfig` did before, with the filter on its handler."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(redact.RedactingFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler
 
 
 def _safe_url(settings: Settings) -> str:

@@ -3,20 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# What an empty secret would have switched on, for the message that refuses it.
+_SECRET_USE = {
+    "line_channel_secret": "the LINE channel",
+    "line_channel_access_token": "the LINE channel",
+    "telegram_bot_token": "the Telegram channel",
+    "telegram_webhook_secret": "the Telegram channel",
+    "secret_key": "photo links",
+}
+MIN_SECRET_KEY = 16
+NEW_KEY_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+class ChannelOffError(RuntimeError):
+    """A channel cannot run: built without its credentials (check `Settings.line_enabled` /
+    `telegram_enabled` first), or the platform refused them."""
 
 
 class Settings(BaseSettings):
     """Every setting fieldbot reads. The README's configuration table lists the same names."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a refused value may be a secret or a URL with a password in it,
+    # and the error is printed.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///./fieldbot.db", validation_alias="DATABASE_URL"
@@ -41,6 +67,11 @@ class Settings(BaseSettings):
     # alert photos are served (with a signed link) from here; without it LINE alerts carry
     # no photo (Telegram uploads photos and needs no address).
     public_url: str | None = Field(default=None, validation_alias="FIELDBOT_PUBLIC_URL")
+    # Signs those photo links (a key of their own: changing a platform's credentials does not
+    # break them, and a leaked platform secret does not let anyone forge them).
+    secret_key: SecretStr | None = Field(default=None, validation_alias="FIELDBOT_SECRET_KEY")
+    # How long a photo link works (rounded up to the next midnight, UTC).
+    media_link_days: int = Field(default=30, validation_alias="FIELDBOT_MEDIA_LINK_DAYS", ge=1)
     # How long a dispatcher may hold claimed pushes before another may take them back (a
     # dispatcher that died mid-delivery leaves its rows for this long).
     outbox_lease_seconds: float = Field(
@@ -132,6 +163,46 @@ class Settings(BaseSettings):
                 return driver + value[len(plain) :]
         return value
 
+    @field_validator(
+        "line_channel_secret",
+        "line_channel_access_token",
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "secret_key",
+    )
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # `LINE_CHANNEL_SECRET=` in a .env file is a channel half set up, and an empty key
+        # would accept every signature made with it: say so rather than run like that.
+        if value is not None and not value.get_secret_value().strip():
+            name = info.field_name or ""
+            alias = cls.model_fields[name].validation_alias
+            raise ValueError(
+                f"{alias} is set but empty: unset it to turn {_SECRET_USE[name]} off, "
+                "or give it a value"
+            )
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY:
+            raise ValueError(
+                f"FIELDBOT_SECRET_KEY is too short: use {MIN_SECRET_KEY} characters or more "
+                f"(for example the output of {NEW_KEY_HINT})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _links_are_signed(self) -> Settings:
+        if self.public_url and self.secret_key is None:
+            raise ValueError(
+                "FIELDBOT_PUBLIC_URL is set but FIELDBOT_SECRET_KEY is not: photo links are "
+                f"signed with it. Set it to a random value of {MIN_SECRET_KEY} characters or "
+                f"more (for example the output of {NEW_KEY_HINT}), or unset FIELDBOT_PUBLIC_URL"
+            )
+        return self
+
     @field_validator("line_api_base_url", "line_data_api_base_url", "telegram_api_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -189,11 +260,6 @@ class Settings(BaseSettings):
             raise ValueError("FIELDBOT_DEFAULT_LANGUAGE must be 'th' or 'en'")
         return value
 
-    def media_key(self) -> bytes:
-        """The key that signs photo links (derived from the LINE secret: nothing more to set)."""
-        secret = self.line_channel_secret.get_secret_value() if self.line_channel_secret else ""
-        return hashlib.sha256(b"fieldbot media links:" + secret.encode()).digest()
-
     @property
     def escalation_after(self) -> dict[str, dt.timedelta]:
         return {
@@ -214,3 +280,14 @@ class Settings(BaseSettings):
     def telegram_enabled(self) -> bool:
         # Without the secret anyone could post updates to the webhook, so both are needed.
         return self.telegram_bot_token is not None and self.telegram_webhook_secret is not None
+
+
+def explain(error: ValidationError) -> str:
+    """The settings' refusal as lines a person reads: `NAME: what is wrong`, one a setting
+    (never the value given, which may be a secret)."""
+    lines = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
+    return "\n".join(lines)

@@ -64,6 +64,7 @@ from linebot.v3.webhooks import (
 
 from bot import media_links
 from bot.channels import RateLimiter, load_json, malformed, shorten, split_text
+from bot.config import ChannelOffError
 from bot.outbox import DeliveryError, PartSent
 from bot.service import Core, give_up, handle_locked, save_photo, set_active
 from handlers.messages import Inbound, Outgoing
@@ -91,7 +92,10 @@ class LineChannel:
 
     def __init__(self, core: Core) -> None:
         settings = core.settings
-        assert settings.line_channel_secret and settings.line_channel_access_token
+        if settings.line_channel_secret is None or settings.line_channel_access_token is None:
+            raise ChannelOffError(
+                "LINE is off: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"
+            )
         token = settings.line_channel_access_token.get_secret_value()
         self.core = core
         self.parser = WebhookParser(settings.line_channel_secret.get_secret_value())
@@ -324,7 +328,11 @@ def render(core: Core, outgoing: Outgoing) -> list[Any]:
         )
     quick = QuickReply(items=items[:MAX_QUICK_REPLY]) if items else None
     photo: list[Any] = []
-    link = media_links.public_link(core.settings, outgoing.image) if outgoing.image else None
+    link = (
+        media_links.public_link(core.settings, outgoing.image, core.clock())
+        if outgoing.image
+        else None
+    )
     if link:
         photo.append(ImageMessage(originalContentUrl=link, previewImageUrl=link))
     if outgoing.summary:

@@ -73,7 +73,10 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
     app[CORE_KEY] = core
     app.router.add_get("/healthz", healthz)
     if media_links.enabled(core.settings):
-        app.router.add_get("/media/{name}", media_links.handler(core.settings))
+        # Through core.clock, which tests replace after the app is built.
+        app.router.add_get(
+            "/media/{name}", media_links.handler(core.settings, lambda: core.clock())
+        )
     channels: dict[str, Channel] = {}
     if core.settings.line_enabled:
         from bot.line import LineChannel

@@ -20,7 +20,7 @@ from bot import broadcasts, casework
 from bot.casework import user_view
 from bot.config import Settings
 from bot.lists import Lists, load_lists
-from bot.redact import redact
+from bot.redact import redact, register_settings
 from handlers import router
 from handlers.areas import AreaDirectory
 from handlers.engine import (
@@ -122,6 +122,7 @@ class Core:
 
 async def build_core(settings: Settings, *, migrate: bool = True) -> Core:
     """Connect, migrate, load areas and configuration."""
+    register_settings(settings)  # before anything can log or store an error
     i18n = load_translator(settings.default_language)
     lists = load_lists(settings.choices_file, settings.pilot_districts_file, i18n)
     engine = create_engine(settings.database_url)

@@ -29,10 +29,18 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot.channels import RateLimiter, load_json, malformed, split_text
+from bot.config import ChannelOffError
 from bot.outbox import DeliveryError, PartSent
 from bot.redact import redact
 from bot.service import Core, handle_locked, private_only, save_photo, set_active
@@ -61,7 +69,10 @@ class TelegramChannel:
 
     def __init__(self, core: Core) -> None:
         settings = core.settings
-        assert settings.telegram_bot_token and settings.telegram_webhook_secret
+        if settings.telegram_bot_token is None or settings.telegram_webhook_secret is None:
+            raise ChannelOffError(
+                "Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET"
+            )
         # Pushes in flight at once (bot.outbox): 30 a second at ~0.25 s a round trip needs
         # eight; sixteen leaves room for a slow answer.
         self.concurrency = 16
@@ -79,7 +90,14 @@ class TelegramChannel:
         self._reply_keyboard: set[str] = set()
 
     async def start(self) -> None:
-        await self.bot.initialize()  # getMe: a wrong token shows up at start, not at a user
+        try:
+            await self.bot.initialize()  # getMe: a wrong token shows up at start, not at a user
+        except InvalidToken:
+            # PTB's own message quotes the token.
+            raise ChannelOffError(
+                "Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped?): "
+                "check it with @BotFather"
+            ) from None
 
     async def close(self) -> None:
         await self.bot.shutdown()

@@ -11,6 +11,8 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.redact import redact
+
 
 class AiohttpRequest(BaseRequest):
     """A PTB request backend (telegram.request.BaseRequest) with one aiohttp session."""
@@ -79,4 +81,7 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            # aiohttp's text names the URL, which holds the bot token: the text is redacted
+            # and the original left out of the chain (a traceback would print it).
+            detail = redact(str(error))
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {detail}") from None

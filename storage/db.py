@@ -24,7 +24,11 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Build the engine for `url`. SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE`
     transactions: a transaction that reads and then writes would otherwise fail with
-    "database is locked" under concurrent writers instead of waiting its turn."""
+    "database is locked" under concurrent writers instead of waiting its turn.
+
+    Bound parameters are left out of error messages on both: they are names, phone numbers
+    and message text, and an error ends up in a log line."""
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Many users are handled at once: with the default pool (5 + 10) they queue for one.

@@ -155,6 +155,11 @@ def test_failures_are_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
     level = _fieldbot(["db", "current"], {**env, "FIELDBOT_LOG_LEVEL": "verbose"})
     assert level.returncode == 2 and "FIELDBOT_LOG_LEVEL" in level.stderr
 
+    empty = _fieldbot(["db", "current"], {**env, "TELEGRAM_BOT_TOKEN": " "})
+    assert empty.returncode == 2 and "Traceback" not in empty.stderr
+    assert empty.stderr.startswith("fieldbot: invalid setting: TELEGRAM_BOT_TOKEN: ")
+    assert "unset it to turn the Telegram channel off, or give it a value" in empty.stderr
+
 
 def test_platform_set_up_commands_say_what_is_missing(tmp_path: Path) -> None:
     env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import ChannelOffError, Settings, explain
 from bot.lists import ConfigError, load_lists
 from handlers.i18n import load_translator
 
@@ -87,3 +88,86 @@ def test_a_new_option_without_labels_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"choice\.activity_types\.solar_pump"):
         load_lists(choices, CONFIG / "pilot_districts.toml", load_translator())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "LINE_CHANNEL_SECRET",
+        "LINE_CHANNEL_ACCESS_TOKEN",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_WEBHOOK_SECRET",
+        "FIELDBOT_SECRET_KEY",
+    ],
+)
+@pytest.mark.parametrize("value", ["", "  "])
+def test_empty_secrets_are_refused(name: str, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`LINE_CHANNEL_SECRET=` in a .env would otherwise turn a channel on with an empty key
+    (every signature made with it checks out)."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    message = explain(raised.value)
+    assert message.startswith(f"{name}: {name} is set but empty")
+    assert "unset it" in message and "give it a value" in message
+
+
+def test_setting_errors_never_repeat_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:hunter2@db/x")
+    monkeypatch.setenv("FIELDBOT_PORT", "hunter2")
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert "hunter2" not in str(raised.value) and "hunter2" not in explain(raised.value)
+    assert explain(raised.value).startswith("FIELDBOT_PORT: ")
+
+
+@pytest.mark.parametrize("channel", ["line", "telegram"])
+def test_a_channel_without_credentials_says_so(channel: str) -> None:
+    """An explicit error, not an `assert` (which `python -O` removes)."""
+    core = SimpleNamespace(settings=Settings(_env_file=None))  # type: ignore[call-arg]
+    if channel == "line":
+        from bot.line import LineChannel
+
+        with pytest.raises(ChannelOffError, match="LINE_CHANNEL_ACCESS_TOKEN"):
+            LineChannel(core)  # type: ignore[arg-type]
+    else:
+        from bot.telegram import TelegramChannel
+
+        with pytest.raises(ChannelOffError, match="TELEGRAM_WEBHOOK_SECRET"):
+            TelegramChannel(core)  # type: ignore[arg-type]
+
+
+def test_a_public_url_needs_a_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIELDBOT_PUBLIC_URL", "https://bot.example.org")
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    message = explain(raised.value)
+    assert "FIELDBOT_PUBLIC_URL is set but FIELDBOT_SECRET_KEY is not" in message
+    monkeypatch.setenv("FIELDBOT_SECRET_KEY", "0123456789abcdef")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.media_link_days == 30
+    assert "0123456789abcdef" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("", "FIELDBOT_SECRET_KEY is set but empty"),
+        (" " * 20, "FIELDBOT_SECRET_KEY is set but empty"),
+        ("short-key-15-ch", "FIELDBOT_SECRET_KEY is too short"),
+    ],
+)
+def test_weak_secret_keys_are_refused(
+    value: str, says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDBOT_SECRET_KEY", value)
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert explain(raised.value).startswith(f"FIELDBOT_SECRET_KEY: {says}")
+    assert value.strip() == "" or value not in explain(raised.value)
+
+
+def test_photo_links_last_at_least_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIELDBOT_MEDIA_LINK_DAYS", "0")
+    with pytest.raises(ValidationError, match="FIELDBOT_MEDIA_LINK_DAYS"):
+        Settings(_env_file=None)  # type: ignore[call-arg]

@@ -30,6 +30,8 @@ class FakeTelegram:
     fail_nth: dict[str, int] = field(default_factory=dict)
     # seconds to take over each answer (the call is recorded first, as if Telegram got it)
     delay: float = 0.0
+    # methods answered with a redirect to themselves, for ever (the client gives up)
+    redirect_loop: set[str] = field(default_factory=set)
     # messages Telegram accepted and answered (what the users' phones show)
     delivered: list[Call] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
@@ -39,11 +41,21 @@ class FakeTelegram:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post(f"/bot{self.token}/{{method}}", self._api)
+        app.router.add_get(f"/bot{self.token}/{{method}}", self._redirected)
         app.router.add_get(f"/file/bot{self.token}/{{path:.+}}", self._file)
         return app
 
+    async def _redirected(self, request: web.Request) -> web.Response:
+        # A client follows a 302 with a GET.
+        if request.match_info["method"] in self.redirect_loop:
+            raise web.HTTPFound(request.path)
+        raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method in self.redirect_loop:
+            self.calls.append(Call(method, {}))
+            raise web.HTTPFound(request.path)
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
