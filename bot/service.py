@@ -207,11 +207,12 @@ async def handle_locked(
             if stored is not None
             else None
         )
-        result = router.handle(user_view(user), state, inbound, env)
+        held = await staff.assignments(session, user.id)
+        result = router.handle(user_view(user, held), state, inbound, env)
         messages = list(result.messages)
-        messages += await _apply(session, core, env, user, result)
+        messages += await _apply(session, core, env, user, held, result)
         await _save_state(session, user.id, result.state, env.now)
-        language = language_of(user_view(user), result.state, env)
+        language = language_of(user_view(user, held), result.state, env)
     if any(isinstance(e, BroadcastCommand) and e.action == "send" for e in result.events):
         await broadcasts.queue_due(core)  # "send now" goes now, not at the scheduler's next look
     if result.events and core.on_outbox is not None:
@@ -261,9 +262,15 @@ async def _save_state(
 
 
 async def _apply(
-    session: AsyncSession, core: Core, env: Env, user: User, result: Result
+    session: AsyncSession,
+    core: Core,
+    env: Env,
+    user: User,
+    held: tuple[tuple[str, str], ...],
+    result: Result,
 ) -> list[Outgoing]:
-    """Carry out the domain events of one step; return what to say about them."""
+    """Carry out the domain events of one step (`held`: the user's staff assignments before
+    it); return what to say about them."""
     out: list[Outgoing] = []
     now = env.now
     for event in result.events:
@@ -287,17 +294,19 @@ async def _apply(
                 )
                 for r in reports
             ]
-            out += router.render_my_reports(lines, user_view(user), env)
+            out += router.render_my_reports(lines, user_view(user, held), env)
         elif isinstance(event, JoinRequested):
             outcome = await staff.redeem_invite(session, user, event.code, now)
+            if outcome.status == "ok":
+                held = await staff.assignments(session, user.id or 0)
             joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
-            out += router.after_join(joined, user_view(user), result.state, env)
+            out += router.after_join(joined, user_view(user, held), result.state, env)
         elif isinstance(event, CaseCommand):
             out += await casework.command(session, env, user, event, result)
         elif isinstance(event, CaseFeedback):
             out += await casework.feedback(session, env, user, event)
         elif isinstance(event, StaffQuery) and event.kind == "broadcast":
-            out += broadcasts.start(user, env, result)
+            out += await broadcasts.start(session, user, env, result)
         elif isinstance(event, StaffQuery) and event.kind == "broadcasts":
             out += await broadcasts.recent(session, env, user)
         elif isinstance(event, StaffQuery):
@@ -313,12 +322,13 @@ async def _apply(
             outcome = await staff.redeem_invite(
                 session, user, str(event.answers.get("invite_code", "")), now
             )
-            out += router.after_submit(event, None, user_view(user), env)
+            held = await staff.assignments(session, user.id or 0)
+            out += router.after_submit(event, None, user_view(user, held), env)
             joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
-            out += router.after_join(joined, user_view(user), None, env)
+            out += router.after_join(joined, user_view(user, held), None, env)
         elif isinstance(event, Submitted):
             reference = await _submitted(session, env, user, event)
-            out += router.after_submit(event, reference, user_view(user), env)
+            out += router.after_submit(event, reference, user_view(user, held), env)
     return out
 
 

@@ -235,7 +235,7 @@ def _case_buttons(inbound: Inbound, user: UserView) -> Event | None:
 
 def _staff_query(inbound: Inbound, user: UserView, env: Env) -> StaffQuery | None:
     """Officers' and coordinators' typed commands: open cases, a reference, the summary."""
-    if user.staff_role is None or inbound.kind != "text":
+    if not user.is_staff or inbound.kind != "text":
         return None
     found = REFERENCE.search(inbound.text)
     if found:
@@ -375,7 +375,7 @@ def _migrate(form: Form, state: FormState) -> FormState | None:
 
 def menu_items(user: UserView) -> tuple[str, ...]:
     """Staff see their case work first; village reporting only if they also have a village role."""
-    if user.staff_role is None:
+    if not user.is_staff:
         return MENU_ITEMS
     village = ("activity", "problem", "my_reports") if user.role else ()
     return (*STAFF_ITEMS, *village, "language", "help")

@@ -451,7 +451,7 @@ async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Plat
     overdue there nor escalated until its own time has passed."""
     from bot.casework import escalate_due
     from storage import cases
-    from storage.models import Report, User
+    from storage.models import Report
 
     p = platforms
     officer, _ = await _officers(p)
@@ -464,7 +464,7 @@ async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Plat
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.status == "forwarded"
-        national = User(platform="console", platform_user_id="n", staff_role="admin")
+        national = [("admin", "TH")]
         assert (await cases.summary(session, national, p.clock.now, limits))["overdue"] == 0
     p.clock.advance(minutes=29)  # 54 minutes since it arrived, 29 since it was forwarded
     assert await escalate_due(p.core) == 0

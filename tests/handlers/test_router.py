@@ -650,6 +650,8 @@ def test_my_reports_in_english(env: Env) -> None:
 def test_user_view_of_the_fixtures() -> None:
     assert REGISTERED.has_village
     assert not UserView(registered=True, subdistrict_code="500101").has_village
+    assert not REGISTERED.is_staff
+    assert replace(REGISTERED, staff=(("officer", "5002"),)).is_staff
 
 
 def test_discarding_a_registration_draft_does_not_show_the_members_menu(newcomer: Chat) -> None:

@@ -1,10 +1,19 @@
-"""The one decision on who may see and act on what (storage.policy)."""
+"""The one decision on who may see and act on what (storage.policy), and its SQL forms: the
+lists the database narrows down hold exactly what the decision allows, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
-from storage import policy
+import pytest
+from sqlalchemy import select
+
+from bot.service import Core
+from storage import broadcasts, cases, policy
+from storage.models import Broadcast, Report, User
+
+NOW = dt.datetime(2026, 3, 20, 2, 0, tzinfo=dt.UTC)
 
 HELD: dict[str, list[tuple[str, str]]] = {
     "villager": [],
@@ -62,3 +71,40 @@ def test_the_areas_a_person_reads_out() -> None:
     assert policy.areas([]) == ()
     assert policy.is_admin(HELD["admin"]) and not policy.is_admin(HELD["national coordinator"])
     assert policy.is_staff(HELD["officer 5001"]) and not policy.is_staff(HELD["villager"])
+
+
+PLACES = [("5001", "50"), ("5002", "50"), ("5007", "50"), ("1001", "10"), ("1002", "10"),
+          (None, "50"), (None, None)]  # fmt: skip
+AREAS = ["TH", "50", "10", "5001", "5002", "500101", "1001", "100101"]
+
+
+async def test_the_sql_forms_agree_with_the_decision(core: Core) -> None:
+    async with core.sessions() as session, session.begin():
+        reporter = User(platform="console", platform_user_id="r")
+        session.add(reporter)
+        await session.flush()
+        for n, (district, province) in enumerate(PLACES, start=1):
+            session.add(Report(reference=f"PRB-2569-{n:06d}", kind="problem",
+                               reporter_id=reporter.id or 0, district_code=district,
+                               province_code=province, status="received", form_id="problem",
+                               created_at=NOW, updated_at=NOW))  # fmt: skip
+        for area in AREAS:
+            session.add(Broadcast(roles=["reporter"], area=area, text=area, status="queued",
+                                  send_at=NOW, created_at=NOW))  # fmt: skip
+    async with core.sessions() as session:
+        reports = list((await session.execute(select(Report))).scalars())
+        for name, held in HELD.items():
+            listed, total = await cases.open_cases(session, held, limit=100)
+            allowed = {r.reference for r in reports if cases.may_work(held, r)}
+            assert {r.reference for r in listed} == allowed, name
+            assert total == len(allowed), name
+            seen = await broadcasts.recent(session, held, limit=100)
+            assert {b.area for b in seen} == {a for a in AREAS if policy.may_act(held, a)}, name
+    # Spot checks of what the decision says.
+    by_place = {(r.district_code, r.province_code): r for r in reports}
+    assert cases.may_work(HELD["officer of two"], by_place[("5002", "50")])
+    assert not cases.may_work(HELD["officer 5001"], by_place[("5002", "50")])
+    assert cases.may_work(HELD["coordinator 50"], by_place[(None, "50")])
+    assert not cases.may_work(HELD["officer 5001"], by_place[(None, "50")])
+    assert cases.may_work(HELD["admin"], by_place[(None, None)])
+    assert not cases.may_work(HELD["coordinator 50"], by_place[(None, None)])
