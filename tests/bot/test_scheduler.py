@@ -212,6 +212,28 @@ async def test_officers_daily_digest(core: Core, clock: Clock) -> None:
     assert await run_cron_job(core, "digest") == 0  # once a day
 
 
+async def test_one_digest_per_officer_covers_all_their_districts(core: Core, clock: Clock) -> None:
+    clock.now = MONDAY_9 - dt.timedelta(days=30)
+    await run_cron_job(core, "digest")
+    clock.now = MONDAY_9
+    villager = await _person(core, "villager")  # a village head of 5001 who is also an officer
+    both = await _person(core, "both", staff=[("officer", "5001"), ("officer", "5007")])
+    async with core.sessions() as session, session.begin():
+        for number, district in enumerate(["5001", "5007", "5007", "5002"], start=1):
+            at = MONDAY_9 - dt.timedelta(hours=2)
+            session.add(Report(reference=f"PRB-2569-{number:06d}", kind="problem",
+                               reporter_id=villager.id or 0, province_code="50",
+                               district_code=district, urgency="normal", status="received",
+                               form_id="problem", created_at=at, updated_at=at))  # fmt: skip
+    clock.now = MONDAY_9 + dt.timedelta(minutes=5)
+    assert await run_cron_job(core, "digest") == 1
+    [row] = await _rows(core, "digest")
+    assert row.recipient == both.platform_user_id
+    text = row.payload["messages"][0]["text"]
+    assert "2 อำเภอ" in text and "เรื่องใหม่ใน 24 ชม.: 3" in text  # 5002 is not theirs
+    assert "• เมืองเชียงใหม่: ใหม่ 1 · ค้าง 1" in text and "• แม่ริม: ใหม่ 2 · ค้าง 2" in text
+
+
 async def test_one_sqlite_instance_runs_the_scheduler(tmp_path: Path) -> None:
     first, second = FileLeader(tmp_path / "db.lock"), FileLeader(tmp_path / "db.lock")
     assert await first.try_acquire()
