@@ -114,7 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="CMD")
     listing = user_commands.add_parser(
-        "list", help="list users with their home district and every staff role they hold"
+        "list",
+        help="list users with their home village and every staff role they hold",
+        description="One line per user: id, platform, name, village role, home (subdistrict "
+        "code/หมู่ number), staff roles (role:area, comma-separated), and whether the bot can "
+        "reach them.",
     )
     listing.add_argument("--role", help="village role (village_head, …) or staff role (officer, …)")
     listing.add_argument(
@@ -127,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         "their home village. Granting a role they hold already changes nothing.",
         epilog="example: fieldbot users grant 42 --role officer --area 5002",
     )
-    give.add_argument("user_id", type=int)
+    give.add_argument("user_id", type=int, help="the user's id (first column of 'users list')")
     give.add_argument("--role", required=True, choices=("officer", "coordinator", "admin"))
     give.add_argument(
         "--area", required=True,
@@ -141,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         "only the matching ones. The home village stays.",
         epilog="example: fieldbot users revoke 42 --role officer --area 5002",
     )
-    take.add_argument("user_id", type=int)
+    take.add_argument("user_id", type=int, help="the user's id (first column of 'users list')")
     take.add_argument("--role", choices=("officer", "coordinator", "admin"))
     take.add_argument("--area", help="the area of the role to take away")
 
