@@ -26,6 +26,7 @@ STAFF_ROLES = ("officer", "coordinator", "admin")
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 10
 FAILURES_BEFORE_PAUSE = 5
+_IDS_PER_QUERY = 5000
 PAUSE = dt.timedelta(minutes=15)
 
 JoinStatus = Literal["ok", "unknown", "expired", "used_up", "blocked"]
@@ -166,17 +167,17 @@ async def assignments(session: AsyncSession, user_id: int) -> tuple[tuple[str, s
 async def assignments_of(
     session: AsyncSession, user_ids: list[int]
 ) -> dict[int, list[tuple[str, str]]]:
-    """`assignments` for many users at once."""
+    """`assignments` for many users at once (a few thousand ids a query: PostgreSQL's driver
+    takes at most 32,767 bound values per statement)."""
     held: dict[int, list[tuple[str, str]]] = {i: [] for i in user_ids}
-    if not user_ids:
-        return held
-    rows = await session.execute(
-        select(col(StaffRole.user_id), col(StaffRole.role), col(StaffRole.area))
-        .where(col(StaffRole.user_id).in_(user_ids))
-        .order_by(col(StaffRole.user_id), col(StaffRole.role), col(StaffRole.area))
-    )
-    for user_id, role, area in rows.all():
-        held[int(user_id)].append((str(role), str(area)))
+    for start in range(0, len(user_ids), _IDS_PER_QUERY):
+        rows = await session.execute(
+            select(col(StaffRole.user_id), col(StaffRole.role), col(StaffRole.area))
+            .where(col(StaffRole.user_id).in_(user_ids[start : start + _IDS_PER_QUERY]))
+            .order_by(col(StaffRole.user_id), col(StaffRole.role), col(StaffRole.area))
+        )
+        for user_id, role, area in rows.all():
+            held[int(user_id)].append((str(role), str(area)))
     return held
 
 
