@@ -16,7 +16,9 @@ from handlers.engine import BroadcastCommand, Env, Result, Submitted
 from handlers.messages import Choice, Outgoing
 from handlers.router import BROADCAST_PREFIX, describe_staff_area
 from storage import broadcasts as store
+from storage import policy, staff
 from storage.models import Broadcast, User
+from storage.policy import Held
 
 if TYPE_CHECKING:
     from bot.service import Core
@@ -82,17 +84,18 @@ def _lang(user: User, env: Env) -> str:
     return user.language or env.default_language
 
 
-def may_broadcast(user: User) -> bool:
-    return user.staff_role in store.STAFF_ROLES and user.staff_area is not None
+def may_broadcast(held: Held) -> bool:
+    return policy.is_staff(held)
 
 
-def start(user: User, env: Env, result: Result) -> list[Outgoing]:
+async def start(session: AsyncSession, user: User, env: Env, result: Result) -> list[Outgoing]:
     """The compose form, for staff only."""
-    if not may_broadcast(user):
+    held = await staff.assignments(session, user.id or 0)
+    if not may_broadcast(held):
         return [Outgoing(env.i18n.t(_lang(user, env), "broadcast.not_allowed"))]
     from bot.casework import user_view
 
-    started = engine.start(env.forms["broadcast"], user_view(user), env)
+    started = engine.start(env.forms["broadcast"], user_view(user, held), env)
     result.state = started.state
     return started.messages
 
@@ -109,15 +112,18 @@ def _when_text(when: dt.datetime, lang: str, env: Env) -> str:
 async def submitted(
     session: AsyncSession, env: Env, user: User, event: Submitted
 ) -> list[Outgoing]:
-    """The composed broadcast: saved as a draft and shown back with its reach, to confirm."""
+    """The composed broadcast: saved as a draft and shown back with its reach, to confirm.
+    "All of my area" from someone who holds several areas makes one draft per area, each
+    confirmed on its own."""
     t, lang = env.i18n.t, _lang(user, env)
-    if not may_broadcast(user):
+    held = await staff.assignments(session, user.id or 0)
+    if not may_broadcast(held):
         return [Outgoing(t(lang, "broadcast.not_allowed"))]
     answers = event.answers
-    area = str(user.staff_area)
+    targets = list(policy.areas(held))
     if answers.get("scope") == "district":
-        area = str((answers.get("district") or {}).get("district_code") or area)
-    if not store.may_address(user.staff_role, user.staff_area, area):
+        targets = [str((answers.get("district") or {}).get("district_code") or "-")]
+    if not all(store.may_address(held, area) for area in targets):
         return [Outgoing(t(lang, "broadcast.area_not_allowed"))]
     send_at = env.now
     if answers.get("when") == "later":
@@ -126,26 +132,31 @@ async def submitted(
         send_at = max(env.now, local.astimezone(dt.UTC))
     photos = engine.photos_of(answers)
     roles = [str(r) for r in answers.get("roles") or []]
-    broadcast = await create(
-        session, creator=user, roles=roles, area=area, text=str(answers["text"]),
-        image=photos[0].path if photos else None, send_at=send_at, status="draft", now=env.now,
-    )  # fmt: skip
-    reach = await store.reach(session, roles, area)
-    if reach.total == 0:
-        broadcast.status = "cancelled"
-        return [Outgoing(t(lang, "broadcast.nobody", blocked=reach.blocked))]
     when = (t(lang, "broadcast.now") if answers.get("when") != "later"
             else _when_text(send_at, lang, env))  # fmt: skip
-    preview = t(
-        lang, "broadcast.preview", text=broadcast.text, line=reach.reachable.get("line", 0),
-        telegram=reach.reachable.get("telegram", 0), blocked=reach.blocked, when=when,
-        area=describe_staff_area(area, lang, env),
-    )  # fmt: skip
-    choices = (
-        Choice(button(broadcast.id or 0, "send"), t(lang, "broadcast.send")),
-        Choice(button(broadcast.id or 0, "cancel"), t(lang, "broadcast.cancel")),
-    )
-    return [Outgoing(preview, choices, "choice", image=broadcast.image, standing=True)]
+    out: list[Outgoing] = []
+    for area in targets:
+        broadcast = await create(
+            session, creator=user, roles=roles, area=area, text=str(answers["text"]),
+            image=photos[0].path if photos else None, send_at=send_at, status="draft",
+            now=env.now,
+        )  # fmt: skip
+        reach = await store.reach(session, roles, area)
+        if reach.total == 0:
+            broadcast.status = "cancelled"
+            out.append(Outgoing(t(lang, "broadcast.nobody", blocked=reach.blocked)))
+            continue
+        preview = t(
+            lang, "broadcast.preview", text=broadcast.text, line=reach.reachable.get("line", 0),
+            telegram=reach.reachable.get("telegram", 0), blocked=reach.blocked, when=when,
+            area=describe_staff_area(area, lang, env),
+        )  # fmt: skip
+        choices = (
+            Choice(button(broadcast.id or 0, "send"), t(lang, "broadcast.send")),
+            Choice(button(broadcast.id or 0, "cancel"), t(lang, "broadcast.cancel")),
+        )
+        out.append(Outgoing(preview, choices, "choice", image=broadcast.image, standing=True))
+    return out
 
 
 async def command(
@@ -154,15 +165,16 @@ async def command(
     """Send (or schedule) a confirmed draft, cancel it, or show how it went. Only its author
     (or an admin) confirms or cancels; anyone who may address its area sees its status."""
     t, lang = env.i18n.t, _lang(user, env)
-    if not may_broadcast(user):
+    held = await staff.assignments(session, user.id or 0)
+    if not may_broadcast(held):
         return [Outgoing(t(lang, "broadcast.not_allowed"))]
     # Locked, so a cancel cannot overwrite a broadcast the scheduler is queueing right now.
     broadcast = await session.get(Broadcast, event.broadcast_id, with_for_update=True)
     if broadcast is None:
         return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
-    author = broadcast.created_by_id == user.id or user.staff_role == "admin"
+    author = broadcast.created_by_id == user.id or policy.is_admin(held)
     if event.action == "status":
-        if not (author or store.may_address(user.staff_role, user.staff_area, broadcast.area)):
+        if not (author or store.may_address(held, broadcast.area)):
             return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
         return [await status_message(session, env, user, broadcast)]
     if not author:
@@ -206,9 +218,10 @@ async def status_message(
 
 async def recent(session: AsyncSession, env: Env, user: User) -> list[Outgoing]:
     t, lang = env.i18n.t, _lang(user, env)
-    if not may_broadcast(user):
+    held = await staff.assignments(session, user.id or 0)
+    if not may_broadcast(held):
         return [Outgoing(t(lang, "broadcast.not_allowed"))]
-    found = await store.recent(session, user)
+    found = await store.recent(session, held)
     if not found:
         return [Outgoing(t(lang, "broadcast.none"))]
     lines = [t(lang, "broadcast.status_title")]

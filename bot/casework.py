@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -16,8 +17,9 @@ from handlers import engine
 from handlers.engine import CaseCommand, CaseFeedback, Env, Result, StaffQuery, Submitted
 from handlers.messages import Outgoing
 from handlers.thai import format_thai_date
-from storage import cases, completeness, outbox, repo, staff
+from storage import cases, completeness, outbox, policy, repo, staff
 from storage.models import Report, User
+from storage.policy import Held
 
 if TYPE_CHECKING:
     from bot.service import Core
@@ -53,6 +55,15 @@ def case_view(report: Report, reporter: User | None) -> views.CaseView:
     )
 
 
+@dataclass(frozen=True)
+class Alerted:
+    """Who an alert went to: how many people, and whether any of them is assigned to the
+    area (an officer or a coordinator), rather than the admins as a last resort."""
+
+    people: int
+    assigned: bool
+
+
 async def alert(
     session: AsyncSession,
     env: Env,
@@ -60,9 +71,10 @@ async def alert(
     *,
     escalated: bool = False,
     coordinators_too: bool = False,
-) -> int:
+) -> Alerted:
     """Queue an alert for every officer of the report's district; with no officer there, or
-    when escalating, for the province's and national coordinators as well."""
+    when escalating, for the province's and national coordinators as well; with none of them
+    either, for the admins, so that a problem always reaches a person."""
     reporter = await session.get(User, report.reporter_id)
     officers = await repo.staff_of(session, "officer", [report.district_code or "-"])
     recipients = [o for o in officers if o.active]  # one who blocked the bot cannot act on it
@@ -72,14 +84,24 @@ async def alert(
         )
         if not recipients:
             log.warning("no officer for district %s: alerting coordinators", report.district_code)
-        recipients += coordinators
+        # Once each: an officer of this district may coordinate its province too.
+        alerted = {r.id for r in recipients}
+        recipients += [c for c in coordinators if c.id not in alerted and c.active]
+    assigned = bool(recipients)
+    if not assigned:
+        log.error("nobody assigned to district %s: alerting the admins about %s",
+                  report.district_code, report.reference)  # fmt: skip
+        recipients = [a for a in await repo.staff_of(session, "admin", [staff.NATIONAL])
+                      if a.active]  # fmt: skip
+        if not recipients:
+            log.error("no admin can be reached either: %s reaches nobody", report.reference)
     view = case_view(report, reporter)
     kind = "escalation" if escalated else "alert"
     for person in recipients:
         lang = person.language or env.default_language
         messages = views.alert_messages(view, lang, env, escalated=escalated)
         await outbox.enqueue(session, person, kind, messages, report_id=report.id, now=env.now)
-    return len(recipients)
+    return Alerted(len(recipients), assigned)
 
 
 async def notify_reporter(
@@ -103,18 +125,19 @@ async def command(
     """A case button: show the case, change it at once, or start the question that goes with
     closing, forwarding or refusing it (the form replaces `result.state`)."""
     t, lang = env.i18n.t, _lang(user, env)
+    held = await staff.assignments(session, user.id or 0)
     report = await session.get(Report, event.report_id)
-    if report is None or report.kind != "problem" or not cases.may_work(user, report):
+    if report is None or report.kind != "problem" or not cases.may_work(held, report):
         return [Outgoing(t(lang, "case.not_allowed"))]
     if event.action == "show":
-        return [await _card(session, env, user, report)]
+        return [await _card(session, env, user, held, report)]
     if report.status not in cases.TRANSITIONS[event.action][0]:
         return [await _too_late(session, env, user, report)]
     if event.action in FORM_FOR:
         if result.state is not None and not result.state.form_id.startswith("case_"):
             return [Outgoing(t(lang, "case.finish_form_first"))]
         form = env.forms[FORM_FOR[event.action]]
-        started = engine.start(form, user_view(user), env, preset={"report_id": report.id})
+        started = engine.start(form, user_view(user, held), env, preset={"report_id": report.id})
         result.state = started.state
         intro = t(lang, f"case.start.{event.action}", reference=report.reference)
         return [Outgoing(intro), *started.messages]
@@ -127,7 +150,8 @@ async def submitted(
     """The answers to a close / forward / refuse question."""
     t, lang = env.i18n.t, _lang(user, env)
     report = await session.get(Report, int(event.answers.get("report_id", 0)))
-    if report is None or not cases.may_work(user, report):
+    held = await staff.assignments(session, user.id or 0)
+    if report is None or not cases.may_work(held, report):
         return [Outgoing(t(lang, "case.not_allowed"))]
     action = ACTION_FOR[event.action]
     photos = engine.photos_of(event.answers)
@@ -204,20 +228,21 @@ async def query(
     session: AsyncSession, env: Env, user: User, event: StaffQuery, overdue: dict[str, dt.timedelta]
 ) -> list[Outgoing]:
     t, lang = env.i18n.t, _lang(user, env)
-    if user.staff_role is None:
+    held = await staff.assignments(session, user.id or 0)
+    if not policy.is_staff(held):
         return [Outgoing(t(lang, "case.not_allowed"))]
     if event.kind == "case" and event.reference:
         report = await cases.by_reference(session, event.reference)
-        if report is None or report.kind != "problem" or not cases.may_work(user, report):
+        if report is None or report.kind != "problem" or not cases.may_work(held, report):
             return [Outgoing(t(lang, "case.not_found", reference=event.reference))]
-        return [await _card(session, env, user, report)]
+        return [await _card(session, env, user, held, report)]
     if event.kind == "summary":
-        numbers = await cases.summary(session, user, env.now, overdue)
+        numbers = await cases.summary(session, held, env.now, overdue)
         return [Outgoing(t(lang, "case.summary", **numbers))]
     if event.kind == "completeness":
-        return [await _completeness(session, env, user)]
+        return [await _completeness(session, env, user, held)]
     if event.kind == "activities":
-        reports = await cases.recent_activities(session, user)
+        reports = await cases.recent_activities(session, held)
         if not reports:
             return [Outgoing(t(lang, "case.no_activities"))]
         lines = [t(lang, "case.activities_title")]
@@ -232,7 +257,7 @@ async def query(
         return [Outgoing("\n".join(lines))]
     page = max(event.page, 0)
     found, total = await cases.open_cases(
-        session, user, offset=page * views.PAGE_SIZE, limit=views.PAGE_SIZE
+        session, held, offset=page * views.PAGE_SIZE, limit=views.PAGE_SIZE
     )
     listed = [case_view(r, None) for r in found]
     return [views.case_list(listed, page, total, lang, env)]
@@ -241,23 +266,32 @@ async def query(
 COMPLETENESS_LIST = 25  # villages named before "and N more"
 
 
-async def _completeness(session: AsyncSession, env: Env, user: User) -> Outgoing:
-    """Which villages of the user's area reported an activity this week (since Monday)."""
+async def _completeness(session: AsyncSession, env: Env, user: User, held: Held) -> Outgoing:
+    """Which villages of the user's areas reported an activity this week (since Monday): one
+    read-out per area they hold (an area inside another they hold is read out with it)."""
     t, lang = env.i18n.t, _lang(user, env)
     today = env.now.astimezone(env.tz).date()
     monday = dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(),
                                  tzinfo=env.tz)  # fmt: skip
-    area = user.staff_area or "-"
-    found = await completeness.villages(session, area, monday.astimezone(dt.UTC))
-    if not found:
+    parts: list[str] = []
+    for area in policy.areas(held):
+        found = await completeness.villages(session, area, monday.astimezone(dt.UTC))
+        if found:
+            parts.append(_completeness_text(found, area, lang, env))
+    if not parts:
         return Outgoing(t(lang, "completeness.none"))
+    return Outgoing("\n\n".join(parts))
+
+
+def _completeness_text(found: list[completeness.Village], area: str, lang: str, env: Env) -> str:
     from handlers.router import describe_staff_area
 
+    t = env.i18n.t
     done = sum(v.reported for v in found)
     lines = [t(lang, "completeness.title", area=describe_staff_area(area, lang, env),
                done=done, total=len(found))]  # fmt: skip
     if len(area) != 4:  # a province: district by district; the country: by province
-        by_province = area == "TH"
+        by_province = area == policy.NATIONAL
         groups: dict[str, list[completeness.Village]] = {}
         for village in found:
             key = village.district_code[:2] if by_province else village.district_code
@@ -282,10 +316,12 @@ async def _completeness(session: AsyncSession, env: Env, user: User) -> Outgoing
                            subdistrict=name))  # fmt: skip
         if len(missing) > COMPLETENESS_LIST:
             lines.append(t(lang, "completeness.more", count=len(missing) - COMPLETENESS_LIST))
-    return Outgoing("\n".join(lines))
+    return "\n".join(lines)
 
 
-async def _card(session: AsyncSession, env: Env, user: User, report: Report) -> Outgoing:
+async def _card(
+    session: AsyncSession, env: Env, user: User, held: Held, report: Report
+) -> Outgoing:
     lang = _lang(user, env)
     reporter = await session.get(User, report.reporter_id)
     entries = [
@@ -297,14 +333,16 @@ async def _card(session: AsyncSession, env: Env, user: User, report: Report) -> 
         )
         for event, actor in await cases.timeline(session, report.id or 0)
     ]
-    can_act = cases.may_work(user, report)
+    can_act = cases.may_work(held, report)
     return views.case_card(case_view(report, reporter), entries, lang, env, can_act=can_act)
 
 
-def user_view(user: User) -> engine.UserView:
-    """What the pure core may know of a stored user."""
+def user_view(user: User, held: Held) -> engine.UserView:
+    """What the pure core may know of a stored user holding the staff assignments `held`
+    (storage.staff.assignments)."""
+    registered = user.consent_at is not None and (user.role is not None or bool(held))
     return engine.UserView(
-        registered=user.registered,
+        registered=registered,
         language=user.language,
         display_name=user.display_name,
         role=user.role,
@@ -312,8 +350,7 @@ def user_view(user: User) -> engine.UserView:
         district_code=user.district_code,
         subdistrict_code=user.subdistrict_code,
         village_no=user.village_no,
-        staff_role=user.staff_role,
-        staff_area=user.staff_area,
+        staff=tuple((role, area) for role, area in held),
     )
 
 

@@ -107,17 +107,49 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--uses", default=1, type=int, help="how many people may use it (1)")
 
-    users = commands.add_parser("users", help="list users; grant or revoke staff roles")
+    users = commands.add_parser(
+        "users",
+        help="list users; grant or revoke staff roles",
+        description="A person has one home village (where their reports come from, set when "
+        "they register) and any number of staff roles, each for an area (what they may see and "
+        "act on). Granting or revoking a role never moves their home village.",
+    )
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="CMD")
-    listing = user_commands.add_parser("list", help="list users")
+    listing = user_commands.add_parser(
+        "list",
+        help="list users with their home village and every staff role they hold",
+        description="One line per user: id, platform, name, village role, home (subdistrict "
+        "code/หมู่ number), staff roles (role:area, comma-separated), and whether the bot can "
+        "reach them.",
+    )
     listing.add_argument("--role", help="village role (village_head, …) or staff role (officer, …)")
-    listing.add_argument("--area", help="area code: district, province or TH")
-    give = user_commands.add_parser("grant", help="give a user a staff role")
-    give.add_argument("user_id", type=int)
+    listing.add_argument(
+        "--area", help="area code: district, province or TH (home village or a role's area)"
+    )
+    give = user_commands.add_parser(
+        "grant",
+        help="add a staff role for an area (besides those the user holds)",
+        description="Add one staff role for one area. The user keeps their other roles and "
+        "their home village. Granting a role they hold already changes nothing.",
+        epilog="example: fieldbot users grant 42 --role officer --area 5002",
+    )
+    give.add_argument("user_id", type=int, help="the user's id (first column of 'users list')")
     give.add_argument("--role", required=True, choices=("officer", "coordinator", "admin"))
-    give.add_argument("--area", required=True, help="as for 'invite create'")
-    take = user_commands.add_parser("revoke", help="take a user's staff role away")
-    take.add_argument("user_id", type=int)
+    give.add_argument(
+        "--area", required=True,
+        help="officer: district code such as 5001; coordinator: province code such as 50, or "
+        "TH; admin: TH",
+    )  # fmt: skip
+    take = user_commands.add_parser(
+        "revoke",
+        help="take staff roles away: one (--role and --area), of a role or an area, or all",
+        description="Without --role and --area, every staff role of the user goes; with them, "
+        "only the matching ones. The home village stays.",
+        epilog="example: fieldbot users revoke 42 --role officer --area 5002",
+    )
+    take.add_argument("user_id", type=int, help="the user's id (first column of 'users list')")
+    take.add_argument("--role", choices=("officer", "coordinator", "admin"))
+    take.add_argument("--area", help="the area of the role to take away")
 
     box = commands.add_parser(
         "outbox",
@@ -390,23 +422,32 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
         async with core.writing(), core.sessions() as session, session.begin():
             if args.users_command == "list":
                 rows = await staff.list_users(session, args.role, args.area)
-                print("id\tplatform\tname\trole\tstaff\tarea\tactive")
+                held = await staff.assignments_of(session, [u.id for u in rows if u.id])
+                print("id\tplatform\tname\trole\thome\tstaff\tactive")
                 for u in rows:
-                    area = u.staff_area or u.district_code or u.province_code or ""
+                    home = u.subdistrict_code or u.district_code or u.province_code or ""
+                    if home and u.village_no is not None:
+                        home += f"/{u.village_no}"
+                    roles = ",".join(f"{r}:{a}" for r, a in held.get(u.id or 0, []))
                     print(
                         f"{u.id}\t{u.platform}\t{u.display_name or ''}\t{u.role or ''}\t"
-                        f"{u.staff_role or ''}\t{area}\t{'yes' if u.active else 'no'}"
+                        f"{home}\t{roles}\t{'yes' if u.active else 'no'}"
                     )
                 return 0
             user = await session.get(User, args.user_id)
             if user is None:
                 raise SystemExit(f"fieldbot: no user with id {args.user_id}")
             if args.users_command == "grant":
-                staff.grant(user, args.role, _check_area(args.role, args.area))
-                print(f"user {user.id} is now a {args.role} of {user.staff_area}")
+                area = _check_area(args.role, args.area)
+                added = await staff.grant(session, user, args.role, area)
+                already = "" if added else " (already)"
+                print(f"user {user.id} is a {args.role} of {area}{already}")
             else:
-                staff.revoke(user)
-                print(f"user {user.id} has no staff role now")
+                area = args.area.upper() if args.area and args.area.upper() == "TH" else args.area
+                removed = await staff.revoke(session, user, args.role, area)
+                print(f"user {user.id}: {removed} staff role(s) taken away")
+            left = await staff.assignments(session, user.id or 0)
+            print("staff roles now: " + (", ".join(f"{r} of {a}" for r, a in left) or "none"))
     finally:
         await core.close()
     return 0

@@ -132,8 +132,8 @@ async def draft_nudges(core: Core, period: dt.datetime) -> int:
 
 
 async def officer_digest(core: Core, period: dt.datetime) -> int:
-    """Each officer's district in numbers: new, open and overdue cases (none when all three
-    are nought)."""
+    """One digest per officer covering all their districts: new, open and overdue cases (none
+    when no district of theirs has a new or open one)."""
     t = core.i18n.t
     key = period.astimezone(core.settings.tz).date().isoformat()
     async with core.writing(), core.sessions() as session, session.begin():
@@ -142,25 +142,42 @@ async def officer_digest(core: Core, period: dt.datetime) -> int:
         numbers = await reminders.district_cases(
             session, core.clock(), core.settings.escalation_after
         )
-        people = [
-            (person, numbers[district])
-            for person, district in await reminders.officers(session, list(numbers))
-            if numbers[district].new or numbers[district].open
-        ]
+        people: list[tuple[reminders.Person, list[str]]] = []
+        for person, districts in await reminders.officers(session, list(numbers)):
+            busy = [d for d in districts if numbers[d].new or numbers[d].open]
+            if busy:
+                people.append((person, busy))
         fresh = await reminders.mark_sent(
-            session, "digest", key, [p.id for p, _n in people], core.clock()
+            session, "digest", key, [p.id for p, _d in people], core.clock()
         )
-        chosen = [(p, n) for p, n in people if p.id in fresh]
-        by_person = {p.id: n for p, n in chosen}
+        chosen = [(p, d) for p, d in people if p.id in fresh]
+        by_person = {p.id: d for p, d in chosen}
 
         def messages(person: reminders.Person) -> list[Outgoing]:
             lang = _lang(person.language, core)
-            n = by_person[person.id]
-            text = t(lang, "digest.daily", new=n.new, open=n.open, overdue=n.overdue)
+            districts = by_person[person.id]
+            total = reminders.DistrictCases(
+                sum(numbers[d].new for d in districts),
+                sum(numbers[d].open for d in districts),
+                sum(numbers[d].overdue for d in districts),
+            )
+            if len(districts) == 1:
+                text = t(lang, "digest.daily", new=total.new, open=total.open,
+                         overdue=total.overdue)  # fmt: skip
+            else:
+                lines = [t(lang, "digest.daily_many", count=len(districts), new=total.new,
+                           open=total.open, overdue=total.overdue)]  # fmt: skip
+                for code in districts:
+                    place = core.areas.district(code)
+                    n = numbers[code]
+                    lines.append(t(lang, "digest.district_line", district=place.name(lang)
+                                   if place else code, new=n.new, open=n.open,
+                                   overdue=n.overdue))  # fmt: skip
+                text = "\n".join(lines)
             return [Outgoing(text, (Choice("menu:cases", t(lang, "menu.cases")),), "choice",
                              language=lang, standing=True)]  # fmt: skip
 
-        sent = await _send_each(core, session, "digest", [p for p, _n in chosen], messages)
+        sent = await _send_each(core, session, "digest", [p for p, _d in chosen], messages)
     return sent
 
 

@@ -44,10 +44,12 @@ def channel_status(settings: Settings) -> dict[str, bool]:
 
 async def healthz(request: web.Request) -> web.Response:
     core = request.app[CORE_KEY]
+    uncovered: list[str] | None = None
     try:
         async with core.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         database = True
+        uncovered = await pilot_districts_without_officer(core)
     except Exception:  # the answer must be a 503, whatever the database did
         log.exception("health check: database unreachable")
         database = False
@@ -55,9 +57,19 @@ async def healthz(request: web.Request) -> web.Response:
         "status": "ok" if database else "degraded",
         "database": database,
         "channels": channel_status(core.settings),
+        # Problems there reach only coordinators (or the admins): worth knowing at a glance.
+        "pilot_districts_without_officer": uncovered,
         "version": version("fieldbot"),
     }
     return web.json_response(body, status=200 if database else 503)
+
+
+async def pilot_districts_without_officer(core: Core) -> list[str]:
+    """The pilot districts that no reachable officer holds."""
+    from storage import staff
+
+    async with core.sessions() as session:
+        return await staff.districts_without_officer(session, sorted(core.lists.pilot_districts))
 
 
 MAX_BODY = 1024 * 1024  # webhooks larger than this are answered 413
@@ -243,6 +255,14 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         core.engine.url.render_as_string(hide_password=True),
     )
     log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
+    uncovered = await pilot_districts_without_officer(core)
+    if uncovered:
+        names = ", ".join(f"{code} {core.areas.describe(code, 'en')}" for code in uncovered)
+        log.warning(
+            "%d pilot district(s) have no officer in the bot: their problems reach only "
+            "coordinators (or the admins). Invite one with fieldbot invite create --role "
+            "officer --area CODE: %s", len(uncovered), names,
+        )  # fmt: skip
     stop = asyncio.Event()
     timers = [asyncio.create_task(_housekeeping(core, stop), name="housekeeping")]
     # Reminders, digests, nudges, scheduled broadcasts and escalation: on the one instance

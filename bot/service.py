@@ -21,6 +21,7 @@ from bot.casework import user_view
 from bot.config import Settings
 from bot.lists import Lists, load_lists
 from bot.redact import redact, register_settings
+from handlers import cases as views
 from handlers import router
 from handlers.areas import AreaDirectory
 from handlers.engine import (
@@ -212,11 +213,12 @@ async def handle_locked(
             if stored is not None
             else None
         )
-        result = router.handle(user_view(user), state, inbound, env)
+        held = await staff.assignments(session, user.id)
+        result = router.handle(user_view(user, held), state, inbound, env)
         messages = list(result.messages)
-        messages += await _apply(session, core, env, user, result)
+        messages += await _apply(session, core, env, user, held, result)
         await _save_state(session, user.id, result.state, env.now)
-        language = language_of(user_view(user), result.state, env)
+        language = language_of(user_view(user, held), result.state, env)
         messages = [replace(m, language=language) for m in messages]
         if reply is not None and messages:
             await outbox.enqueue(session, user, outbox.REPLY, messages, now=env.now, extra=reply)
@@ -315,9 +317,15 @@ async def _save_state(
 
 
 async def _apply(
-    session: AsyncSession, core: Core, env: Env, user: User, result: Result
+    session: AsyncSession,
+    core: Core,
+    env: Env,
+    user: User,
+    held: tuple[tuple[str, str], ...],
+    result: Result,
 ) -> list[Outgoing]:
-    """Carry out the domain events of one step; return what to say about them."""
+    """Carry out the domain events of one step (`held`: the user's staff assignments before
+    it); return what to say about them."""
     out: list[Outgoing] = []
     now = env.now
     for event in result.events:
@@ -341,17 +349,19 @@ async def _apply(
                 )
                 for r in reports
             ]
-            out += router.render_my_reports(lines, user_view(user), env)
+            out += router.render_my_reports(lines, user_view(user, held), env)
         elif isinstance(event, JoinRequested):
             outcome = await staff.redeem_invite(session, user, event.code, now)
+            if outcome.status == "ok":
+                held = await staff.assignments(session, user.id or 0)
             joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
-            out += router.after_join(joined, user_view(user), result.state, env)
+            out += router.after_join(joined, user_view(user, held), result.state, env)
         elif isinstance(event, CaseCommand):
             out += await casework.command(session, env, user, event, result)
         elif isinstance(event, CaseFeedback):
             out += await casework.feedback(session, env, user, event)
         elif isinstance(event, StaffQuery) and event.kind == "broadcast":
-            out += broadcasts.start(user, env, result)
+            out += await broadcasts.start(session, user, env, result)
         elif isinstance(event, StaffQuery) and event.kind == "broadcasts":
             out += await broadcasts.recent(session, env, user)
         elif isinstance(event, StaffQuery):
@@ -367,12 +377,19 @@ async def _apply(
             outcome = await staff.redeem_invite(
                 session, user, str(event.answers.get("invite_code", "")), now
             )
-            out += router.after_submit(event, None, user_view(user), env)
+            held = await staff.assignments(session, user.id or 0)
+            out += router.after_submit(event, None, user_view(user, held), env)
             joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
-            out += router.after_join(joined, user_view(user), None, env)
+            out += router.after_join(joined, user_view(user, held), None, env)
         elif isinstance(event, Submitted):
-            reference = await _submitted(session, env, user, event)
-            out += router.after_submit(event, reference, user_view(user), env)
+            reference, alerted = await _submitted(session, env, user, event)
+            out += router.after_submit(event, reference, user_view(user, held), env)
+            if alerted is not None and not alerted.assigned:
+                # Nobody of the district is in the bot yet: say so, and who to call.
+                lang = user.language or env.default_language
+                urgency = str(event.answers.get("urgency") or "")
+                out[-1:-1] = [views.nobody_assigned(urgency, core.settings.emergency_contact,
+                                                    lang, env)]  # fmt: skip
     return out
 
 
@@ -382,21 +399,25 @@ def _report_title(kind: str, value: str | None, lang: str, env: Env) -> str:
     return option_label(step, value, lang, env) if value else kind
 
 
-async def _submitted(session: AsyncSession, env: Env, user: User, event: Submitted) -> str | None:
+async def _submitted(
+    session: AsyncSession, env: Env, user: User, event: Submitted
+) -> tuple[str | None, casework.Alerted | None]:
+    """Store what a submitted form means: a registration, a profile change, or a report
+    (its reference, and for a problem who was alerted)."""
     answers = event.answers
     now = env.now
     if event.action == "register":
         _consent_and_profile(user, answers, env, now)
         user.role = str(answers["role"])
         _set_area(user, answers["area"])
-        return None
+        return None, None
     if event.action == "update_profile":
         if "language" in answers:
             user.language = str(answers["language"])
         if "area" in answers:
             _set_area(user, answers["area"])
         user.updated_at = now
-        return None
+        return None, None
 
     kind = "activity" if event.action == "activity_report" else "problem"
     fields = _report_fields(kind, answers, user)
@@ -414,8 +435,8 @@ async def _submitted(session: AsyncSession, env: Env, user: User, event: Submitt
     )
     log.info("report %s stored for user %s", report.reference, user.id)
     if kind == "problem":
-        await casework.alert(session, env, report)
-    return report.reference
+        return report.reference, await casework.alert(session, env, report)
+    return report.reference, None
 
 
 def _consent_and_profile(user: User, answers: dict[str, Any], env: Env, now: dt.datetime) -> None:

@@ -200,3 +200,12 @@ def status_notice(case: CaseView, note: str | None, lang: str, env: Env) -> list
 def rating_question(report_id: int, lang: str, env: Env) -> Outgoing:
     stars = tuple(Choice(feedback_value(report_id, str(n)), "⭐" * n) for n in range(1, 6))
     return Outgoing(env.i18n.t(lang, "feedback.rate"), stars, "choice")
+
+
+def nobody_assigned(urgency: str, emergency: str, lang: str, env: Env) -> Outgoing:
+    """For a villager whose problem reached no officer or coordinator (none is in the bot for
+    their district yet): say so plainly, and for a very urgent one who to call meanwhile."""
+    text = env.i18n.t(lang, "report.nobody_assigned")
+    if urgency == "very_urgent":
+        text += "\n" + env.i18n.t(lang, "report.emergency_call", contact=emergency)
+    return Outgoing(text)

@@ -63,12 +63,17 @@ class UserView:
     district_code: str | None = None
     subdistrict_code: str | None = None
     village_no: int | None = None
-    staff_role: str | None = None
-    staff_area: str | None = None
+    # Staff assignments, (role, area) each, apart from the home village above: what the person
+    # may see and act on (decided in storage.policy, not here).
+    staff: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_village(self) -> bool:
         return self.subdistrict_code is not None and self.village_no is not None
+
+    @property
+    def is_staff(self) -> bool:
+        return len(self.staff) > 0
 
 
 @dataclass(frozen=True)

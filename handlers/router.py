@@ -235,7 +235,7 @@ def _case_buttons(inbound: Inbound, user: UserView) -> Event | None:
 
 def _staff_query(inbound: Inbound, user: UserView, env: Env) -> StaffQuery | None:
     """Officers' and coordinators' typed commands: open cases, a reference, the summary."""
-    if user.staff_role is None or inbound.kind != "text":
+    if not user.is_staff or inbound.kind != "text":
         return None
     found = REFERENCE.search(inbound.text)
     if found:
@@ -374,11 +374,13 @@ def _migrate(form: Form, state: FormState) -> FormState | None:
 
 
 def menu_items(user: UserView) -> tuple[str, ...]:
-    """Staff see their case work first; village reporting only if they also have a village role."""
-    if user.staff_role is None:
+    """Staff see their case work first; village reporting (and moving their home village) only
+    if they also have a village role."""
+    if not user.is_staff:
         return MENU_ITEMS
     village = ("activity", "problem", "my_reports") if user.role else ()
-    return (*STAFF_ITEMS, *village, "language", "help")
+    home = ("area",) if user.role else ()
+    return (*STAFF_ITEMS, *village, "language", *home, "help")
 
 
 def menu_message(user: UserView, env: Env, lang: str, *, paused: Form | None = None) -> Outgoing:

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage import outbox
-from storage.models import Broadcast, OutboxMessage, User
-from storage.staff import NATIONAL
+from storage import outbox, policy
+from storage.models import Broadcast, OutboxMessage, StaffRole, User
+from storage.policy import NATIONAL, Held
 
 STAFF_ROLES = ("officer", "coordinator", "admin")
 REPORTER_ROLES = ("village_head", "kamnan", "assistant_head", "health_volunteer", "volunteer")
@@ -26,14 +26,10 @@ def area_ok(area: str) -> bool:
     return area == NATIONAL or (area.isdigit() and len(area) in (2, 4, 6))
 
 
-def may_address(staff_role: str | None, staff_area: str | None, area: str) -> bool:
-    """Coordinators address their province or part of it (national ones anywhere), officers
-    their district or part of it, admins anywhere; villagers never."""
-    if staff_role == "admin" or (staff_role == "coordinator" and staff_area == NATIONAL):
-        return True
-    if staff_role in ("coordinator", "officer") and staff_area and area != NATIONAL:
-        return area.startswith(staff_area)
-    return False
+def may_address(held: Held, area: str) -> bool:
+    """Coordinators address their provinces or parts of them (national ones anywhere),
+    officers their districts or parts of them, admins anywhere; villagers never."""
+    return policy.may_act(held, area)
 
 
 def audience(roles: Sequence[str], area: str) -> ColumnElement[bool]:
@@ -50,10 +46,14 @@ def audience(roles: Sequence[str], area: str) -> ColumnElement[bool]:
         terms.append(where)
     staff_roles = [r for r in roles if r in STAFF_ROLES]
     if staff_roles:
-        staff: ColumnElement[bool] = col(User.staff_role).in_(staff_roles)
+        # Staff who hold one of `roles` for `area` or a part of it (an officer of 5001 is in a
+        # broadcast to province 50; the coordinator of 50 is not in one to district 5001).
+        holds = select(col(StaffRole.id)).where(
+            col(StaffRole.user_id) == col(User.id), col(StaffRole.role).in_(staff_roles)
+        )
         if area != NATIONAL:
-            staff = staff & col(User.staff_area).startswith(area)
-        terms.append(staff)
+            holds = holds.where(col(StaffRole.area).startswith(area))
+        terms.append(exists(holds))
     return (or_(*terms) if terms else false()) & col(User.platform).in_(outbox.PUSH_PLATFORMS)
 
 
@@ -169,11 +169,10 @@ async def progress(session: AsyncSession, broadcast: Broadcast) -> Progress:
     )
 
 
-async def recent(session: AsyncSession, user: User | None, limit: int = 5) -> list[Broadcast]:
-    """The latest broadcasts the user may see (all, for the command line's None)."""
+async def recent(session: AsyncSession, held: Held | None, limit: int = 5) -> list[Broadcast]:
+    """The latest broadcasts of the areas a person holds (all, for the command line's None)."""
     query = select(Broadcast).where(col(Broadcast.status) != "draft")
-    if user is not None and not (user.staff_role == "admin" or user.staff_area == NATIONAL):
-        area = user.staff_area or "-"
-        query = query.where(col(Broadcast.area).startswith(area))
+    if held is not None:
+        query = query.where(policy.area_clause(held, col(Broadcast.area)))
     query = query.order_by(col(Broadcast.id).desc()).limit(limit)
     return list((await session.execute(query)).scalars())

@@ -11,8 +11,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage import policy
 from storage.models import CaseEvent, Report, User, utcnow
-from storage.staff import NATIONAL
+from storage.policy import Held
 
 OPEN = ("received", "forwarded", "acknowledged", "in_progress")
 WAITING = ("received", "forwarded")  # nobody has taken it yet
@@ -37,14 +38,10 @@ class Change:
     holder: User | None = None  # who has it, when the change lost a race or came too late
 
 
-def may_work(user: User, report: Report) -> bool:
-    """Officers work their district's cases, coordinators their province's (or all, national),
-    admins all."""
-    if user.staff_role == "officer":
-        return user.staff_area == report.district_code
-    if user.staff_role == "coordinator":
-        return user.staff_area in (NATIONAL, report.province_code)
-    return user.staff_role == "admin"
+def may_work(held: Held, report: Report) -> bool:
+    """Whether a person holding `held` may see and work `report`: officers their districts'
+    cases, coordinators their provinces' (or all, national), admins all (storage.policy)."""
+    return policy.may_act(held, policy.case_area(report.district_code, report.province_code))
 
 
 async def change(
@@ -113,20 +110,19 @@ async def timeline(session: AsyncSession, report_id: int) -> list[tuple[CaseEven
     return [(event, user) for event, user in rows.all()]
 
 
-def _scope(query: Select[Any], user: User) -> Select[Any]:
-    if user.staff_role == "officer":
-        return query.where(col(Report.district_code) == user.staff_area)
-    if user.staff_role == "coordinator" and user.staff_area != NATIONAL:
-        return query.where(col(Report.province_code) == user.staff_area)
-    return query
+def _scope(query: Select[Any], held: Held) -> Select[Any]:
+    """Only the reports `may_work` allows (none for someone who holds nothing)."""
+    return query.where(
+        policy.case_clause(held, col(Report.district_code), col(Report.province_code))
+    )
 
 
 async def open_cases(
-    session: AsyncSession, user: User, *, offset: int = 0, limit: int = 10
+    session: AsyncSession, held: Held, *, offset: int = 0, limit: int = 10
 ) -> tuple[list[Report], int]:
     """Open cases the user may work, most urgent first, then oldest; and how many in all."""
     base = select(Report).where(col(Report.kind) == "problem", col(Report.status).in_(OPEN))
-    scoped = _scope(base, user)
+    scoped = _scope(base, held)
     urgency = case(URGENCY_ORDER, value=col(Report.urgency), else_=3)
     query = scoped.order_by(urgency, col(Report.created_at), col(Report.id))
     rows = list((await session.execute(query.offset(offset).limit(limit))).scalars())
@@ -134,7 +130,7 @@ async def open_cases(
         select(func.count())
         .select_from(Report)
         .where(col(Report.kind) == "problem", col(Report.status).in_(OPEN)),
-        user,
+        held,
     )
     total = int((await session.execute(count_query)).scalar_one())
     return rows, total
@@ -179,7 +175,7 @@ def escalation_due_clause(
 
 
 async def summary(
-    session: AsyncSession, user: User, now: dt.datetime, overdue: dict[str, dt.timedelta]
+    session: AsyncSession, held: Held, now: dt.datetime, overdue: dict[str, dt.timedelta]
 ) -> dict[str, int]:
     """Open, overdue (not acknowledged in time) and resolved in the last 7 days, counted by
     the database."""
@@ -194,13 +190,13 @@ async def summary(
             count(overdue_clause(now, overdue)),
             count(col(Report.resolved_at) >= week_ago),
         ).where(col(Report.kind) == "problem"),
-        user,
+        held,
     )
     open_, late, resolved = (await session.execute(query)).one()
     return {"open": int(open_), "overdue": int(late), "resolved_week": int(resolved)}
 
 
-async def recent_activities(session: AsyncSession, user: User, limit: int = 10) -> list[Report]:
-    query = _scope(select(Report).where(col(Report.kind) == "activity"), user)
+async def recent_activities(session: AsyncSession, held: Held, limit: int = 10) -> list[Report]:
+    query = _scope(select(Report).where(col(Report.kind) == "activity"), held)
     query = query.order_by(col(Report.created_at).desc()).limit(limit)
     return list((await session.execute(query)).scalars())

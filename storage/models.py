@@ -49,7 +49,9 @@ class User(SQLModel, table=True):
     platform_user_id: str = Field(max_length=128)
     display_name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=20)
-    role: str | None = Field(default=None, max_length=32, index=True)
+    role: str | None = Field(default=None, max_length=32, index=True)  # the village role
+    # The home village, where the person's reports come from: set by registration and the area
+    # form only, never by a staff role (those are StaffRole rows, any number of them).
     province_code: str | None = Field(default=None, max_length=2, index=True)
     district_code: str | None = Field(default=None, max_length=4, index=True)
     subdistrict_code: str | None = Field(default=None, max_length=6)
@@ -59,9 +61,6 @@ class User(SQLModel, table=True):
     consent_notice_version: str | None = Field(default=None, max_length=16)
     consent_refused_at: dt.datetime | None = _optional_when()
     active: bool = Field(default=True)
-    # Staff roles come by invitation, apart from the village role above.
-    staff_role: str | None = Field(default=None, max_length=16, index=True)  # officer, coordinator…
-    staff_area: str | None = Field(default=None, max_length=6, index=True)  # 4 or 2 digits, or TH
     join_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     join_blocked_until: dt.datetime | None = _optional_when()
     created_at: dt.datetime = Field(
@@ -71,11 +70,27 @@ class User(SQLModel, table=True):
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )
 
-    @property
-    def registered(self) -> bool:
-        return self.consent_at is not None and (
-            self.role is not None or self.staff_role is not None
-        )
+
+class StaffRole(SQLModel, table=True):
+    """One staff assignment: what a person may see and act on, apart from their home village.
+    A person holds any number (an officer of two districts, an officer who also coordinates a
+    province)."""
+
+    __tablename__ = "staff_roles"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "role", "area", name="uq_staff_roles_user_role_area"),
+        # "The officers of district D", "the coordinators of province P or TH".
+        sa.Index("ix_staff_roles_role_area", "role", "area"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # No index of its own: the unique constraint's index starts with user_id.
+    user_id: int = Field(foreign_key="users.id")
+    role: str = Field(max_length=16)  # officer | coordinator | admin
+    area: str = Field(max_length=6)  # district (4 digits), province (2) or TH
+    granted_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
 
 
 class Area(SQLModel, table=True):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.cases import OPEN, overdue_clause
-from storage.models import Conversation, JobRun, ReminderSent, Report, User
+from storage.models import Conversation, JobRun, ReminderSent, Report, StaffRole, User
 from storage.outbox import PUSH_PLATFORMS
 
 CHUNK = 2000  # rows per INSERT (SQLite allows 32,766 bound values per statement)
@@ -182,13 +182,24 @@ async def district_cases(
     }
 
 
-async def officers(session: AsyncSession, districts: Sequence[str] | None = None) -> list[Any]:
-    """Active officers (with their district), of `districts` when given."""
-    query = select(*_PERSON, col(User.staff_area)).where(
-        col(User.staff_role) == "officer",
-        col(User.active),
-        col(User.platform).in_(PUSH_PLATFORMS),
+async def officers(
+    session: AsyncSession, districts: Sequence[str] | None = None
+) -> list[tuple[Person, list[str]]]:
+    """Active officers, each once with every district they hold (of `districts` when given)."""
+    query = (
+        select(*_PERSON, col(StaffRole.area))
+        .join(StaffRole, col(StaffRole.user_id) == col(User.id))
+        .where(
+            col(StaffRole.role) == "officer",
+            col(User.active),
+            col(User.platform).in_(PUSH_PLATFORMS),
+        )
+        .order_by(col(User.id), col(StaffRole.area))
     )
     if districts is not None:
-        query = query.where(col(User.staff_area).in_(districts))
-    return [(_person(row), str(row.staff_area)) for row in (await session.execute(query)).all()]
+        query = query.where(col(StaffRole.area).in_(districts))
+    found: dict[int, tuple[Person, list[str]]] = {}
+    for row in (await session.execute(query)).all():
+        person = _person(row)
+        found.setdefault(person.id, (person, []))[1].append(str(row.area))
+    return list(found.values())

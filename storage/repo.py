@@ -18,6 +18,7 @@ from storage.models import (
     ReferenceCounter,
     Report,
     ReportPhoto,
+    StaffRole,
     User,
     utcnow,
 )
@@ -179,11 +180,10 @@ async def recent_reports(session: AsyncSession, reporter_id: int, limit: int = 1
 
 
 async def staff_of(session: AsyncSession, role: str, areas: Sequence[str]) -> list[User]:
-    """Users with staff `role` for any of `areas` (blocked ones too: their pushes are skipped
-    and counted)."""
-    query = (
-        select(User)
-        .where(col(User.staff_role) == role, col(User.staff_area).in_(list(areas)))
-        .order_by(col(User.id))
+    """Users who hold staff `role` for any of `areas`, each once (blocked ones too: their
+    pushes are skipped and counted). Served by the index on staff_roles (role, area)."""
+    holders = select(col(StaffRole.user_id)).where(
+        col(StaffRole.role) == role, col(StaffRole.area).in_(list(areas))
     )
+    query = select(User).where(col(User.id).in_(holders)).order_by(col(User.id))
     return list((await session.execute(query)).scalars())

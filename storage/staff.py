@@ -1,4 +1,6 @@
-"""Staff roles by invitation: invite codes, redeeming them, and granting roles by hand."""
+"""Staff roles by invitation: invite codes, redeeming them, and granting roles by hand. A
+person's staff assignments are rows of their own (StaffRole), any number per person; granting
+one never touches the person's home village."""
 
 from __future__ import annotations
 
@@ -6,23 +8,26 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import Invite, User, utcnow
+from storage.models import Invite, StaffRole, User, utcnow
+from storage.policy import NATIONAL as NATIONAL
 
 log = logging.getLogger(__name__)
 
 STAFF_ROLES = ("officer", "coordinator", "admin")
-NATIONAL = "TH"
 # Codes people read aloud and type on a phone: no 0/O, 1/I/L look-alikes.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 10
 FAILURES_BEFORE_PAUSE = 5
+_IDS_PER_QUERY = 5000
 PAUSE = dt.timedelta(minutes=15)
 
 JoinStatus = Literal["ok", "unknown", "expired", "used_up", "blocked"]
@@ -112,42 +117,110 @@ async def redeem_invite(
     )
     if taken.first() is None:
         return JoinResult("used_up")
-    grant(user, invite.role, invite.area, now)
+    await grant(session, user, invite.role, invite.area, now)
     user.join_failures = 0
     log.info("user %s joined as %s of %s", user.id, invite.role, invite.area)
     return JoinResult("ok", invite.role, invite.area)
 
 
-def grant(user: User, role: str, area: str, now: dt.datetime | None = None) -> None:
+async def grant(
+    session: AsyncSession, user: User, role: str, area: str, now: dt.datetime | None = None
+) -> bool:
+    """Give `user` the staff `role` for `area`, besides whatever they hold; False when they
+    held it already. Their home village stays as it is."""
     if role not in STAFF_ROLES or not area_fits_role(role, area):
         raise ValueError(f"a {role} cannot have the area {area!r}")
-    user.staff_role = role
-    user.staff_area = area
-    if role == "officer":
-        user.province_code, user.district_code = area[:2], area
-    elif role == "coordinator" and area != NATIONAL:
-        user.province_code = area
-    user.updated_at = now or utcnow()
+    assert user.id is not None
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(StaffRole) if dialect == "postgresql" else sqlite.insert(StaffRole)
+    added = await session.execute(
+        insert.values(user_id=user.id, role=role, area=area, granted_at=now or utcnow())
+        .on_conflict_do_nothing()
+        .returning(col(StaffRole.id))
+    )
+    return added.first() is not None
 
 
-def revoke(user: User, now: dt.datetime | None = None) -> None:
-    user.staff_role = None
-    user.staff_area = None
-    user.updated_at = now or utcnow()
+async def revoke(
+    session: AsyncSession, user: User, role: str | None = None, area: str | None = None
+) -> int:
+    """Take away the user's assignments of `role` and/or `area` (all of them when neither is
+    given); returns how many went."""
+    query = delete(StaffRole).where(col(StaffRole.user_id) == user.id)
+    if role is not None:
+        query = query.where(col(StaffRole.role) == role)
+    if area is not None:
+        query = query.where(col(StaffRole.area) == area)
+    result = await session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def assignments(session: AsyncSession, user_id: int) -> tuple[tuple[str, str], ...]:
+    """Every (role, area) the user holds: one query on the index of (user_id, role, area)."""
+    rows = await session.execute(
+        select(col(StaffRole.role), col(StaffRole.area))
+        .where(col(StaffRole.user_id) == user_id)
+        .order_by(col(StaffRole.role), col(StaffRole.area))
+    )
+    return tuple((str(role), str(area)) for role, area in rows.all())
+
+
+async def assignments_of(
+    session: AsyncSession, user_ids: list[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """`assignments` for many users at once (a few thousand ids a query: PostgreSQL's driver
+    takes at most 32,767 bound values per statement)."""
+    held: dict[int, list[tuple[str, str]]] = {i: [] for i in user_ids}
+    for start in range(0, len(user_ids), _IDS_PER_QUERY):
+        rows = await session.execute(
+            select(col(StaffRole.user_id), col(StaffRole.role), col(StaffRole.area))
+            .where(col(StaffRole.user_id).in_(user_ids[start : start + _IDS_PER_QUERY]))
+            .order_by(col(StaffRole.user_id), col(StaffRole.role), col(StaffRole.area))
+        )
+        for user_id, role, area in rows.all():
+            held[int(user_id)].append((str(role), str(area)))
+    return held
 
 
 async def list_users(
     session: AsyncSession, role: str | None = None, area: str | None = None
 ) -> list[User]:
+    """Users with `role` (a staff role, or a village role) and in `area` (their home village's
+    district or province, or an area they hold)."""
     query = select(User).order_by(col(User.id))
+    holds = select(col(StaffRole.id)).where(col(StaffRole.user_id) == col(User.id))
     if role in STAFF_ROLES:
-        query = query.where(col(User.staff_role) == role)
-    elif role:
+        holds = holds.where(col(StaffRole.role) == role)
+        if area:
+            holds = holds.where(col(StaffRole.area) == area)
+        return list((await session.execute(query.where(exists(holds)))).scalars())
+    if role:
         query = query.where(col(User.role) == role)
     if area:
         query = query.where(
-            (col(User.staff_area) == area)
-            | (col(User.district_code) == area)
-            | (col(User.province_code) == area)
+            or_(
+                col(User.district_code) == area,
+                col(User.province_code) == area,
+                exists(holds.where(col(StaffRole.area) == area)),
+            )
         )
     return list((await session.execute(query)).scalars())
+
+
+async def districts_without_officer(session: AsyncSession, districts: Sequence[str]) -> list[str]:
+    """Those of `districts` where no officer who can be reached (has not blocked the bot)
+    holds the district: a problem there reaches only coordinators, or the admins."""
+    if not districts:
+        return []
+    held = await session.execute(
+        select(col(StaffRole.area))
+        .join(User, col(User.id) == col(StaffRole.user_id))
+        .where(
+            col(StaffRole.role) == "officer",
+            col(StaffRole.area).in_(list(districts)),
+            col(User.active).is_(True),
+        )
+        .distinct()
+    )
+    covered = {str(area) for area in held.scalars()}
+    return sorted(set(districts) - covered)

@@ -36,6 +36,7 @@ DATA_TABLES = (
     "broadcasts",
     "case_events",
     "invites",
+    "staff_roles",
     "report_photos",
     "reports",
     "conversations",

@@ -265,6 +265,26 @@ async def test_no_officer_means_the_coordinators_are_alerted(platforms: Platform
     assert [(r.recipient, r.kind) for r in rows] == [(coordinator.user_id, "alert")]
 
 
+async def test_with_nobody_assigned_the_admins_are_alerted_and_the_villager_told(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    admin = LineEvents(p.line, "Uadmin00000000000")
+    async with p.core.sessions() as session, session.begin():
+        code = await staff.create_invite(
+            session, "admin", "TH", expires_in=dt.timedelta(days=1), now=p.clock.now
+        )
+    await p.line_say(admin, f"เข้าร่วม {code}", "ภาษาไทย", "ยินยอม", "แอดมิน", "ข้าม", "ยืนยัน")
+    villager = LineEvents(p.line, "Uvillager000000000")
+    since = len(p.line.calls)
+    await _urgent_problem(p, villager, photo=False)  # ด่วนมาก, in a district with nobody
+    rows = await p.rows()
+    assert [(r.recipient, r.kind) for r in rows] == [(admin.user_id, "alert")]
+    told = "\n".join(_line_texts(p, villager.user_id, since))
+    assert p.core.i18n.t("th", "report.nobody_assigned") in told
+    assert p.core.i18n.t("th", "report.emergency_call", contact="1784") in told
+
+
 def test_backoff_grows_and_is_jittered() -> None:
     assert backoff(1, lambda: 0.5) == 2.0
     assert backoff(4, lambda: 0.5) == 16.0
@@ -506,7 +526,7 @@ async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Plat
     overdue there nor escalated until its own time has passed."""
     from bot.casework import escalate_due
     from storage import cases
-    from storage.models import Report, User
+    from storage.models import Report
 
     p = platforms
     officer, _ = await _officers(p)
@@ -519,7 +539,7 @@ async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Plat
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.status == "forwarded"
-        national = User(platform="console", platform_user_id="n", staff_role="admin")
+        national = [("admin", "TH")]
         assert (await cases.summary(session, national, p.clock.now, limits))["overdue"] == 0
     p.clock.advance(minutes=29)  # 54 minutes since it arrived, 29 since it was forwarded
     assert await escalate_due(p.core) == 0

@@ -14,12 +14,13 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
+from sqlmodel import col
 
 from bot import broadcasts
 from bot.service import Core
 from storage import broadcasts as store
 from storage import staff
-from storage.models import Broadcast, OutboxMessage, User
+from storage.models import Broadcast, OutboxMessage, StaffRole, User
 from tests.bot.test_alerts import LINE_SECRET, Platforms, _line_texts
 from tests.conftest import Clock
 from tests.support.fake_line import FakeLine, LineEvents
@@ -36,6 +37,7 @@ async def _people(core: Core, count: int, platform: str = "line", **fields: Any)
         "language": "th", "active": True, "join_failures": 0,
         "created_at": core.clock(), "updated_at": core.clock(),
     }  # fmt: skip
+    held = fields.pop("staff", ())
     base.update(fields)
     prefix = fields.pop("prefix", None) or f"{platform}{fields.get('district_code', '')}"
     base.pop("prefix", None)
@@ -46,6 +48,17 @@ async def _people(core: Core, count: int, platform: str = "line", **fields: Any)
     ]  # fmt: skip
     async with core.sessions() as session, session.begin():
         await session.execute(insert(User), rows)
+        if held:
+            ids = await session.scalars(
+                select(User.id).where(
+                    col(User.platform_user_id).in_([r["platform_user_id"] for r in rows])
+                )
+            )
+            await session.execute(
+                insert(StaffRole),
+                [{"user_id": i, "role": role, "area": area, "granted_at": core.clock()}
+                 for i in ids for role, area in held],
+            )  # fmt: skip
 
 
 async def test_audiences_and_who_may_address_them(core: Core) -> None:
@@ -56,9 +69,9 @@ async def test_audiences_and_who_may_address_them(core: Core) -> None:
                   prefix="bkk")  # fmt: skip
     await _people(core, 1, active=False, prefix="blocked")  # blocked the bot
     await _people(core, 1, platform="console", prefix="console")  # cannot be pushed to
-    await _people(core, 1, role=None, staff_role="officer", staff_area="5001", prefix="off")
-    await _people(core, 1, role=None, staff_role="coordinator", staff_area="50", prefix="co")
-    await _people(core, 1, role=None, staff_role="coordinator", staff_area="TH", prefix="th")
+    await _people(core, 1, role=None, staff=[("officer", "5001")], prefix="off")
+    await _people(core, 1, role=None, staff=[("coordinator", "50")], prefix="co")
+    await _people(core, 1, role=None, staff=[("coordinator", "TH")], prefix="th")
     async with core.sessions() as session:
         reach = await store.reach(session, ["reporter"], "50")
         assert reach.reachable == {"line": 3, "telegram": 2} and reach.blocked == 1
@@ -70,17 +83,21 @@ async def test_audiences_and_who_may_address_them(core: Core) -> None:
         assert reach.total == 2  # the district officer and the province's coordinator
         reach = await store.reach(session, ["reporter", "officer", "coordinator"], "TH")
         assert reach.total == 3 + 2 + 1 + 3
-    assert store.may_address("coordinator", "50", "50")
-    assert store.may_address("coordinator", "50", "500101")
-    assert not store.may_address("coordinator", "50", "10")
-    assert not store.may_address("coordinator", "50", "TH")
-    assert store.may_address("coordinator", "TH", "10")
-    assert store.may_address("officer", "5001", "5001")
-    assert store.may_address("officer", "5001", "500101")
-    assert not store.may_address("officer", "5001", "50")
-    assert not store.may_address("officer", "5001", "5002")
-    assert not store.may_address(None, None, "5001")  # villagers never
-    assert store.may_address("admin", "TH", "TH")
+    coordinator, officer = [("coordinator", "50")], [("officer", "5001")]
+    assert store.may_address(coordinator, "50")
+    assert store.may_address(coordinator, "500101")
+    assert not store.may_address(coordinator, "10")
+    assert not store.may_address(coordinator, "TH")
+    assert store.may_address([("coordinator", "TH")], "10")
+    assert store.may_address(officer, "5001")
+    assert store.may_address(officer, "500101")
+    assert not store.may_address(officer, "50")
+    assert not store.may_address(officer, "5002")
+    assert not store.may_address([], "5001")  # villagers never
+    assert store.may_address([("admin", "TH")], "TH")
+    two = [("officer", "5001"), ("officer", "5002")]  # an officer of two districts
+    assert store.may_address(two, "5001") and store.may_address(two, "500201")
+    assert not store.may_address(two, "5003") and not store.may_address(two, "50")
 
 
 async def _coordinator(p: Platforms, area: str = "50", role: str = "coordinator") -> LineEvents:
@@ -266,8 +283,7 @@ async def test_the_command_line_sends_and_reports(
     from storage import outbox
 
     async with core.sessions() as session, session.begin():
-        officer = User(platform="telegram", platform_user_id="31337", staff_role="officer",
-                       staff_area="5001")  # fmt: skip
+        officer = User(platform="telegram", platform_user_id="31337")
         session.add(officer)
         await session.flush()
         await outbox.enqueue(session, officer, "alert", [Outgoing("an alert")])

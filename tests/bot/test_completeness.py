@@ -8,6 +8,7 @@ from bot.service import Core
 from storage.models import Report, User
 from tests.bot.test_alerts import Platforms, _line_texts
 from tests.bot.test_broadcasts import _coordinator
+from tests.bot.test_staff_areas import _grant
 
 
 async def _village(core: Core, name: str, subdistrict: str, village: int,
@@ -52,3 +53,20 @@ async def test_officers_and_coordinators_see_who_reported_this_week(platforms: P
     assert "รายงานแล้ว 2 จาก 4 หมู่บ้าน" in text
     assert "• เมืองเชียงใหม่: 1/3" in text and "• แม่ริม: 1/1" in text
     assert "กรุงเทพ" not in text and "หมู่ 5" not in text
+
+
+async def test_someone_holding_two_areas_sees_each(platforms: Platforms) -> None:
+    p = platforms
+    await _village(p.core, "a", "500101", 1, reported_days_ago=1)
+    await _village(p.core, "c", "500102", 3, reported_days_ago=None)
+    await _village(p.core, "d", "500701", 4, reported_days_ago=None)  # แม่ริม
+    await _village(p.core, "e", "100101", 5, reported_days_ago=0.5)  # Bangkok
+    officer = await _coordinator(p, "5001", role="officer")
+    await _grant(p, officer, "officer", "5007")
+    await _grant(p, officer, "coordinator", "10")
+    since = len(p.line.calls)
+    await p.line_say(officer, "ความครบถ้วน")
+    text = "\n".join(_line_texts(p, officer.user_id, since))
+    assert "(เมืองเชียงใหม่, เชียงใหม่)\nรายงานแล้ว 1 จาก 2 หมู่บ้าน" in text
+    assert "(แม่ริม, เชียงใหม่)\nรายงานแล้ว 0 จาก 1 หมู่บ้าน" in text
+    assert "(กรุงเทพมหานคร)\nรายงานแล้ว 1 จาก 1 หมู่บ้าน" in text

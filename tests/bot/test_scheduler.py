@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.leader import FileLeader, PostgresLeader
 from bot.scheduler import Scheduler, last_fire, run_cron_job
 from bot.service import Core, build_core
-from storage.models import Conversation, OutboxMessage, Report, User
+from storage.models import Conversation, OutboxMessage, Report, StaffRole, User
 from tests.conftest import Clock, make_settings
 
 BKK = dt.timezone(dt.timedelta(hours=7))
@@ -29,10 +29,14 @@ async def _person(core: Core, name: str, **fields: Any) -> User:
         "district_code": "5001", "subdistrict_code": "500101", "village_no": 3,
         "language": "th",
     }  # fmt: skip
+    held = fields.pop("staff", ())
     values.update(fields)
     async with core.sessions() as session, session.begin():
         user = User(**values)
         session.add(user)
+        await session.flush()
+        for role, area in held:
+            session.add(StaffRole(user_id=user.id or 0, role=role, area=area))
     return user
 
 
@@ -73,7 +77,7 @@ async def test_who_the_weekly_reminder_reaches(core: Core, clock: Clock) -> None
     await _activity(core, stale, MONDAY_9 - dt.timedelta(days=8), village=5)
     await _person(core, "blocked", village_no=6, active=False)
     await _person(core, "console", village_no=7, platform="console")
-    await _person(core, "officer", role=None, staff_role="officer", staff_area="5001",
+    await _person(core, "officer", role=None, staff=[("officer", "5001")],
                   subdistrict_code=None, village_no=None)  # fmt: skip
     await _person(core, "tg", platform="telegram", platform_user_id="777", village_no=8,
                   language="en")  # fmt: skip
@@ -121,7 +125,7 @@ async def test_reminders_wait_for_quiet_hours_to_end(
         from storage import outbox
 
         async with core.sessions() as session, session.begin():
-            officer = await _person(core, "officer", staff_role="officer", staff_area="5001")
+            officer = await _person(core, "officer", staff=[("officer", "5001")])
             merged = await session.merge(officer)
             await outbox.enqueue(session, merged, "alert", [Outgoing("!")], now=clock.now)
         [alert] = await _rows(core, "alert")
@@ -184,8 +188,8 @@ async def test_officers_daily_digest(core: Core, clock: Clock) -> None:
     await run_cron_job(core, "digest")
     clock.now = MONDAY_9
     villager = await _person(core, "villager")
-    officer = await _person(core, "officer", role=None, staff_role="officer", staff_area="5001")
-    await _person(core, "idle", role=None, staff_role="officer", staff_area="5002")
+    officer = await _person(core, "officer", role=None, staff=[("officer", "5001")])
+    await _person(core, "idle", role=None, staff=[("officer", "5002")])
     async with core.sessions() as session, session.begin():
         for number, (age, urgency, status) in enumerate(
             [(dt.timedelta(hours=2), "normal", "received"),
@@ -206,6 +210,28 @@ async def test_officers_daily_digest(core: Core, clock: Clock) -> None:
     assert "เรื่องใหม่ใน 24 ชม.: 2" in text and "เรื่องค้าง: 3" in text
     assert "เกินเวลารับเรื่อง: 1" in text
     assert await run_cron_job(core, "digest") == 0  # once a day
+
+
+async def test_one_digest_per_officer_covers_all_their_districts(core: Core, clock: Clock) -> None:
+    clock.now = MONDAY_9 - dt.timedelta(days=30)
+    await run_cron_job(core, "digest")
+    clock.now = MONDAY_9
+    villager = await _person(core, "villager")  # a village head of 5001 who is also an officer
+    both = await _person(core, "both", staff=[("officer", "5001"), ("officer", "5007")])
+    async with core.sessions() as session, session.begin():
+        for number, district in enumerate(["5001", "5007", "5007", "5002"], start=1):
+            at = MONDAY_9 - dt.timedelta(hours=2)
+            session.add(Report(reference=f"PRB-2569-{number:06d}", kind="problem",
+                               reporter_id=villager.id or 0, province_code="50",
+                               district_code=district, urgency="normal", status="received",
+                               form_id="problem", created_at=at, updated_at=at))  # fmt: skip
+    clock.now = MONDAY_9 + dt.timedelta(minutes=5)
+    assert await run_cron_job(core, "digest") == 1
+    [row] = await _rows(core, "digest")
+    assert row.recipient == both.platform_user_id
+    text = row.payload["messages"][0]["text"]
+    assert "2 อำเภอ" in text and "เรื่องใหม่ใน 24 ชม.: 3" in text  # 5002 is not theirs
+    assert "• เมืองเชียงใหม่: ใหม่ 1 · ค้าง 1" in text and "• แม่ริม: ใหม่ 2 · ค้าง 2" in text
 
 
 async def test_one_sqlite_instance_runs_the_scheduler(tmp_path: Path) -> None:
@@ -273,7 +299,7 @@ async def test_a_late_catch_up_close_to_the_next_run_is_left_to_it(
     clock.now = MONDAY_9 - dt.timedelta(days=30)
     await run_cron_job(core, "digest")
     villager = await _person(core, "villager")
-    await _person(core, "officer", role=None, staff_role="officer", staff_area="5001")
+    await _person(core, "officer", role=None, staff=[("officer", "5001")])
     async with core.sessions() as session, session.begin():
         session.add(Report(reference="PRB-2569-000001", kind="problem",
                            reporter_id=villager.id or 0, province_code="50",

@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.server import build_app
-from bot.service import Core
+from bot.service import Core, build_core
 
 
 async def test_healthz_reports_database_and_channels(core: Core) -> None:
@@ -25,7 +25,33 @@ async def test_healthz_reports_database_and_channels(core: Core) -> None:
     assert response.status == 200
     assert body["database"] is True
     assert body["channels"] == {"line": False, "telegram": False}
+    assert body["pilot_districts_without_officer"] == []  # no pilot districts configured
     assert body["version"]
+
+
+async def test_healthz_names_the_pilot_districts_no_officer_holds(
+    database_url: str, tmp_path: Path
+) -> None:
+    from storage import repo, staff
+    from tests.conftest import make_settings
+
+    pilots = tmp_path / "pilots.toml"
+    pilots.write_text('districts = ["5001", "4001", "1001"]\n', encoding="utf-8")
+    settings = make_settings(database_url, tmp_path / "media",
+                             FIELDBOT_PILOT_DISTRICTS_FILE=pilots)  # fmt: skip
+    core = await build_core(settings)
+    try:
+        async with core.sessions() as session, session.begin():
+            officer = await repo.get_or_create_user(session, "line", "Uofficer")
+            await staff.grant(session, officer, "officer", "5001")
+            blocked = await repo.get_or_create_user(session, "line", "Ublocked")
+            blocked.active = False
+            await staff.grant(session, blocked, "officer", "4001")  # cannot be reached
+        async with TestClient(TestServer(build_app(core))) as client:
+            body = await (await client.get("/healthz")).json()
+    finally:
+        await core.close()
+    assert body["pilot_districts_without_officer"] == ["1001", "4001"]
 
 
 async def test_healthz_says_when_the_database_is_gone(core: Core) -> None:
@@ -55,10 +81,13 @@ def _free_port() -> int:
 def test_serve_starts_with_no_credentials_and_says_channels_are_off(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
+    pilots = tmp_path / "pilots.toml"
+    pilots.write_text('districts = ["5001"]\n', encoding="utf-8")
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
         FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
         FIELDBOT_PORT=str(port),
+        FIELDBOT_PILOT_DISTRICTS_FILE=str(pilots),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve"],
@@ -87,3 +116,5 @@ def test_serve_starts_with_no_credentials_and_says_channels_are_off(tmp_path: Pa
     assert "channel line: off" in output
     assert "channel telegram: off" in output
     assert "fieldbot chat" in output
+    assert "1 pilot district(s) have no officer in the bot" in output
+    assert "5001 Mueang Chiang Mai" in output

@@ -7,6 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
+from bot.casework import user_view
 from bot.service import Core, handle
 from handlers.messages import Inbound
 from storage.models import Conversation, Report, User
@@ -113,7 +114,7 @@ async def test_registration_is_stored(core: Core) -> None:
     assert "ลงทะเบียนเรียบร้อย" in reply
     async with core.sessions() as session:
         user = (await session.execute(select(User))).scalar_one()
-    assert user.registered
+    assert user_view(user, ()).registered
     assert (user.province_code, user.district_code, user.subdistrict_code, user.village_no) == (
         "50",
         "5001",

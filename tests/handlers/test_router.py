@@ -650,6 +650,20 @@ def test_my_reports_in_english(env: Env) -> None:
 def test_user_view_of_the_fixtures() -> None:
     assert REGISTERED.has_village
     assert not UserView(registered=True, subdistrict_code="500101").has_village
+    assert not REGISTERED.is_staff
+    assert replace(REGISTERED, staff=(("officer", "5002"),)).is_staff
+
+
+def test_the_menu_of_staff_with_and_without_a_village() -> None:
+    """A staff role adds case work to the menu and takes nothing of the home village away: a
+    village head who is an officer elsewhere still reports, and still moves their village."""
+    head = replace(REGISTERED, staff=(("officer", "5002"), ("coordinator", "51")))
+    assert router.menu_items(head) == (
+        *router.STAFF_ITEMS, "activity", "problem", "my_reports", "language", "area", "help",
+    )  # fmt: skip
+    officer = UserView(registered=True, language="th", staff=(("officer", "5001"),))
+    assert router.menu_items(officer) == (*router.STAFF_ITEMS, "language", "help")
+    assert router.menu_items(REGISTERED) == MENU_ITEMS
 
 
 def test_discarding_a_registration_draft_does_not_show_the_members_menu(newcomer: Chat) -> None:
