@@ -43,6 +43,9 @@ RESUME_DISCARD = "resume:discard"
 MENU_PREFIX = "menu:"
 BROADCAST_PREFIX = "bcast:"
 GLOBAL_COMMANDS = ("cancel", "menu", "help")
+# Text with no form open is a menu word, a command, a reference number (PRB-2569-000123) or
+# "/join CODE": never long. Inside a form each step has its own limit (engine.input_limit).
+NO_FORM_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     """One input from one user: what to say, what happened, and the state to keep."""
     lang = language_of(user, state, env)
     t = env.i18n.t
+    if inbound.kind == "text":  # first, so that nothing reads text that is too long
+        refused = _refuse_long_text(user, state, inbound, env, lang)
+        if refused is not None:
+            return refused
     command = _command(inbound, env)
 
     pressed = _case_buttons(inbound, user)
@@ -77,9 +84,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
 
     if state is not None:
         # The caller's state stays as it was (the router sets context flags below).
-        state = replace(
-            state, answers=copy.deepcopy(state.answers), context=copy.deepcopy(state.context)
-        )
+        state = _copied(state)
         form = env.forms.get(state.form_id)
         if form is None:  # a form that no longer exists: nothing to resume
             return _menu(user, env, lang, prefix=[t(lang, "form.gone")])
@@ -164,6 +169,46 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         prefix = [t(lang, unknown)]
         return _menu(user, env, lang, prefix=prefix)
     return _run_menu_item(item, user, env, lang)
+
+
+def _copied(state: FormState) -> FormState:
+    return replace(
+        state, answers=copy.deepcopy(state.answers), context=copy.deepcopy(state.context)
+    )
+
+
+def _open_form(state: FormState | None, env: Env) -> Form | None:
+    """The form `state` is in, if it (and its current step) still exist."""
+    form = env.forms.get(state.form_id) if state is not None else None
+    if state is None or form is None or form.step(state.step_id) is None:
+        return None
+    return form
+
+
+def _refuse_long_text(
+    user: UserView, state: FormState | None, inbound: Inbound, env: Env, lang: str
+) -> Result | None:
+    """Text longer than what is asked can use: the step's limit in a form, `NO_FORM_LIMIT`
+    otherwise."""
+    form = _open_form(state, env)
+    if state is not None and form is not None:
+        return engine.refuse_long_text(form, state, inbound, user, env)
+    if len(inbound.text.strip()) <= NO_FORM_LIMIT:
+        return None
+    too_long = env.i18n.t(lang, "error.too_long", limit=f"{NO_FORM_LIMIT:,}")
+    return _ask_again(too_long, user, state, env, lang)
+
+
+def _ask_again(text: str, user: UserView, state: FormState | None, env: Env, lang: str) -> Result:
+    """Say `text`, then what was asked before (the form's question, else the menu), with the
+    state as it was."""
+    messages = [Outgoing(text)]
+    form = _open_form(state, env)
+    if state is not None and form is not None:
+        messages.append(engine.prompt(form, _copied(state), user, env))
+    elif user.registered:
+        messages.append(menu_message(user, env, lang))
+    return Result(messages, [], state)
 
 
 def _join_code(inbound: Inbound, env: Env) -> str | None:

@@ -17,8 +17,11 @@ from handlers.engine import (
     ConsentRefused,
     Env,
     Submitted,
+    advance,
+    answer_length,
+    input_limit,
 )
-from handlers.forms import FORMS
+from handlers.forms import FORMS, Step, StepType
 from handlers.messages import Inbound, Outgoing, PhotoRef
 from tests.handlers.conftest import (
     ACTIVITY_ANSWERS,
@@ -981,3 +984,48 @@ def test_a_fuzzy_guess_in_another_province_is_offered_not_taken(newcomer: Chat) 
     assert newcomer.texts == [newcomer.t("area.did_you_mean")]
     newcomer.send("ย้อนกลับ")
     assert newcomer.state is not None and "suggestions" not in newcomer.state.context
+
+
+# ------------------------------------------------------------------ hostile input (issue 9)
+
+
+@pytest.mark.parametrize(
+    ("step_type", "limit"),
+    [
+        ("consent", 200), ("choice", 200), ("multi", 500), ("phone", 200), ("number", 200),
+        ("date", 200), ("location", 200), ("photos", 200), ("area", 200), ("confirm", 200),
+    ],
+)  # fmt: skip
+def test_input_limits(step_type: StepType, limit: int) -> None:
+    assert input_limit(Step("x", step_type, "x")) == limit
+
+
+def test_a_text_step_takes_up_to_its_maximum() -> None:
+    assert input_limit(Step("x", "text", "x", maximum=100)) == 100
+    assert input_limit(Step("x", "text", "x")) == 1000
+    short = Step("x", "text", "x", maximum=100)
+    assert answer_length(short, "  สมชาย     ใจดี  ") == len("สมชาย ใจดี")  # as the step counts
+    assert answer_length(Step("x", "text", "x", maximum=1000), " a   b ") == len("a   b")
+
+
+def test_advance_refuses_text_longer_than_the_step_takes(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="participants")
+    assert chat.state is not None
+    form, before = FORMS["activity"], chat.state
+    result = advance(form, before, Inbound("text", "1" * 201), REGISTERED, chat.env)
+    assert [m.text for m in result.messages] == [
+        chat.t("error.too_long", limit="200"),
+        chat.messages[-1].text,
+    ]
+    assert result.state == before and not result.events
+
+
+@pytest.mark.parametrize(("length", "step"), [(1000, "photos"), (1001, "description")])
+def test_a_description_of_up_to_1000_characters(chat: Chat, length: int, step: str) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="description")
+    chat.send("ก" * length)
+    assert chat.step == step
+    if length > 1000:
+        assert chat.texts[0] == chat.t("error.too_long", limit="1,000")

@@ -11,11 +11,25 @@ import pytest
 from bot.lists import Lists
 from handlers import router
 from handlers.areas import AreaDirectory
-from handlers.engine import NAV_CANCEL, Env, FormState, ShowMyReports, Submitted, UserView
+from handlers.engine import (
+    NAV_CANCEL,
+    Env,
+    FormState,
+    ShowMyReports,
+    Submitted,
+    UserView,
+    input_limit,
+)
 from handlers.forms import ACTIVITY, FORMS
 from handlers.i18n import Translator
 from handlers.messages import Inbound, Outgoing
-from handlers.router import MENU_ITEMS, RESUME_CONTINUE, RESUME_DISCARD, ReportLine
+from handlers.router import (
+    MENU_ITEMS,
+    NO_FORM_LIMIT,
+    RESUME_CONTINUE,
+    RESUME_DISCARD,
+    ReportLine,
+)
 from tests.handlers.conftest import (
     ACTIVITY_ANSWERS,
     NEWCOMER,
@@ -668,3 +682,61 @@ def test_discard_then_start_what_was_chosen_from_the_menu(chat: Chat) -> None:
     chat.tap(discard)
     assert chat.state is not None and chat.state.form_id == "activity"
     assert chat.texts[0] == chat.t("form.cancelled")
+
+
+# ------------------------------------------------------------------ hostile input (issue 9)
+
+
+@pytest.mark.parametrize("step", ACTIVITY_STEPS)
+def test_text_too_long_for_the_step_is_refused_unread(chat: Chat, step: str) -> None:
+    asked = activity_at(chat, step)
+    before = chat.state
+    form_step = ACTIVITY.step(step)
+    assert form_step is not None
+    limit = input_limit(form_step)
+    # A command word in front: the text is refused before anything looks for commands.
+    chat.send("ยกเลิก" + " ก" * limit)
+    assert chat.texts == [chat.t("error.too_long", limit=f"{limit:,}"), asked.text]
+    assert chat.messages[-1] == asked
+    assert chat.state == before and not chat.last.events
+
+
+@pytest.mark.parametrize("step", REGISTRATION_STEPS)
+def test_text_too_long_while_registering(chat: Chat, step: str) -> None:
+    asked = registration_at(chat, step)
+    before = chat.state
+    form_step = FORMS["registration"].step(step)
+    assert form_step is not None
+    chat.send("x" * 501)
+    assert chat.texts[0] == chat.t("error.too_long", limit=f"{input_limit(form_step):,}")
+    assert chat.messages[-1] == asked
+    assert chat.state == before
+
+
+def test_text_too_long_in_english(chat: Chat) -> None:
+    english_activity_at(chat, "participants")
+    chat.send("1" * 201)
+    assert chat.texts[0] == "That is too long (at most 200 characters). Please write it shorter."
+
+
+def test_text_too_long_in_thai(chat: Chat) -> None:
+    activity_at(chat, "participants")
+    chat.send("๑" * 201)
+    assert chat.texts[0] == "ข้อความยาวเกินไป (ไม่เกิน 200 ตัวอักษร) กรุณาพิมพ์ให้สั้นลง"
+
+
+def test_text_too_long_with_no_form_open(chat: Chat) -> None:
+    chat.send("เมนู" + "นะครับ" * 40)
+    assert chat.texts[0] == chat.t("error.too_long", limit=f"{NO_FORM_LIMIT:,}")
+    assert menu_values(chat.messages[-1])[0] == "menu:activity"
+    assert chat.state is None and not chat.last.events
+    chat.send("เมนู" + " " * 300)  # spaces around a word do not count
+    assert chat.texts[0] == chat.t("menu.prompt")
+
+
+def test_text_too_long_from_someone_not_registered(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี" * 50)
+    assert newcomer.texts == [newcomer.t("error.too_long", limit="200")]
+    assert newcomer.state is None
+    newcomer.send("สวัสดี")
+    assert newcomer.step == "language"
