@@ -55,6 +55,8 @@ INPUT_LIMITS: Mapping[StepType, int] = {
     "confirm": 200,
 }
 TEXT_MAXIMUM = 1000  # a text step without its own maximum
+# Numbers carried in button values (report and broadcast ids) are database integers.
+MAX_BUTTON_NUMBER = 2_147_483_647
 
 
 @dataclass
@@ -295,6 +297,16 @@ def refuse_long_text(
     lang = language_of(user, state, env)
     too_long = Outgoing(env.i18n.t(lang, "error.too_long", limit=f"{limit:,}"))
     return Result([too_long, prompt(form, _copy(state), user, env)], [], _copy(state))
+
+
+def button_number(text: str, maximum: int = MAX_BUTTON_NUMBER) -> int | None:
+    """The number in a button's value: ASCII digits only (``str.isdigit`` also takes "²", which
+    ``int`` refuses), at most 10 of them, and at most `maximum`. ``None`` for anything else,
+    which can only be an old or forged button."""
+    if not 0 < len(text) <= 10 or not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 # Steps whose answer is not free text, so typing a button's label means pressing it.
@@ -990,12 +1002,12 @@ def _area(
         area.update(
             stage="village", province_code=code[:2], district_code=code[:4], subdistrict_code=code
         )
-    elif tag == "v" and area.get("subdistrict_code") and code.isdigit() and 1 <= int(code) <= 99:
+    elif tag == "v" and area.get("subdistrict_code") and (village := button_number(code, 99)):
         value = {
             "province_code": area["province_code"],
             "district_code": area["district_code"],
             "subdistrict_code": area["subdistrict_code"],
-            "village_no": int(code),
+            "village_no": village,
         }
         return _answered(form, state, step, value, user, env)
     else:

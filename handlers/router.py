@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from handlers import engine
-from handlers.cases import PAGE_PREFIX, parse_case_value, parse_feedback_value
+from handlers.cases import (
+    CASE_PREFIX,
+    FEEDBACK_PREFIX,
+    PAGE_PREFIX,
+    parse_case_value,
+    parse_feedback_value,
+)
 from handlers.engine import (
     NAV_CANCEL,
     BroadcastCommand,
@@ -43,9 +49,13 @@ RESUME_DISCARD = "resume:discard"
 MENU_PREFIX = "menu:"
 BROADCAST_PREFIX = "bcast:"
 GLOBAL_COMMANDS = ("cancel", "menu", "help")
+# Buttons on pushes (alerts, case cards, notices, broadcast previews) carry numbers.
+PUSH_PREFIXES = (CASE_PREFIX, FEEDBACK_PREFIX, BROADCAST_PREFIX, PAGE_PREFIX)
 # Text with no form open is a menu word, a command, a reference number (PRB-2569-000123) or
 # "/join CODE": never long. Inside a form each step has its own limit (engine.input_limit).
 NO_FORM_LIMIT = 200
+# Pages of open cases (8 a page): far more than any area has.
+MAX_CASE_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     pressed = _case_buttons(inbound, user)
     if pressed is not None:  # buttons from pushes work whatever form is open
         return Result([], [pressed], state)
+    if inbound.kind == "choice" and (inbound.value or "").startswith(PUSH_PREFIXES):
+        # A push button whose number is not a valid one: old or forged, answered kindly.
+        return _ask_again(t(lang, "button.invalid"), user, state, env, lang)
 
     code = _join_code(inbound, env)
     if code is not None:
@@ -271,10 +284,13 @@ def _case_buttons(inbound: Inbound, user: UserView) -> Event | None:
         return CaseFeedback(report_id, stars=int(answer))
     if inbound.value.startswith(BROADCAST_PREFIX):
         number, _, action = inbound.value[len(BROADCAST_PREFIX) :].partition(":")
-        if number.isdigit() and action in ("send", "cancel", "status"):
-            return BroadcastCommand(int(number), action)
-    if inbound.value.startswith(PAGE_PREFIX) and inbound.value[len(PAGE_PREFIX) :].isdigit():
-        return StaffQuery("cases", page=int(inbound.value[len(PAGE_PREFIX) :]))
+        broadcast_id = engine.button_number(number)
+        if broadcast_id is not None and action in ("send", "cancel", "status"):
+            return BroadcastCommand(broadcast_id, action)
+    if inbound.value.startswith(PAGE_PREFIX):
+        page = engine.button_number(inbound.value[len(PAGE_PREFIX) :], MAX_CASE_PAGE)
+        if page is not None:
+            return StaffQuery("cases", page=page)
     return None
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from handlers.engine import (
     CONFIRM_SUBMIT,
+    MAX_BUTTON_NUMBER,
     NAV_DONE,
     NAV_MORE,
     ConsentRefused,
@@ -19,6 +20,7 @@ from handlers.engine import (
     Submitted,
     advance,
     answer_length,
+    button_number,
     input_limit,
 )
 from handlers.forms import FORMS, Step, StepType
@@ -987,6 +989,42 @@ def test_a_fuzzy_guess_in_another_province_is_offered_not_taken(newcomer: Chat) 
 
 
 # ------------------------------------------------------------------ hostile input (issue 9)
+
+
+@pytest.mark.parametrize(
+    ("text", "maximum", "expected"),
+    [
+        ("7", MAX_BUTTON_NUMBER, 7),
+        ("0", MAX_BUTTON_NUMBER, 0),
+        ("2147483647", MAX_BUTTON_NUMBER, 2_147_483_647),
+        ("2147483648", MAX_BUTTON_NUMBER, None),  # over a database integer
+        ("00000000001", MAX_BUTTON_NUMBER, None),  # 11 digits
+        ("²", MAX_BUTTON_NUMBER, None),  # isdigit() says yes, int() says no
+        ("٣", MAX_BUTTON_NUMBER, None),  # Arabic-Indic three
+        ("๓", MAX_BUTTON_NUMBER, None),
+        ("", MAX_BUTTON_NUMBER, None),
+        ("-1", MAX_BUTTON_NUMBER, None),
+        (" 1", MAX_BUTTON_NUMBER, None),
+        ("99", 99, 99),
+        ("100", 99, None),
+    ],
+)
+def test_button_number(text: str, maximum: int, expected: int | None) -> None:
+    assert button_number(text, maximum) == expected
+
+
+@pytest.mark.parametrize("value", ["v²", "v0", "v100", "v", "v" + "9" * 5000])
+def test_a_forged_village_button_answers_nothing(newcomer: Chat, value: str) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงใหม่", "เมืองเชียงใหม่", "ศรีภูมิ", Inbound("choice", value=f"a:area:{value}"))
+    assert area_stage(newcomer) == "village"
+    assert newcomer.texts[0] == newcomer.t("error.stale_button")
+
+
+def test_a_village_button(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงใหม่", "เมืองเชียงใหม่", "ศรีภูมิ", Inbound("choice", value="a:area:v3"))
+    assert newcomer.answers["area"] == SI_PHUM_MOO_3
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,13 @@ from handlers import router
 from handlers.areas import AreaDirectory
 from handlers.engine import (
     NAV_CANCEL,
+    BroadcastCommand,
+    CaseCommand,
+    CaseFeedback,
     Env,
     FormState,
     ShowMyReports,
+    StaffQuery,
     Submitted,
     UserView,
     input_limit,
@@ -740,3 +744,57 @@ def test_text_too_long_from_someone_not_registered(newcomer: Chat) -> None:
     assert newcomer.state is None
     newcomer.send("สวัสดี")
     assert newcomer.step == "language"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "case:²:ack",
+        "case:٣:show",
+        "case:2147483648:ack",
+        "case:99999999999999999999:resolve",
+        "case:-1:ack",
+        "case::ack",
+        "case:1:explode",
+        "feedback:³:yes",
+        "feedback:2147483648:no",
+        "feedback:1:9",
+        "bcast:²:send",
+        "bcast:12345678901:cancel",
+        "bcast:1:launch",
+        "cases:page:²",
+        "cases:page:10001",
+        "cases:page:",
+        "case:" + "9" * 5000 + ":ack",
+    ],
+)
+def test_a_push_button_that_is_not_valid_is_answered_kindly(chat: Chat, value: str) -> None:
+    chat.send(Inbound("choice", value=value))
+    assert chat.texts[0] == chat.t("button.invalid")
+    assert menu_values(chat.messages[-1])[0] == "menu:activity"
+    assert chat.state is None and not chat.last.events
+
+
+def test_a_push_button_that_is_not_valid_inside_a_form(chat: Chat) -> None:
+    asked = activity_at(chat, "participants")
+    before = chat.state
+    chat.send(Inbound("choice", value="case:²:ack"))
+    assert chat.texts == [chat.t("button.invalid"), asked.text]
+    assert chat.state == before and not chat.last.events
+
+
+@pytest.mark.parametrize(
+    ("value", "event"),
+    [
+        ("case:2147483647:ack", CaseCommand(2_147_483_647, "ack")),
+        ("case:0012:show", CaseCommand(12, "show")),
+        ("feedback:5:yes", CaseFeedback(5, fixed=True)),
+        ("feedback:5:4", CaseFeedback(5, stars=4)),
+        ("bcast:7:send", BroadcastCommand(7, "send")),
+        ("cases:page:10000", StaffQuery("cases", page=10_000)),
+    ],
+)
+def test_push_buttons_in_range(chat: Chat, value: str, event: object) -> None:
+    chat.user = replace(REGISTERED, staff_role="officer", staff_area="5001")
+    chat.send(Inbound("choice", value=value))
+    assert chat.last.events == [event]
