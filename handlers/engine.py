@@ -744,20 +744,22 @@ def _multi(
         state.context["selected"] = selected
         return Result([prompt(form, state, user, env)], [], state)
 
-    # Typed: one or more options separated by commas or spaces, then we are done.
+    # Typed: one or more options separated by commas or spaces, then we are done. Reading
+    # stops at the first piece that is no option (500 characters of junk would otherwise be
+    # 250 fuzzy matches), and a piece typed twice is matched once.
     text = _typed(inbound)
     whole = _choice_by_text(step, text, values, lang, env)
-    parts = (
-        [whole]
-        if whole
-        else [
-            _choice_by_text(step, piece, values, lang, env)
-            for piece in text.replace("、", ",").replace(" และ ", ",").replace(",", " ").split()
-        ]
-    )
-    if not parts or any(p is None for p in parts):
+    parts: dict[str, str] = {text: whole} if whole else {}
+    if not whole:
+        for piece in text.replace("、", ",").replace(" และ ", ",").replace(",", " ").split():
+            if piece not in parts:
+                found = _choice_by_text(step, piece, values, lang, env)
+                if found is None:
+                    raise _AnswerError("error.multi")
+                parts[piece] = found
+    if not parts:
         raise _AnswerError("error.multi")
-    chosen = {p for p in parts if p} | set(selected)
+    chosen = set(parts.values()) | set(selected)
     return _answered(form, state, step, [v for v in values if v in chosen], user, env)
 
 

@@ -504,6 +504,26 @@ def test_sectors_typed_in_one_message(chat: Chat) -> None:
     assert chat.answers["sectors"] == ["government", "religion"]
 
 
+@pytest.mark.parametrize(
+    ("typed", "sectors"),
+    [
+        ("ภาครัฐ ภาครัฐ, ภาคศาสนา ภาครัฐ", ["government", "religion"]),
+        ("ภาครัฐ " * 70, ["government"]),
+        ("ภาครัฐ และ อะไรก็ไม่รู้ " + "ภาครัฐ " * 60, None),
+        ("ก " * 250, None),
+    ],
+)
+def test_sectors_typed_long(chat: Chat, typed: str, sectors: list[str] | None) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="sectors")
+    chat.send(typed)
+    if sectors is None:
+        assert chat.step == "sectors"
+        assert chat.texts[0] == chat.t("error.multi")
+    else:
+        assert chat.answers["sectors"] == sectors
+
+
 def test_sectors_done_with_nothing_is_an_empty_list(chat: Chat) -> None:
     chat.send("กิจกรรม")
     chat.fill(ACTIVITY_ANSWERS, until="sectors")
