@@ -531,6 +531,9 @@ def match_names(
 # Polite endings people add to a one-word answer ("ใช่ครับ").
 _PARTICLES = ("นะครับ", "นะคะ", "ครับผม", "ครับ", "คับ", "ค่ะ", "ค่า", "คะ", "จ้ะ", "จ้า", "จ้", "นะ", "ฮะ")
 _PARTICLE_LONGEST = max(len(p) for p in _PARTICLES)
+_PARTICLES_BY_FIRST = {
+    first: tuple(p for p in _PARTICLES if p[0] == first) for first in {p[0] for p in _PARTICLES}
+}
 _CHOICE_MARKS_RE = re.compile(r"[\s.,'!?-]")
 _CHOICE_MIN_SCORE = 85.0
 _CHOICE_MIN_LEAD = 10.0
@@ -551,9 +554,11 @@ def _without_particles(text: str) -> str:
     for index in range(len(text) - 1, -1, -1):
         if index + _PARTICLE_LONGEST < start:
             break
-        if any(text.startswith(p, index) and index + len(p) in ends for p in _PARTICLES):
-            ends.add(index)
-            start = index
+        for particle in _PARTICLES_BY_FIRST.get(text[index], ()):
+            if index + len(particle) in ends and text.startswith(particle, index):
+                ends.add(index)
+                start = index
+                break
     return text[:start]
 
 
