@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.engine import Env, describe_area, option_label
+from handlers.engine import Env, button_number, describe_area, option_label
 from handlers.forms import PROBLEM
 from handlers.messages import Choice, Outgoing
 
@@ -45,12 +45,14 @@ def keeps_buttons(value: str) -> bool:
 
 
 def parse_case_value(value: str) -> tuple[int, str] | None:
+    """The report id and action of a case button; ``None`` if `value` is not a valid one."""
     if not value.startswith(CASE_PREFIX):
         return None
     number, _, action = value[len(CASE_PREFIX) :].partition(":")
-    if not number.isdigit() or action not in ALL_ACTIONS:
+    report_id = button_number(number)
+    if report_id is None or action not in ALL_ACTIONS:
         return None
-    return int(number), action
+    return report_id, action
 
 
 def _step(step_id: str) -> Any:
@@ -121,12 +123,14 @@ def feedback_value(report_id: int, answer: str) -> str:
 
 
 def parse_feedback_value(value: str) -> tuple[int, str] | None:
+    """The report id and answer of a feedback button; ``None`` if `value` is not a valid one."""
     if not value.startswith(FEEDBACK_PREFIX):
         return None
     number, _, answer = value[len(FEEDBACK_PREFIX) :].partition(":")
-    if not number.isdigit() or answer not in ("yes", "no", "1", "2", "3", "4", "5"):
+    report_id = button_number(number)
+    if report_id is None or answer not in ("yes", "no", "1", "2", "3", "4", "5"):
         return None
-    return int(number), answer
+    return report_id, answer
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.areas import AreaDirectory, Place
-from handlers.forms import Form, Step, SubmitAction
+from handlers.forms import Form, Step, StepType, SubmitAction
 from handlers.i18n import Translator, fold
 from handlers.messages import AskKind, Choice, Inbound, Outgoing, PhotoRef
 from handlers.thai import (
@@ -37,6 +37,26 @@ NAV_DONE = "nav:done"
 CONFIRM_SUBMIT = "confirm:submit"
 EDIT_PREFIX = "edit:"
 VILLAGE_QUICK_CHOICES = 10
+
+# The longest typed answer each kind of step can use. A choice, a count, a date, a phone, a
+# place or a command is never hundreds of characters; a list of several options is a few
+# lines; a text step takes up to its own maximum. Longer text is refused before anything reads
+# it, so no parser ever sees a page of text (LINE allows 5,000 characters, Telegram 4,096).
+INPUT_LIMITS: Mapping[StepType, int] = {
+    "consent": 200,
+    "choice": 200,
+    "multi": 500,
+    "phone": 200,
+    "number": 200,
+    "date": 200,
+    "location": 200,
+    "photos": 200,
+    "area": 200,
+    "confirm": 200,
+}
+TEXT_MAXIMUM = 1000  # a text step without its own maximum
+# Numbers carried in button values (report and broadcast ids) are database integers.
+MAX_BUTTON_NUMBER = 2_147_483_647
 
 
 @dataclass
@@ -205,6 +225,9 @@ def start(form: Form, user: UserView, env: Env, preset: Mapping[str, Any] | None
 
 def advance(form: Form, state: FormState, inbound: Inbound, user: UserView, env: Env) -> Result:
     """Apply one input to the current step and return what to say next."""
+    refused = refuse_long_text(form, state, inbound, user, env)
+    if refused is not None:
+        return refused
     state = _copy(state)
     step = form.step(state.step_id)
     if step is None:  # a step removed by a new version: start over cleanly
@@ -243,6 +266,52 @@ def advance(form: Form, state: FormState, inbound: Inbound, user: UserView, env:
         if env.i18n.has(lang, example_key) or env.i18n.has(env.default_language, example_key):
             text += "\n" + env.i18n.t(lang, "error.example", example=env.i18n.t(lang, example_key))
         return Result([Outgoing(text), prompt(form, state, user, env)], [], state)
+
+
+def input_limit(step: Step) -> int:
+    """How many characters of typed text `step` can use (see `INPUT_LIMITS`)."""
+    if step.type == "text":
+        return step.maximum or TEXT_MAXIMUM
+    return INPUT_LIMITS[step.type]
+
+
+def _text_answer(step: Step, text: str) -> str:
+    # Short texts (names, "other" answers) are kept on one line with single spaces.
+    return " ".join(text.split()) if step.maximum and step.maximum <= 200 else text
+
+
+def answer_length(step: Step, text: str) -> int:
+    """The length of typed `text` as `step` counts it against `input_limit`: without the
+    spaces around it, and for a short text step with runs of spaces as one."""
+    stripped = text.strip()
+    return len(_text_answer(step, stripped) if step.type == "text" else stripped)
+
+
+def refuse_long_text(
+    form: Form, state: FormState, inbound: Inbound, user: UserView, env: Env
+) -> Result | None:
+    """Typed text longer than the current step can use: the limit, in the user's language, and
+    the question again; the text is not read and the state stays as it was. ``None`` for any
+    other input."""
+    step = form.step(state.step_id)
+    if inbound.kind != "text" or step is None:
+        return None
+    limit = input_limit(step)
+    if answer_length(step, inbound.text) <= limit:
+        return None
+    lang = language_of(user, state, env)
+    too_long = Outgoing(env.i18n.t(lang, "error.too_long", limit=f"{limit:,}"))
+    return Result([too_long, prompt(form, _copy(state), user, env)], [], _copy(state))
+
+
+def button_number(text: str, maximum: int = MAX_BUTTON_NUMBER) -> int | None:
+    """The number in a button's value: ASCII digits only (``str.isdigit`` also takes "²", which
+    ``int`` refuses), at most 10 of them, and at most `maximum`. ``None`` for anything else,
+    which can only be an old or forged button."""
+    if not 0 < len(text) <= 10 or not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 # Steps whose answer is not free text, so typing a button's label means pressing it.
@@ -680,32 +749,30 @@ def _multi(
         state.context["selected"] = selected
         return Result([prompt(form, state, user, env)], [], state)
 
-    # Typed: one or more options separated by commas or spaces, then we are done.
+    # Typed: one or more options separated by commas or spaces, then we are done. Reading
+    # stops at the first piece that is no option (500 characters of junk would otherwise be
+    # 250 fuzzy matches), and a piece typed twice is matched once.
     text = _typed(inbound)
     whole = _choice_by_text(step, text, values, lang, env)
-    parts = (
-        [whole]
-        if whole
-        else [
-            _choice_by_text(step, piece, values, lang, env)
-            for piece in text.replace("、", ",").replace(" และ ", ",").replace(",", " ").split()
-        ]
-    )
-    if not parts or any(p is None for p in parts):
+    parts: dict[str, str] = {text: whole} if whole else {}
+    if not whole:
+        for piece in text.replace("、", ",").replace(" และ ", ",").replace(",", " ").split():
+            if piece not in parts:
+                found = _choice_by_text(step, piece, values, lang, env)
+                if found is None:
+                    raise _AnswerError("error.multi")
+                parts[piece] = found
+    if not parts:
         raise _AnswerError("error.multi")
-    chosen = {p for p in parts if p} | set(selected)
+    chosen = set(parts.values()) | set(selected)
     return _answered(form, state, step, [v for v in values if v in chosen], user, env)
 
 
 def _text(
     form: Form, state: FormState, step: Step, inbound: Inbound, user: UserView, env: Env
 ) -> Result:
-    text = (
-        " ".join(_typed(inbound).split())
-        if step.maximum and step.maximum <= 200
-        else _typed(inbound)
-    )
-    minimum, maximum = step.minimum or 1, step.maximum or 1000
+    text = _text_answer(step, _typed(inbound))
+    minimum, maximum = step.minimum or 1, step.maximum or TEXT_MAXIMUM
     if not minimum <= len(text) <= maximum:
         raise _AnswerError("error.text_length", minimum=minimum, maximum=maximum)
     return _answered(form, state, step, text, user, env)
@@ -942,12 +1009,12 @@ def _area(
         area.update(
             stage="village", province_code=code[:2], district_code=code[:4], subdistrict_code=code
         )
-    elif tag == "v" and area.get("subdistrict_code") and code.isdigit() and 1 <= int(code) <= 99:
+    elif tag == "v" and area.get("subdistrict_code") and (village := button_number(code, 99)):
         value = {
             "province_code": area["province_code"],
             "district_code": area["district_code"],
             "subdistrict_code": area["subdistrict_code"],
-            "village_no": int(code),
+            "village_no": village,
         }
         return _answered(form, state, step, value, user, env)
     else:

@@ -16,6 +16,9 @@ from handlers.thai import normalize_digits, strip_particles
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "fieldbot"
+# The longest command word is 23 characters; with polite endings and spaces a command is still
+# far shorter than this, so longer text is no command and is not read.
+MAX_KEYWORD_TEXT = 100
 
 
 class _KeepMissing(dict[str, object]):
@@ -63,7 +66,10 @@ class Translator:
         return cached
 
     def is_keyword(self, text: str, key: str) -> bool:
-        """Whether what the user typed is one of the words of `key` ("ยกเลิกครับ" is "ยกเลิก")."""
+        """Whether what the user typed is one of the words of `key` ("ยกเลิกครับ" is "ยกเลิก").
+        Text longer than `MAX_KEYWORD_TEXT` characters is not."""
+        if len(text) > MAX_KEYWORD_TEXT:
+            return False
         word = fold(normalize_digits(text.strip().lstrip("/")))
         words = self.keywords(key)
         return word in words or fold(strip_particles(word)) in words

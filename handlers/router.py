@@ -11,7 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from handlers import engine
-from handlers.cases import PAGE_PREFIX, parse_case_value, parse_feedback_value
+from handlers.cases import (
+    CASE_PREFIX,
+    FEEDBACK_PREFIX,
+    PAGE_PREFIX,
+    parse_case_value,
+    parse_feedback_value,
+)
 from handlers.engine import (
     NAV_CANCEL,
     BroadcastCommand,
@@ -43,6 +49,13 @@ RESUME_DISCARD = "resume:discard"
 MENU_PREFIX = "menu:"
 BROADCAST_PREFIX = "bcast:"
 GLOBAL_COMMANDS = ("cancel", "menu", "help")
+# Buttons on pushes (alerts, case cards, notices, broadcast previews) carry numbers.
+PUSH_PREFIXES = (CASE_PREFIX, FEEDBACK_PREFIX, BROADCAST_PREFIX, PAGE_PREFIX)
+# Text with no form open is a menu word, a command, a reference number (PRB-2569-000123) or
+# "/join CODE": never long. Inside a form each step has its own limit (engine.input_limit).
+NO_FORM_LIMIT = 200
+# Pages of open cases (8 a page): far more than any area has.
+MAX_CASE_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -60,11 +73,18 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     """One input from one user: what to say, what happened, and the state to keep."""
     lang = language_of(user, state, env)
     t = env.i18n.t
+    if inbound.kind == "text":  # first, so that nothing reads text that is too long
+        refused = _refuse_long_text(user, state, inbound, env, lang)
+        if refused is not None:
+            return refused
     command = _command(inbound, env)
 
     pressed = _case_buttons(inbound, user)
     if pressed is not None:  # buttons from pushes work whatever form is open
         return Result([], [pressed], state)
+    if inbound.kind == "choice" and (inbound.value or "").startswith(PUSH_PREFIXES):
+        # A push button whose number is not a valid one: old or forged, answered kindly.
+        return _ask_again(t(lang, "button.invalid"), user, state, env, lang)
 
     code = _join_code(inbound, env)
     if code is not None:
@@ -77,9 +97,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
 
     if state is not None:
         # The caller's state stays as it was (the router sets context flags below).
-        state = replace(
-            state, answers=copy.deepcopy(state.answers), context=copy.deepcopy(state.context)
-        )
+        state = _copied(state)
         form = env.forms.get(state.form_id)
         if form is None:  # a form that no longer exists: nothing to resume
             return _menu(user, env, lang, prefix=[t(lang, "form.gone")])
@@ -166,6 +184,46 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     return _run_menu_item(item, user, env, lang)
 
 
+def _copied(state: FormState) -> FormState:
+    return replace(
+        state, answers=copy.deepcopy(state.answers), context=copy.deepcopy(state.context)
+    )
+
+
+def _open_form(state: FormState | None, env: Env) -> Form | None:
+    """The form `state` is in, if it (and its current step) still exist."""
+    form = env.forms.get(state.form_id) if state is not None else None
+    if state is None or form is None or form.step(state.step_id) is None:
+        return None
+    return form
+
+
+def _refuse_long_text(
+    user: UserView, state: FormState | None, inbound: Inbound, env: Env, lang: str
+) -> Result | None:
+    """Text longer than what is asked can use: the step's limit in a form, `NO_FORM_LIMIT`
+    otherwise."""
+    form = _open_form(state, env)
+    if state is not None and form is not None:
+        return engine.refuse_long_text(form, state, inbound, user, env)
+    if len(inbound.text.strip()) <= NO_FORM_LIMIT:
+        return None
+    too_long = env.i18n.t(lang, "error.too_long", limit=f"{NO_FORM_LIMIT:,}")
+    return _ask_again(too_long, user, state, env, lang)
+
+
+def _ask_again(text: str, user: UserView, state: FormState | None, env: Env, lang: str) -> Result:
+    """Say `text`, then what was asked before (the form's question, else the menu), with the
+    state as it was."""
+    messages = [Outgoing(text)]
+    form = _open_form(state, env)
+    if state is not None and form is not None:
+        messages.append(engine.prompt(form, _copied(state), user, env))
+    elif user.registered:
+        messages.append(menu_message(user, env, lang))
+    return Result(messages, [], state)
+
+
 def _join_code(inbound: Inbound, env: Env) -> str | None:
     """The code in "/join CODE" or "เข้าร่วม CODE", if that is what was typed."""
     if inbound.kind != "text":
@@ -226,10 +284,13 @@ def _case_buttons(inbound: Inbound, user: UserView) -> Event | None:
         return CaseFeedback(report_id, stars=int(answer))
     if inbound.value.startswith(BROADCAST_PREFIX):
         number, _, action = inbound.value[len(BROADCAST_PREFIX) :].partition(":")
-        if number.isdigit() and action in ("send", "cancel", "status"):
-            return BroadcastCommand(int(number), action)
-    if inbound.value.startswith(PAGE_PREFIX) and inbound.value[len(PAGE_PREFIX) :].isdigit():
-        return StaffQuery("cases", page=int(inbound.value[len(PAGE_PREFIX) :]))
+        broadcast_id = engine.button_number(number)
+        if broadcast_id is not None and action in ("send", "cancel", "status"):
+            return BroadcastCommand(broadcast_id, action)
+    if inbound.value.startswith(PAGE_PREFIX):
+        page = engine.button_number(inbound.value[len(PAGE_PREFIX) :], MAX_CASE_PAGE)
+        if page is not None:
+            return StaffQuery("cases", page=page)
     return None
 
 

@@ -14,7 +14,6 @@ from pythainlp.util import (
     eng_to_thai,
     thai_digit_to_arabic_digit,
     thaiword_to_date,
-    thaiword_to_num,
 )
 from pythainlp.util.date import thai_abbr_months, thai_full_months
 from pythainlp.util.keyboard import EN_TH_KEYB_PAIRS
@@ -146,12 +145,102 @@ _UNITS = (
     "หลังคาเรือน", "ครัวเรือน", "ครอบครัว", "หลัง", "ราย", "คน",
     "people", "persons", "person", "households", "household", "families", "family", "houses",
 )  # fmt: skip
-_UNIT_RE = "|".join(_UNITS)
-_ABOUT_RE = r"ประมาณ|ราว\s*ๆ|ราว|about|around|approximately|approx\.?|~"
-_NUMBER_RE = re.compile(
-    rf"^(?:(?:{_ABOUT_RE})\s*)?(?:(?:{_UNIT_RE})\s*)?(?P<num>.+?)(?:\s*(?:{_UNIT_RE}))?$"
-)
+# Words for "about" in front of a count; "ราว" may be followed by ๆ, "approx" by a dot.
+_ABOUT = ("ประมาณ", "ราว", "about", "around", "approximately", "approx", "~")
 _DIGITS_RE = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
+# A count, even spelt out with "about" and a unit around it, is far shorter than this.
+MAX_NUMBER_TEXT = 100
+
+# Thai number words as pythainlp's thaiword_to_num reads them. No word is the start of another,
+# so reading them greedily from the left splits a text in the only possible way.
+_DIGIT_WORDS = {
+    "หนึ่ง": 1, "เอ็ด": 1, "สอง": 2, "ยี่": 2, "สาม": 3, "สี่": 4, "ห้า": 5, "หก": 6, "เจ็ด": 7,
+    "แปด": 8, "เก้า": 9,
+}  # fmt: skip
+_POWER_WORDS = {"สิบ": 10, "ร้อย": 100, "พัน": 1_000, "หมื่น": 10_000, "แสน": 100_000}
+_MILLION, _MILLION_WORD, _MINUS_WORD, _ZERO_WORD = 1_000_000, "ล้าน", "ลบ", "ศูนย์"
+_NUMBER_WORDS = (*_DIGIT_WORDS, *_POWER_WORDS, _MILLION_WORD, _MINUS_WORD)
+
+
+def _skip_spaces(text: str, index: int) -> int:
+    while index < len(text) and text[index].isspace():
+        index += 1
+    return index
+
+
+def _count_part(text: str) -> str | None:
+    """The number in a count such as "ประมาณ 35 คน": one "about" word and one unit in front,
+    and one unit behind, are dropped (what ``^(?:about\\s*)?(?:unit\\s*)?(.+?)(?:\\s*unit)?$``
+    would capture, found without its quadratic backtracking)."""
+    start = 0
+    for word in _ABOUT:
+        if text.startswith(word):
+            start = len(word)
+            if word == "ราว" and text.startswith("ๆ", _skip_spaces(text, start)):
+                start = _skip_spaces(text, start) + 1
+            elif word == "approx" and text.startswith(".", start):
+                start += 1
+            break
+    start = _skip_spaces(text, start)
+    for unit in _UNITS:
+        if text.startswith(unit, start):
+            start = _skip_spaces(text, start + len(unit))
+            break
+    if start >= len(text):
+        return None
+    end = len(text)
+    for unit in _UNITS:
+        unit_start = len(text) - len(unit)
+        if unit_start > start and text.endswith(unit):
+            # The number ends where the spaces before the unit begin (it keeps one character).
+            cut = unit_start
+            while cut > start + 1 and text[cut - 1].isspace():
+                cut -= 1
+            end = min(end, cut)
+    number = text[start:end]
+    # A number does not go over two lines ("1\n2" is two answers, not 12).
+    return None if "\n" in number else number
+
+
+def _thai_number_words(words: str) -> int | None:
+    """Thai number words without spaces ("สามสิบห้า" -> 35), read as pythainlp's
+    ``thaiword_to_num`` reads them: ``(ลบ)?(six figures ล้าน)*six figures``, where six figures
+    are ``[digit]แสน [digit]หมื่น [digit]พัน [digit]ร้อย [digit]สิบ [digit]``, each optional, in
+    that order. That function checks with a regular expression that backtracks exponentially
+    ("ล้าน" * 20 + "ลบ" takes seconds), so this reads the words once, left to right."""
+    if words == _ZERO_WORD:
+        return 0
+    tokens: list[str] = []
+    index = 0
+    while index < len(words):
+        token = next((w for w in _NUMBER_WORDS if words.startswith(w, index)), None)
+        if token is None:
+            return None
+        tokens.append(token)
+        index += len(token)
+    if not tokens:
+        return None
+    negative = tokens[0] == _MINUS_WORD
+    total, digit, digit_read, last_power = 0, 1, False, _MILLION
+    for token in tokens[1:] if negative else tokens:
+        if token in _DIGIT_WORDS:
+            if digit_read:  # two digits in a row
+                return None
+            digit, digit_read = _DIGIT_WORDS[token], True
+        elif token in _POWER_WORDS:
+            power = _POWER_WORDS[token]
+            if power >= last_power:  # out of order within six figures
+                return None
+            # A power without a digit means one of it ("ร้อย" is 100).
+            total += max(digit, 1) * power
+            digit, digit_read, last_power = 0, False, power
+        elif token == _MILLION_WORD:
+            total = (total + digit) * _MILLION
+            digit, digit_read, last_power = 0, False, _MILLION
+        else:  # ลบ after the start
+            return None
+    total += digit
+    return -total if negative else total
 
 
 def parse_number(text: str) -> int | None:
@@ -159,20 +248,17 @@ def parse_number(text: str) -> int | None:
 
     A unit word (คน, ครัวเรือน, หลังคาเรือน, หลัง, ราย, ครอบครัว) before or after the number and
     ประมาณ/ราว/ราวๆ in front are ignored. Negative numbers, decimals and anything else give
-    ``None``.
+    ``None``, and so does text longer than ``MAX_NUMBER_TEXT`` (100) characters, unread.
     """
-    match = _NUMBER_RE.match(normalize_digits(text).strip().casefold())
-    if match is None:
+    if len(text) > MAX_NUMBER_TEXT:
         return None
-    num = match.group("num")
+    num = _count_part(normalize_digits(text).strip().casefold())
+    if num is None:
+        return None
     if _DIGITS_RE.match(num):
         return int(num.replace(",", ""))
-    words = re.sub(r"\s+", "", num)
-    try:
-        value = thaiword_to_num(words)
-    except (TypeError, ValueError):
-        return None
-    return value if value >= 0 else None
+    value = _thai_number_words("".join(num.split()))
+    return value if value is not None and value >= 0 else None
 
 
 # ---------------------------------------------------------------------------
@@ -200,6 +286,8 @@ def _month_names() -> dict[str, int]:
 
 
 _MONTHS: dict[str, int] = _month_names()
+# "วันที่ 15 มีนาคม พ.ศ. 2565" is 26 characters; no date needs more than this.
+MAX_DATE_TEXT = 100
 _ERA_RE = re.compile(r"(?:พ\.?\s*ศ|ค\.?\s*ศ)\.?")
 _ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DMY_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?$")
@@ -248,8 +336,11 @@ def parse_date(text: str, today: datetime.date) -> datetime.date | None:
 
     Years: 2400 or more is Buddhist Era (minus 543); other 4-digit years are Gregorian; 2 digits
     are a short Buddhist year (65 -> 2565 -> 2022). Without a year, the latest such date not after
-    ``today``. Impossible dates such as 31/2/2565 give ``None``.
+    ``today``. Impossible dates such as 31/2/2565 give ``None``, and so does text longer than
+    ``MAX_DATE_TEXT`` (100) characters, unread.
     """
+    if len(text) > MAX_DATE_TEXT:
+        return None
     cleaned = normalize_digits(text).strip().casefold()
     compact = re.sub(r"\s+", "", cleaned)
     relative = _ENGLISH_RELATIVE.get(compact, compact)
@@ -291,11 +382,20 @@ def format_thai_date(d: datetime.date, *, short: bool = False) -> str:
 # Village number, phone
 # ---------------------------------------------------------------------------
 
-_VILLAGE_RE = re.compile(r"^(?:หมู่\s*(?:ที่)?|ม\.?|moo\.?|mu\.?)?\s*(\d{1,2})$")
+# One run of spaces may sit between หมู่ and ที่ and one before the number: two optional runs
+# side by side ("หมู่\s*(?:ที่)?\s*") would try every split of a long run between them.
+_VILLAGE_RE = re.compile(r"^(?:หมู่(?:\s*ที่)?|ม\.?|moo\.?|mu\.?)?\s*(\d{1,2})$")
+# "หมู่ที่ 12" is 10 characters.
+MAX_VILLAGE_TEXT = 30
 
 
 def parse_village_no(text: str) -> int | None:
-    """Read a village (หมู่) number 1-99: ``"ม.3"``, ``"หมู่ที่ ๓"``, ``"moo 3"``, ``"3"``."""
+    """Read a village (หมู่) number 1-99: ``"ม.3"``, ``"หมู่ที่ ๓"``, ``"moo 3"``, ``"3"``.
+
+    Text longer than ``MAX_VILLAGE_TEXT`` (30) characters gives ``None``, unread.
+    """
+    if len(text) > MAX_VILLAGE_TEXT:
+        return None
     match = _VILLAGE_RE.match(normalize_digits(text).strip().casefold())
     if match is None:
         return None
@@ -306,6 +406,8 @@ def parse_village_no(text: str) -> int | None:
 _PHONE_CHARS_RE = re.compile(r"^\+?[\d\s().-]+$")
 _MOBILE_PREFIXES = ("06", "08", "09")
 _LANDLINE_AREA = "234567"
+# "+66 (0) 81-234-5678" is 19 characters.
+MAX_PHONE_TEXT = 40
 
 
 def parse_phone(text: str) -> str | None:
@@ -313,8 +415,11 @@ def parse_phone(text: str) -> str | None:
 
     Mobile: 10 digits starting 06/08/09; landline: 9 digits starting 02-07. Thai digits,
     spaces, hyphens, dots, brackets and a +66 country code (with or without the trunk 0) are
-    accepted: ``"+66 81 234 5678"`` -> ``"0812345678"``.
+    accepted: ``"+66 81 234 5678"`` -> ``"0812345678"``. Text longer than ``MAX_PHONE_TEXT``
+    (40) characters gives ``None``, unread.
     """
+    if len(text) > MAX_PHONE_TEXT:
+        return None
     cleaned = normalize_digits(text).strip()
     if not _PHONE_CHARS_RE.match(cleaned):
         return None
@@ -341,6 +446,9 @@ def parse_phone(text: str) -> str | None:
 _MUEANG = ("เมือง", "mueang")
 _PREFIX_MIN = 3
 _PREFIX_SCORE = 80.0
+# The longest place name is 31 characters; a query much longer than a name cannot reach the
+# cutoff (fuzz.ratio needs the two lengths within a factor of about two), so this loses nothing.
+MAX_NAME_QUERY = 200
 
 
 def _normalize_name(text: str) -> str:
@@ -406,8 +514,11 @@ def match_names(
     ``rapidfuzz.fuzz.ratio`` (0-100); an exact normalized match scores 100. Returns
     ``[(key, score)]`` best first, each key once, at most ``limit``, scores ``>= cutoff``;
     equal scores keep the order of ``candidates``. If nothing matches, the query is retried as
-    Thai typed in the English keyboard layout.
+    Thai typed in the English keyboard layout. A query longer than ``MAX_NAME_QUERY`` (200)
+    characters matches nothing, unread.
     """
+    if len(query) > MAX_NAME_QUERY:
+        return []
     found = _match_normalized(_normalize_name(query), candidates, limit, cutoff)
     if found:
         return found
@@ -417,16 +528,46 @@ def match_names(
     return _match_normalized(_normalize_name(thai), candidates, limit, cutoff)
 
 
-# Polite endings people add to a one-word answer ("ใช่ครับ"); longest first.
-_PARTICLES_RE = re.compile(r"(?:นะครับ|นะคะ|ครับผม|ครับ|คับ|ค่ะ|ค่า|คะ|จ้ะ|จ้า|จ้|นะ|ฮะ)+$")
+# Polite endings people add to a one-word answer ("ใช่ครับ").
+_PARTICLES = ("นะครับ", "นะคะ", "ครับผม", "ครับ", "คับ", "ค่ะ", "ค่า", "คะ", "จ้ะ", "จ้า", "จ้", "นะ", "ฮะ")
+_PARTICLE_LONGEST = max(len(p) for p in _PARTICLES)
+_PARTICLES_BY_FIRST = {
+    first: tuple(p for p in _PARTICLES if p[0] == first) for first in {p[0] for p in _PARTICLES}
+}
 _CHOICE_MARKS_RE = re.compile(r"[\s.,'!?-]")
 _CHOICE_MIN_SCORE = 85.0
 _CHOICE_MIN_LEAD = 10.0
+# Choice labels are a few words; fuzz.ratio cannot reach 85 against text over twice as long.
+MAX_CHOICE_TEXT = 200
+
+
+def _without_particles(text: str) -> str:
+    """``text`` without the run of particles that ends it (all of them: "ใช่ครับผมครับ" -> "ใช่").
+
+    Particles are made of one another (นะครับ is นะ + ครับ), so a regular expression for a run
+    of them backtracks exponentially when the run does not reach the end. Instead, walk back
+    from the end, marking each position from which the rest is particles only; once a stretch
+    as long as the longest particle has no such position, none further left can have one.
+    """
+    ends = {len(text)}  # positions from which the rest of the text is particles only
+    start = len(text)
+    for index in range(len(text) - 1, -1, -1):
+        if index + _PARTICLE_LONGEST < start:
+            break
+        for particle in _PARTICLES_BY_FIRST.get(text[index], ()):
+            if index + len(particle) in ends and text.startswith(particle, index):
+                ends.add(index)
+                start = index
+                break
+    return text[:start]
 
 
 def strip_particles(text: str) -> str:
-    """A short answer without the polite endings people add ("ใช่ครับ" -> "ใช่")."""
-    stripped = _PARTICLES_RE.sub("", text.strip())
+    """A short answer without the polite endings people add ("ใช่ครับ" -> "ใช่").
+
+    Takes time linear in the length of ``text``.
+    """
+    stripped = _without_particles(text.strip())
     return stripped or text.strip()
 
 
@@ -437,7 +578,7 @@ def _normalize_choice(text: str) -> str:
 def _match_choice_normalized(text: str, choices: Sequence[tuple[str, Sequence[str]]]) -> str | None:
     if not text:
         return None
-    queries = {text, _PARTICLES_RE.sub("", text)} - {""}
+    queries = {text, _without_particles(text)} - {""}
     labels = [(key, _normalize_choice(label)) for key, ls in choices for label in ls]
     for key, label in labels:
         if label in queries:
@@ -463,8 +604,11 @@ def match_choice(text: str, choices: Sequence[tuple[str, Sequence[str]]]) -> str
     dots, hyphens or trailing polite particles (ครับ, ค่ะ, ...), with Thai digits as 0-9. An exact
     match wins (the first choice, if several); otherwise a fuzzy winner needs a
     ``fuzz.ratio`` of at least 85 and a lead of 10 over the best other choice. Text typed in
-    the English keyboard layout is retried as Thai.
+    the English keyboard layout is retried as Thai. Text longer than ``MAX_CHOICE_TEXT`` (200)
+    characters answers nothing, unread.
     """
+    if len(text) > MAX_CHOICE_TEXT:
+        return None
     found = _match_choice_normalized(_normalize_choice(text), choices)
     if found is not None:
         return found

@@ -12,13 +12,18 @@ import pytest
 
 from handlers.engine import (
     CONFIRM_SUBMIT,
+    MAX_BUTTON_NUMBER,
     NAV_DONE,
     NAV_MORE,
     ConsentRefused,
     Env,
     Submitted,
+    advance,
+    answer_length,
+    button_number,
+    input_limit,
 )
-from handlers.forms import FORMS
+from handlers.forms import FORMS, Step, StepType
 from handlers.messages import Inbound, Outgoing, PhotoRef
 from tests.handlers.conftest import (
     ACTIVITY_ANSWERS,
@@ -497,6 +502,26 @@ def test_sectors_typed_in_one_message(chat: Chat) -> None:
     chat.send("ภาคศาสนา, ภาครัฐ")
     assert chat.step == "description"
     assert chat.answers["sectors"] == ["government", "religion"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "sectors"),
+    [
+        ("ภาครัฐ ภาครัฐ, ภาคศาสนา ภาครัฐ", ["government", "religion"]),
+        ("ภาครัฐ " * 70, ["government"]),
+        ("ภาครัฐ และ อะไรก็ไม่รู้ " + "ภาครัฐ " * 60, None),
+        ("ก " * 250, None),
+    ],
+)
+def test_sectors_typed_long(chat: Chat, typed: str, sectors: list[str] | None) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="sectors")
+    chat.send(typed)
+    if sectors is None:
+        assert chat.step == "sectors"
+        assert chat.texts[0] == chat.t("error.multi")
+    else:
+        assert chat.answers["sectors"] == sectors
 
 
 def test_sectors_done_with_nothing_is_an_empty_list(chat: Chat) -> None:
@@ -981,3 +1006,84 @@ def test_a_fuzzy_guess_in_another_province_is_offered_not_taken(newcomer: Chat) 
     assert newcomer.texts == [newcomer.t("area.did_you_mean")]
     newcomer.send("ย้อนกลับ")
     assert newcomer.state is not None and "suggestions" not in newcomer.state.context
+
+
+# ------------------------------------------------------------------ hostile input (issue 9)
+
+
+@pytest.mark.parametrize(
+    ("text", "maximum", "expected"),
+    [
+        ("7", MAX_BUTTON_NUMBER, 7),
+        ("0", MAX_BUTTON_NUMBER, 0),
+        ("2147483647", MAX_BUTTON_NUMBER, 2_147_483_647),
+        ("2147483648", MAX_BUTTON_NUMBER, None),  # over a database integer
+        ("00000000001", MAX_BUTTON_NUMBER, None),  # 11 digits
+        ("²", MAX_BUTTON_NUMBER, None),  # isdigit() says yes, int() says no
+        ("٣", MAX_BUTTON_NUMBER, None),  # Arabic-Indic three
+        ("๓", MAX_BUTTON_NUMBER, None),
+        ("", MAX_BUTTON_NUMBER, None),
+        ("-1", MAX_BUTTON_NUMBER, None),
+        (" 1", MAX_BUTTON_NUMBER, None),
+        ("99", 99, 99),
+        ("100", 99, None),
+    ],
+)
+def test_button_number(text: str, maximum: int, expected: int | None) -> None:
+    assert button_number(text, maximum) == expected
+
+
+@pytest.mark.parametrize("value", ["v²", "v0", "v100", "v", "v" + "9" * 5000])
+def test_a_forged_village_button_answers_nothing(newcomer: Chat, value: str) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงใหม่", "เมืองเชียงใหม่", "ศรีภูมิ", Inbound("choice", value=f"a:area:{value}"))
+    assert area_stage(newcomer) == "village"
+    assert newcomer.texts[0] == newcomer.t("error.stale_button")
+
+
+def test_a_village_button(newcomer: Chat) -> None:
+    at_area(newcomer)
+    newcomer.send("เชียงใหม่", "เมืองเชียงใหม่", "ศรีภูมิ", Inbound("choice", value="a:area:v3"))
+    assert newcomer.answers["area"] == SI_PHUM_MOO_3
+
+
+@pytest.mark.parametrize(
+    ("step_type", "limit"),
+    [
+        ("consent", 200), ("choice", 200), ("multi", 500), ("phone", 200), ("number", 200),
+        ("date", 200), ("location", 200), ("photos", 200), ("area", 200), ("confirm", 200),
+    ],
+)  # fmt: skip
+def test_input_limits(step_type: StepType, limit: int) -> None:
+    assert input_limit(Step("x", step_type, "x")) == limit
+
+
+def test_a_text_step_takes_up_to_its_maximum() -> None:
+    assert input_limit(Step("x", "text", "x", maximum=100)) == 100
+    assert input_limit(Step("x", "text", "x")) == 1000
+    short = Step("x", "text", "x", maximum=100)
+    assert answer_length(short, "  สมชาย     ใจดี  ") == len("สมชาย ใจดี")  # as the step counts
+    assert answer_length(Step("x", "text", "x", maximum=1000), " a   b ") == len("a   b")
+
+
+def test_advance_refuses_text_longer_than_the_step_takes(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="participants")
+    assert chat.state is not None
+    form, before = FORMS["activity"], chat.state
+    result = advance(form, before, Inbound("text", "1" * 201), REGISTERED, chat.env)
+    assert [m.text for m in result.messages] == [
+        chat.t("error.too_long", limit="200"),
+        chat.messages[-1].text,
+    ]
+    assert result.state == before and not result.events
+
+
+@pytest.mark.parametrize(("length", "step"), [(1000, "photos"), (1001, "description")])
+def test_a_description_of_up_to_1000_characters(chat: Chat, length: int, step: str) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="description")
+    chat.send("ก" * length)
+    assert chat.step == step
+    if length > 1000:
+        assert chat.texts[0] == chat.t("error.too_long", limit="1,000")

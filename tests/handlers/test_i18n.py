@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 
 from bot.lists import Lists
 from handlers.forms import FORMS
-from handlers.i18n import LOCALES_DIR, Translator, fold, load_catalogs
+from handlers.i18n import LOCALES_DIR, MAX_KEYWORD_TEXT, Translator, fold, load_catalogs
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("th", "en")
@@ -227,6 +227,11 @@ def test_is_keyword_forgives_case_digits_and_polite_endings(i18n: Translator) ->
     assert i18n.is_keyword("ยกเลิกครับ", "kw.cancel")
     assert i18n.is_keyword("๓", "kw.menu_my_reports")
     assert not i18n.is_keyword("ยกเลิกการประชุม", "kw.cancel")
+
+
+def test_is_keyword_does_not_read_long_text(i18n: Translator) -> None:
+    assert i18n.is_keyword("ยกเลิก" + " " * (MAX_KEYWORD_TEXT - 6), "kw.cancel")
+    assert not i18n.is_keyword("ยกเลิก" + " " * (MAX_KEYWORD_TEXT - 5), "kw.cancel")
 
 
 def test_variants_list_every_language(i18n: Translator) -> None:

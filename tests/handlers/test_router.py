@@ -11,11 +11,29 @@ import pytest
 from bot.lists import Lists
 from handlers import router
 from handlers.areas import AreaDirectory
-from handlers.engine import NAV_CANCEL, Env, FormState, ShowMyReports, Submitted, UserView
+from handlers.engine import (
+    NAV_CANCEL,
+    BroadcastCommand,
+    CaseCommand,
+    CaseFeedback,
+    Env,
+    FormState,
+    ShowMyReports,
+    StaffQuery,
+    Submitted,
+    UserView,
+    input_limit,
+)
 from handlers.forms import ACTIVITY, FORMS
 from handlers.i18n import Translator
 from handlers.messages import Inbound, Outgoing
-from handlers.router import MENU_ITEMS, RESUME_CONTINUE, RESUME_DISCARD, ReportLine
+from handlers.router import (
+    MENU_ITEMS,
+    NO_FORM_LIMIT,
+    RESUME_CONTINUE,
+    RESUME_DISCARD,
+    ReportLine,
+)
 from tests.handlers.conftest import (
     ACTIVITY_ANSWERS,
     NEWCOMER,
@@ -682,3 +700,115 @@ def test_discard_then_start_what_was_chosen_from_the_menu(chat: Chat) -> None:
     chat.tap(discard)
     assert chat.state is not None and chat.state.form_id == "activity"
     assert chat.texts[0] == chat.t("form.cancelled")
+
+
+# ------------------------------------------------------------------ hostile input (issue 9)
+
+
+@pytest.mark.parametrize("step", ACTIVITY_STEPS)
+def test_text_too_long_for_the_step_is_refused_unread(chat: Chat, step: str) -> None:
+    asked = activity_at(chat, step)
+    before = chat.state
+    form_step = ACTIVITY.step(step)
+    assert form_step is not None
+    limit = input_limit(form_step)
+    # A command word in front: the text is refused before anything looks for commands.
+    chat.send("ยกเลิก" + " ก" * limit)
+    assert chat.texts == [chat.t("error.too_long", limit=f"{limit:,}"), asked.text]
+    assert chat.messages[-1] == asked
+    assert chat.state == before and not chat.last.events
+
+
+@pytest.mark.parametrize("step", REGISTRATION_STEPS)
+def test_text_too_long_while_registering(chat: Chat, step: str) -> None:
+    asked = registration_at(chat, step)
+    before = chat.state
+    form_step = FORMS["registration"].step(step)
+    assert form_step is not None
+    chat.send("x" * 501)
+    assert chat.texts[0] == chat.t("error.too_long", limit=f"{input_limit(form_step):,}")
+    assert chat.messages[-1] == asked
+    assert chat.state == before
+
+
+def test_text_too_long_in_english(chat: Chat) -> None:
+    english_activity_at(chat, "participants")
+    chat.send("1" * 201)
+    assert chat.texts[0] == "That is too long (at most 200 characters). Please write it shorter."
+
+
+def test_text_too_long_in_thai(chat: Chat) -> None:
+    activity_at(chat, "participants")
+    chat.send("๑" * 201)
+    assert chat.texts[0] == "ข้อความยาวเกินไป (ไม่เกิน 200 ตัวอักษร) กรุณาพิมพ์ให้สั้นลง"
+
+
+def test_text_too_long_with_no_form_open(chat: Chat) -> None:
+    chat.send("เมนู" + "นะครับ" * 40)
+    assert chat.texts[0] == chat.t("error.too_long", limit=f"{NO_FORM_LIMIT:,}")
+    assert menu_values(chat.messages[-1])[0] == "menu:activity"
+    assert chat.state is None and not chat.last.events
+    chat.send("เมนู" + " " * 300)  # spaces around a word do not count
+    assert chat.texts[0] == chat.t("menu.prompt")
+
+
+def test_text_too_long_from_someone_not_registered(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี" * 50)
+    assert newcomer.texts == [newcomer.t("error.too_long", limit="200")]
+    assert newcomer.state is None
+    newcomer.send("สวัสดี")
+    assert newcomer.step == "language"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "case:²:ack",
+        "case:٣:show",
+        "case:2147483648:ack",
+        "case:99999999999999999999:resolve",
+        "case:-1:ack",
+        "case::ack",
+        "case:1:explode",
+        "feedback:³:yes",
+        "feedback:2147483648:no",
+        "feedback:1:9",
+        "bcast:²:send",
+        "bcast:12345678901:cancel",
+        "bcast:1:launch",
+        "cases:page:²",
+        "cases:page:10001",
+        "cases:page:",
+        "case:" + "9" * 5000 + ":ack",
+    ],
+)
+def test_a_push_button_that_is_not_valid_is_answered_kindly(chat: Chat, value: str) -> None:
+    chat.send(Inbound("choice", value=value))
+    assert chat.texts[0] == chat.t("button.invalid")
+    assert menu_values(chat.messages[-1])[0] == "menu:activity"
+    assert chat.state is None and not chat.last.events
+
+
+def test_a_push_button_that_is_not_valid_inside_a_form(chat: Chat) -> None:
+    asked = activity_at(chat, "participants")
+    before = chat.state
+    chat.send(Inbound("choice", value="case:²:ack"))
+    assert chat.texts == [chat.t("button.invalid"), asked.text]
+    assert chat.state == before and not chat.last.events
+
+
+@pytest.mark.parametrize(
+    ("value", "event"),
+    [
+        ("case:2147483647:ack", CaseCommand(2_147_483_647, "ack")),
+        ("case:0012:show", CaseCommand(12, "show")),
+        ("feedback:5:yes", CaseFeedback(5, fixed=True)),
+        ("feedback:5:4", CaseFeedback(5, stars=4)),
+        ("bcast:7:send", BroadcastCommand(7, "send")),
+        ("cases:page:10000", StaffQuery("cases", page=10_000)),
+    ],
+)
+def test_push_buttons_in_range(chat: Chat, value: str, event: object) -> None:
+    chat.user = replace(REGISTERED, staff_role="officer", staff_area="5001")
+    chat.send(Inbound("choice", value=value))
+    assert chat.last.events == [event]

@@ -7,6 +7,12 @@ import geothai
 import pytest
 
 from handlers.thai import (
+    MAX_CHOICE_TEXT,
+    MAX_DATE_TEXT,
+    MAX_NAME_QUERY,
+    MAX_NUMBER_TEXT,
+    MAX_PHONE_TEXT,
+    MAX_VILLAGE_TEXT,
     buddhist_year,
     fix_keyboard_layout,
     format_thai_date,
@@ -17,6 +23,7 @@ from handlers.thai import (
     parse_number,
     parse_phone,
     parse_village_no,
+    strip_particles,
 )
 
 TODAY = datetime.date(2024, 3, 10)
@@ -449,3 +456,71 @@ def test_parse_date_english_month_names(text: str, expected: datetime.date) -> N
 )
 def test_parse_number_english_words_around_it(text: str, expected: int) -> None:
     assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ล้าน", 1_000_000),
+        ("สองล้านสามแสนหกร้อยสิบสอง", 2_300_612),
+        ("ยี่สิบเอ็ด", 21),
+        ("สิบเอ็ดล้านห้า", 11_000_005),
+        ("ศูนย์", 0),
+        ("หนึ่ง\nร้อย", None),  # over two lines, as before
+        ("ร้อยสิบ", 110),
+        ("สิบร้อย", None),  # powers out of order
+        ("ห้าลบ", None),
+    ],
+)
+def test_parse_number_words(text: str, expected: int | None) -> None:
+    assert parse_number(text) == expected
+
+
+# --- the longest text each reader takes (issue 9) ----------------------------
+
+
+def test_parse_number_reads_up_to_its_limit() -> None:
+    assert parse_number(" " * (MAX_NUMBER_TEXT - 2) + "35") == 35
+    assert parse_number(" " * (MAX_NUMBER_TEXT - 1) + "35") is None
+    assert parse_number("1" * MAX_NUMBER_TEXT) == int("1" * MAX_NUMBER_TEXT)
+
+
+def test_parse_date_reads_up_to_its_limit() -> None:
+    assert parse_date(" " * (MAX_DATE_TEXT - 3) + "5/3", TODAY) == datetime.date(2024, 3, 5)
+    assert parse_date(" " * (MAX_DATE_TEXT - 2) + "5/3", TODAY) is None
+
+
+def test_parse_village_no_reads_up_to_its_limit() -> None:
+    assert parse_village_no("หมู่" + " " * (MAX_VILLAGE_TEXT - 5) + "3") == 3
+    assert parse_village_no("หมู่" + " " * (MAX_VILLAGE_TEXT - 4) + "3") is None
+
+
+def test_parse_phone_reads_up_to_its_limit() -> None:
+    assert parse_phone("0812345678".ljust(MAX_PHONE_TEXT)) == "0812345678"
+    assert parse_phone("0812345678".ljust(MAX_PHONE_TEXT + 1)) is None
+
+
+def test_match_names_reads_up_to_its_limit() -> None:
+    assert match_names("เชียงใหม่".ljust(MAX_NAME_QUERY), _provinces())[0][0] == "50"
+    assert match_names("เชียงใหม่".ljust(MAX_NAME_QUERY + 1), _provinces()) == []
+
+
+def test_match_choice_reads_up_to_its_limit() -> None:
+    assert match_choice("ใช่".ljust(MAX_CHOICE_TEXT), YES_NO) == "yes"
+    assert match_choice("ใช่".ljust(MAX_CHOICE_TEXT + 1), YES_NO) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ใช่ครับ", "ใช่"),
+        ("ใช่นะครับ", "ใช่"),
+        ("ใช่ครับผมครับ", "ใช่"),
+        ("ได้จ้ะ", "ได้"),
+        ("ครับ", "ครับ"),  # nothing but a particle: kept
+        ("ใช่ครับx", "ใช่ครับx"),
+        (" ไม่ค่ะ ", "ไม่"),
+    ],
+)
+def test_strip_particles(text: str, expected: str) -> None:
+    assert strip_particles(text) == expected

@@ -1,0 +1,39 @@
+"""Case and feedback buttons: the values pushes carry, and what a forged or stale one reads as."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.cases import case_value, feedback_value, parse_case_value, parse_feedback_value
+
+
+def test_case_values_round_trip() -> None:
+    assert parse_case_value(case_value(2_147_483_647, "resolve")) == (2_147_483_647, "resolve")
+    assert parse_feedback_value(feedback_value(12, "yes")) == (12, "yes")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "case:²:ack",  # "²".isdigit() is true, but int("²") raises
+        "case:٣:ack",
+        "case:2147483648:ack",  # more than a database integer holds
+        "case:12345678901:ack",
+        "case:" + "1" * 5000 + ":ack",  # int() refuses over 4,300 digits
+        "case:-1:ack",
+        "case:1:eat",
+        "case:1",
+        "cases:page:1",
+        "feedback:1:ack",
+    ],
+)
+def test_not_a_case_button(value: str) -> None:
+    assert parse_case_value(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["feedback:²:yes", "feedback:2147483648:no", "feedback:1:6", "feedback:1", "case:1:ack"],
+)
+def test_not_a_feedback_button(value: str) -> None:
+    assert parse_feedback_value(value) is None
