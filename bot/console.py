@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.service import Core, handle, save_photo
+from handlers.engine import button_number
 from handlers.messages import Choice, Inbound, Outgoing
 from handlers.thai import normalize_digits
 from storage.media import PhotoTooLargeError, sniff_content_type
@@ -92,9 +93,9 @@ class ConsoleChat:
             except (IndexError, ValueError):
                 return [Outgoing(t(lang, "console.location_usage"))]
             return await self.send(Inbound("location", latitude=lat, longitude=lon))
-        digits = normalize_digits(stripped)
-        if digits.isdigit() and 1 <= int(digits) <= len(self.choices):
-            return await self.send(Inbound("choice", value=self.choices[int(digits) - 1].value))
+        number = button_number(normalize_digits(stripped), len(self.choices))
+        if number is not None and number >= 1:  # "²" and 5,000 digits are text, not a choice
+            return await self.send(Inbound("choice", value=self.choices[number - 1].value))
         return await self.send(Inbound("text", text=stripped))
 
 

@@ -196,6 +196,7 @@ class TelegramChannel:
         if file_id is None:
             return Inbound("unsupported")  # stickers, voice, video, other files
         try:
+            await self.limiter.wait(str(message.chat_id), per_key=False)
             await self.bot.send_chat_action(message.chat_id, "upload_photo")
             telegram_file = await self.bot.get_file(file_id)
             data = bytes(await telegram_file.download_as_bytearray())
