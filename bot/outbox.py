@@ -107,8 +107,11 @@ class _Batch:
     sent, and rows the platform accepted are marked sent in group commits (while one commit
     runs, the next acceptances gather for the one after it)."""
 
-    def __init__(self, core: Core, token: str, ids: list[int], lease: dt.timedelta) -> None:
+    def __init__(
+        self, core: Core, token: str, ids: list[int], lease: dt.timedelta, linger: float
+    ) -> None:
         self.core = core
+        self.linger = linger
         self.token = token
         self.lease = lease
         self.open = set(ids)  # claimed and not yet finished
@@ -144,7 +147,7 @@ class _Batch:
     async def _flush_loop(self) -> None:
         while self._accepted:
             if len(self._accepted) < FLUSH_ROWS:
-                await asyncio.sleep(FLUSH_LINGER)  # let a few more acceptances join this commit
+                await asyncio.sleep(self.linger)  # let a few more acceptances join this commit
             ids, self._accepted = self._accepted, []
             async with self.core.writing(), self.core.sessions() as session, session.begin():
                 await outbox.finish_many(
@@ -308,9 +311,12 @@ class Dispatcher:
                 )  # fmt: skip
             return len(claimed)
         lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
+        linger = FLUSH_LINGER
         if claimed and outbox.lane_of(claimed[0].kind) == "reply":
-            lease = min(lease, REPLY_LEASE)
-        batch = _Batch(self.core, token, [row.id for row in claimed], lease)
+            # A reply round is short: what it sends gathers in a commit while the one before
+            # runs, and the chat's next reply waits for that commit, so none lingers.
+            lease, linger = min(lease, REPLY_LEASE), 0.0
+        batch = _Batch(self.core, token, [row.id for row in claimed], lease, linger)
         chats: dict[str, list[_Row]] = {}
         for row in claimed:
             chats.setdefault(row.recipient, []).append(row)
