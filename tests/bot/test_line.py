@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.line import LineChannel
 from bot.server import DISPATCHER_KEY, INTAKE_KEY, LINE_KEY, build_app, settle
 from bot.service import Core, build_core
-from storage.models import OutboxMessage, Report, ReportPhoto, User
+from storage.models import InboxEvent, OutboxMessage, Report, ReportPhoto, User
 from tests.conftest import Clock, make_settings
 from tests.support.fake_line import FakeLine, LineEvents, sign, text_of, webhook_body
 from tests.support.images import png_bytes
@@ -481,3 +481,18 @@ async def test_the_apology_after_a_fault_is_in_the_users_language(
 
     monkeypatch.setattr(bot.line, "handle_locked", broken)
     assert await line.say("menu") == [line.core.i18n.t("en", "error.try_again")]
+
+
+async def test_a_button_with_a_number_out_of_range_is_refused_kindly(
+    line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    await register(line)
+    invalid = line.core.i18n.t("th", "button.invalid")
+    for data in ("case:99999999999999999999:ack", "case:²:ack", "feedback:4294967296:yes",
+                 "bcast:1e9:send", "cases:page:99999999999"):  # fmt: skip
+        texts = await line.send(line.user.postback(data))
+        assert invalid in texts, data
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    async with line.core.sessions() as session:
+        statuses = set((await session.execute(select(InboxEvent.status))).scalars())
+    assert statuses == {"done"}
