@@ -52,7 +52,7 @@ from tests.handlers.conftest import NEWCOMER, NOW, REGISTERED, SI_PHUM, make_env
 PARTICLE_BOMB = "นะครับ" * 26 + "x"
 YES_NO = [("yes", ("ใช่", "yes")), ("no", ("ไม่ใช่", "no"))]
 TODAY = dt.date(2026, 3, 20)
-OFFICER = replace(REGISTERED, staff_role="officer", staff_area="5001")
+OFFICER = replace(REGISTERED, staff=(("officer", "5001"),))
 ENGLISH_OFFICER = replace(OFFICER, language="en", role=None)
 USERS = (REGISTERED, NEWCOMER, OFFICER, ENGLISH_OFFICER)
 

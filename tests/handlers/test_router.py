@@ -809,6 +809,6 @@ def test_a_push_button_that_is_not_valid_inside_a_form(chat: Chat) -> None:
     ],
 )
 def test_push_buttons_in_range(chat: Chat, value: str, event: object) -> None:
-    chat.user = replace(REGISTERED, staff_role="officer", staff_area="5001")
+    chat.user = replace(REGISTERED, staff=(("officer", "5001"),))
     chat.send(Inbound("choice", value=value))
     assert chat.last.events == [event]
