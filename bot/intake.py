@@ -33,6 +33,7 @@ from sqlalchemy import exc as sa_exc
 from bot.redact import redact
 from bot.service import Core, give_up, slow_down
 from storage import inbox
+from storage.db import reading
 from storage.inbox import NewEvent, Stored
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ class Intake:
         # Events this instance left in the inbox itself (when full) are due at once; others
         # only after `grace`, as another live instance may be about to handle them.
         before = now + dt.timedelta(seconds=1) if spilled else now - self.grace
-        async with self.core.sessions() as session:
+        async with reading(self.core.sessions) as session:
             found = await inbox.pending(session, self.handlers, received_before=before,
                                         limit=room, exclude=set(self._known))  # fmt: skip
         if spilled and len(found) < room:

@@ -33,6 +33,8 @@ from bot.redact import redact
 from bot.service import Core, set_active
 from handlers.messages import Outgoing
 from storage import outbox
+from storage.db import reading
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +52,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds, doubled each attempt
 BACKOFF_CAP = 600.0
 ALERT_RETRY_CAP = 300.0  # an alert that keeps failing is tried again at least this often
-# A reply is sent within seconds of its claim; a short lease lets another instance (or this one
-# after a restart) send what a dead one held without a long wait.
-REPLY_LEASE = dt.timedelta(seconds=15)
+REPLY_LEASE = outbox.REPLY_LEASE
 REPLY_ROUNDS = 4  # reply claims in flight at once: a slow chat does not hold the others up
 
 
@@ -161,6 +161,18 @@ class _Batch:
             await self._flush_loop()
 
 
+class _Inline(_Batch):
+    """Replies a conversation step claimed for this process in its own transaction (see
+    `Dispatcher.send_reply`): sent at once, with no claim round trip, and recorded as sent in
+    group commits shared by every chat."""
+
+    def __init__(self, core: Core, token: str) -> None:
+        super().__init__(core, token, [], REPLY_LEASE, 0.0)
+
+    async def holds(self, row_id: int) -> bool:
+        return True  # claimed a moment ago, in the step's own transaction
+
+
 def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
     """Seconds to wait before attempt `attempt + 1`: exponential with ±50 % jitter, so that
     many rows failing together do not come back together."""
@@ -191,12 +203,46 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._rounds: dict[str, set[asyncio.Task[int]]] = {}
         self._claiming = 0  # reply loops between their wake-up and their round's start
+        # Replies the conversation claimed for this process as it wrote them (send_reply).
+        self.inline_token = str(uuid.uuid4())
+        self._inline = _Inline(core, self.inline_token)
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
-    def wake(self) -> None:
-        """New rows were committed: look now rather than at the next poll."""
-        for event in self._wake.values():
-            event.set()
+    def wake(self, platform: str | None = None, lane: str | None = None) -> None:
+        """New rows were committed (for `platform`'s `lane`, or any): look now rather than at
+        the next poll. Only the loops that can have work are woken: on SQLite every look takes
+        the one writer's turn."""
+        for (each, its_lane), event in self._wake.items():
+            if platform in (None, each) and lane in (None, its_lane):
+                event.set()
+
+    def send_reply(self, platform: str, row: OutboxMessage) -> None:
+        """Send a reply now: a conversation step wrote it already claimed by `inline_token`
+        (when no earlier reply to the chat was unfinished), so it goes without a claim round
+        trip. Should this process die first, the short lease lets the reply loop send it."""
+        sender = self.senders.get(platform)
+        if sender is None:
+            self.wake(platform, "reply")  # the loop records it as skipped
+            return
+        claimed = _Row(row.id or 0, row.recipient, row.kind, row.attempts, row.retry_key,
+                       row.parts_sent, row.payload)  # fmt: skip
+        rounds = self._rounds.setdefault(platform, set())
+
+        async def send() -> int:
+            await self._send(platform, sender, claimed, self._inline, self.inline_token)
+            await self._inline.flush()
+            return 1
+
+        task = asyncio.create_task(send())
+        rounds.add(task)
+
+        def finished(done: asyncio.Task[int]) -> None:
+            rounds.discard(done)
+            self._wake[(platform, "reply")].set()  # a reply held back behind this one may go
+            if not done.cancelled() and done.exception() is not None:
+                log.error("outbox %s reply failed: %s", platform, redact(repr(done.exception())))
+
+        task.add_done_callback(finished)
 
     def start(self, lanes: Sequence[str] = outbox.LANES) -> None:
         """Run the loops of `lanes` (tests leave pushes out and deliver them step by step)."""
@@ -289,6 +335,13 @@ class Dispatcher:
         lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
         if lane == "reply":
             lease = min(lease, REPLY_LEASE)
+        if self.core.engine.dialect.name == "sqlite":
+            # A look that finds nothing should not wait for (and hold) the one writer's turn.
+            async with reading(self.core.sessions) as session:
+                if not await outbox.anything_due(
+                    session, platform, self.core.clock(), self.broadcast_id, lane
+                ):
+                    return None
         async with self.core.writing(), self.core.sessions() as session, session.begin():
             rows = await outbox.claim(
                 session, platform, self.core.clock(), BATCH, lease, token, self.broadcast_id,

@@ -24,6 +24,7 @@ from bot.redact import redact
 from bot.scheduler import Scheduler
 from bot.service import Core, build_core
 from storage import outbox
+from storage.db import reading
 from storage.inbox import NewEvent, Stored
 
 if TYPE_CHECKING:
@@ -46,8 +47,8 @@ async def healthz(request: web.Request) -> web.Response:
     core = request.app[CORE_KEY]
     uncovered: list[str] | None = None
     try:
-        async with core.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with reading(core.sessions) as session:
+            await session.execute(text("SELECT 1"))
         database = True
         uncovered = await pilot_districts_without_officer(core)
     except Exception:  # the answer must be a 503, whatever the database did
@@ -68,7 +69,7 @@ async def pilot_districts_without_officer(core: Core) -> list[str]:
     """The pilot districts that no reachable officer holds."""
     from storage import staff
 
-    async with core.sessions() as session:
+    async with reading(core.sessions) as session:
         return await staff.districts_without_officer(session, sorted(core.lists.pilot_districts))
 
 
@@ -117,6 +118,7 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
     dispatcher = Dispatcher(core, channels)
     app[DISPATCHER_KEY] = dispatcher
     core.on_outbox = dispatcher.wake
+    core.send_reply, core.reply_token = dispatcher.send_reply, dispatcher.inline_token
     stop = asyncio.Event()
     sweeper: list[asyncio.Task[None]] = []
 

@@ -47,7 +47,7 @@ from storage import inbox, outbox, repo, staff
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.media import MediaStore
 from storage.migrate import upgrade
-from storage.models import User, utcnow
+from storage.models import OutboxMessage, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,13 @@ class Core:
     media: MediaStore
     clock: Callable[[], dt.datetime] = utcnow
     locks: KeyedLocks = field(default_factory=KeyedLocks)
-    # Told after a commit that may have queued pushes (the server wakes its dispatcher).
-    on_outbox: Callable[[], None] | None = None
+    # Told after a commit that may have queued pushes (the server wakes its dispatcher):
+    # on_outbox(platform or None, lane or None).
+    on_outbox: Callable[..., None] | None = None
+    # The server's dispatcher: replies are written claimed by `reply_token` and handed to
+    # `send_reply` after the commit, so they go out without a claim round trip.
+    send_reply: Callable[[str, OutboxMessage], None] | None = None
+    reply_token: str | None = None
     # SQLite takes one writer at a time, and a writer that finds the database busy sleeps in
     # growing steps (up to 100 ms) before it tries again. Queueing writers here instead hands
     # the database over the moment it is free. PostgreSQL needs no such queue.
@@ -220,12 +225,24 @@ async def handle_locked(
         await _save_state(session, user.id, result.state, env.now)
         language = language_of(user_view(user, held), result.state, env)
         messages = [replace(m, language=language) for m in messages]
+        row = None
         if reply is not None and messages:
-            await outbox.enqueue(session, user, outbox.REPLY, messages, now=env.now, extra=reply)
+            claim = None
+            if core.reply_token is not None and not await outbox.reply_waiting(
+                session, platform, platform_user_id
+            ):
+                claim = (core.reply_token, outbox.REPLY_LEASE)
+            row = await outbox.enqueue(
+                session, user, outbox.REPLY, messages, now=env.now, extra=reply, claim=claim
+            )
     if any(isinstance(e, BroadcastCommand) and e.action == "send" for e in result.events):
         await broadcasts.queue_due(core)  # "send now" goes now, not at the scheduler's next look
-    if (result.events or reply is not None) and core.on_outbox is not None:
-        core.on_outbox()
+    if row is not None and row.status == "sending" and core.send_reply is not None:
+        core.send_reply(platform, row)
+    elif reply is not None and core.on_outbox is not None:
+        core.on_outbox(platform, "reply")
+    if result.events and core.on_outbox is not None:
+        core.on_outbox(None, "push")  # what happened may have queued pushes, to anyone
     return messages
 
 
@@ -257,7 +274,7 @@ async def give_up(
         if tell:
             await _tell(session, core, platform, platform_user_id, "error.try_again", now)
     if tell and core.on_outbox is not None:
-        core.on_outbox()
+        core.on_outbox(platform, "reply")
 
 
 async def slow_down(core: Core, platform: str, platform_user_id: str, per_minute: int) -> None:
@@ -268,7 +285,7 @@ async def slow_down(core: Core, platform: str, platform_user_id: str, per_minute
         await _tell(session, core, platform, platform_user_id, "flood.slow_down", now,
                     limit=per_minute)  # fmt: skip
     if core.on_outbox is not None:
-        core.on_outbox()
+        core.on_outbox(platform, "reply")
 
 
 async def _tell(
@@ -295,7 +312,7 @@ async def private_only(core: Core, platform: str, chat: str, inbox_id: int) -> N
         await outbox.enqueue_to(session, platform, chat, outbox.PRIVATE_ONLY, [Outgoing(text)],
                                 now=now)  # fmt: skip
     if core.on_outbox is not None:
-        core.on_outbox()
+        core.on_outbox(platform, "reply")
 
 
 async def _save_state(

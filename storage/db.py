@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SessionFactory = async_sessionmaker[AsyncSession]
+READ_ONLY = "fieldbot_read_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -53,10 +56,22 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads (see `reading`) must not queue for the write lock.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def reading(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session for reads only. On SQLite every other transaction begins IMMEDIATE (it takes
+    the write lock at once, so that a read-then-write never fails halfway); a read must not wait
+    for, or hold up, the one writer."""
+    async with sessions() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        yield session

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import Select, and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -25,6 +25,9 @@ PRIVATE_ONLY = "private_only"  # "talk to me one to one", told once to a group c
 ALERT_KINDS = ("alert", "escalation")
 LANES = ("reply", "push")
 UNFINISHED = ("pending", "sending")
+# A reply is sent within seconds of its claim; a short lease lets another instance (or this one
+# after a restart) send what a dead one held without a long wait.
+REPLY_LEASE = dt.timedelta(seconds=15)
 
 
 def lane_of(kind: str) -> str:
@@ -41,19 +44,26 @@ async def enqueue(
     now: dt.datetime | None = None,
     not_before: dt.datetime | None = None,
     extra: Mapping[str, Any] | None = None,
+    claim: tuple[str, dt.timedelta] | None = None,
 ) -> OutboxMessage:
     """Queue `messages` for `user`. A user who blocked the bot gets a row marked skipped, so
     counts show who could not be reached. `extra` goes into the payload for the channel (a
-    reply's LINE reply token)."""
+    reply's LINE reply token). With `claim` (token, lease) the row is written already claimed
+    by that token, for its writer to send at once."""
     unreachable = None
     if not user.active:
         unreachable = "recipient inactive (blocked or unfollowed)"
     elif user.platform not in PUSH_PLATFORMS:
         unreachable = f"no pushes on {user.platform}"
-    return await enqueue_to(
+    row = await enqueue_to(
         session, user.platform, user.platform_user_id, kind, messages, user_id=user.id,
         report_id=report_id, now=now, not_before=not_before, extra=extra, skip=unreachable,
     )  # fmt: skip
+    if claim is not None and unreachable is None:
+        token, lease = claim
+        row.status, row.attempts, row.claim_token = "sending", 1, token
+        row.claimed_until = row.created_at + lease
+    return row
 
 
 async def enqueue_to(
@@ -88,6 +98,22 @@ async def enqueue_to(
     )
     session.add(row)
     return row
+
+
+async def reply_waiting(session: AsyncSession, platform: str, recipient: str) -> bool:
+    """Whether a reply to this chat is still unsent (being sent, or waiting for its retry):
+    the next one must then go after it, through the dispatcher."""
+    found = await session.execute(
+        select(col(OutboxMessage.id))
+        .where(
+            col(OutboxMessage.platform) == platform,
+            col(OutboxMessage.recipient) == recipient,
+            col(OutboxMessage.status).in_(UNFINISHED),
+            col(OutboxMessage.kind) == REPLY,
+        )
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 async def has_kind(session: AsyncSession, platform: str, recipient: str, kind: str) -> bool:
@@ -145,20 +171,11 @@ async def insert_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
         await session.execute(insert(OutboxMessage), list(rows[start : start + 2000]))
 
 
-async def claim(
-    session: AsyncSession,
-    platform: str,
-    now: dt.datetime,
-    limit: int,
-    lease: dt.timedelta,
-    token: str,
-    broadcast_id: int | None = None,
-    lane: str = "push",
-) -> list[OutboxMessage]:
-    """Take up to `limit` due rows of `platform` on `lane` (of one broadcast only, when
-    given) for sending. Rows another dispatcher holds are skipped; rows whose holder died (lease
-    over) are taken back. A reply is not taken while an earlier reply to the same chat is being
-    sent or waits for its retry: a chat's answers arrive in the order they were given."""
+_EARLIER = aliased(OutboxMessage)  # made once: building an alias costs milliseconds
+
+
+def _due(platform: str, now: dt.datetime, broadcast_id: int | None, lane: str) -> Select[Any]:
+    """The ids of the rows `claim` may take, oldest first."""
     kinds = col(OutboxMessage.kind).in_([REPLY, PRIVATE_ONLY])
     due = (
         select(col(OutboxMessage.id))
@@ -169,10 +186,9 @@ async def claim(
             | ((col(OutboxMessage.status) == "sending") & (col(OutboxMessage.claimed_until) < now)),
         )
         .order_by(col(OutboxMessage.id))
-        .limit(limit)
     )
     if lane == "reply":
-        earlier = aliased(OutboxMessage)
+        earlier = _EARLIER
         due = due.where(
             ~exists().where(
                 col(earlier.platform) == col(OutboxMessage.platform),
@@ -187,6 +203,36 @@ async def claim(
         )
     if broadcast_id is not None:
         due = due.where(col(OutboxMessage.broadcast_id) == broadcast_id)
+    return due
+
+
+async def anything_due(
+    session: AsyncSession,
+    platform: str,
+    now: dt.datetime,
+    broadcast_id: int | None = None,
+    lane: str = "push",
+) -> bool:
+    """Whether `claim` would find a row (a read only: no lock taken)."""
+    found = await session.execute(_due(platform, now, broadcast_id, lane).limit(1))
+    return found.first() is not None
+
+
+async def claim(
+    session: AsyncSession,
+    platform: str,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+    token: str,
+    broadcast_id: int | None = None,
+    lane: str = "push",
+) -> list[OutboxMessage]:
+    """Take up to `limit` due rows of `platform` on `lane` (of one broadcast only, when
+    given) for sending. Rows another dispatcher holds are skipped; rows whose holder died (lease
+    over) are taken back. A reply is not taken while an earlier reply to the same chat is being
+    sent or waits for its retry: a chat's answers arrive in the order they were given."""
+    due = _due(platform, now, broadcast_id, lane).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list((await session.execute(due)).scalars())
