@@ -104,9 +104,8 @@ class Outgoing:
 
 
 # Control characters (Unicode category Cc) but newline and tab; carriage returns become newlines.
-_CONTROLS: dict[int, str | None] = {
-    c: None for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"
-}
+# (Unicode's Cc: U+0000-U+001F and U+007F-U+009F; tests/handlers checks the list.)
+_CONTROLS: dict[int, str | None] = {c: None for c in (*range(0x20), *range(0x7F, 0xA0))}
 _CONTROLS.pop(ord("\n"))
 _CONTROLS.pop(ord("\t"))
 _CONTROLS[ord("\r")] = "\n"

@@ -62,9 +62,10 @@ async def test_healthz_says_when_the_database_is_gone(core: Core) -> None:
         database.mkdir()  # noqa: ASYNC240 (a directory cannot be opened as a database)
     else:
         core.engine.url = core.engine.url.set(port=1)  # nothing listens there
-        from storage.db import create_engine
+        from storage.db import create_engine, session_factory
 
         core.engine = create_engine(core.engine.url.render_as_string(hide_password=False))
+        core.sessions = session_factory(core.engine)
     async with TestClient(TestServer(build_app(core))) as client:
         response = await client.get("/healthz")
         body = await response.json()
