@@ -81,6 +81,8 @@ async def main() -> int:
         "FIELDBOT_PORT": str(port),
         "FIELDBOT_MEDIA_DIR": "/tmp/fieldbot-bench-media",
         "FIELDBOT_LOG_LEVEL": "WARNING",
+        # Simulated users answer the moment the reply arrives, far faster than people type.
+        "FIELDBOT_FLOOD_PER_MINUTE": "1000000",
         "LINE_CHANNEL_SECRET": SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": "bench-token",
         "LINE_API_BASE_URL": f"http://127.0.0.1:{api_port}",

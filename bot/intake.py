@@ -88,6 +88,8 @@ class Intake:
         self._notices: set[asyncio.Task[None]] = set()
         self._sweep = asyncio.Event()
         self._stopping = False
+        self._to_store: list[tuple[str, Sequence[NewEvent], asyncio.Future[list[Stored]]]] = []
+        self._storing: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ in
 
@@ -106,13 +108,42 @@ class Intake:
                 if self._tell(platform, event.sender, now):
                     flooded.add(event.sender)
             decided.append(event)
-        async with self.core.writing(), self.core.sessions() as session, session.begin():
-            stored = await inbox.store(session, platform, decided, self.core.clock())
+        stored = await self._store(platform, decided)
         for sender in flooded:
             log.warning("%s user %s sends too fast; the excess is dropped", platform, sender)
             if not sender.startswith("chat:"):
                 self._notice(slow_down(self.core, platform, sender, self.per_minute))
         self.queue([item for item in stored if item.status == inbox.PENDING])
+
+    async def _store(self, platform: str, events: Sequence[NewEvent]) -> list[Stored]:
+        """Store in a group commit: the webhooks that arrive while one commit runs (or waits
+        for the database) are stored together in the next, each told what became of its own."""
+        done: asyncio.Future[list[Stored]] = asyncio.get_running_loop().create_future()
+        self._to_store.append((platform, events, done))
+        if self._storing is None or self._storing.done():
+            self._storing = asyncio.create_task(self._store_loop())
+        return await done
+
+    async def _store_loop(self) -> None:
+        while self._to_store:
+            batch, self._to_store = self._to_store, []
+            try:
+                async with (
+                    self.core.writing(first=True),
+                    self.core.sessions() as session,
+                    session.begin(),
+                ):
+                    now = self.core.clock()
+                    results = [await inbox.store(session, platform, events, now)
+                               for platform, events, _done in batch]  # fmt: skip
+            except Exception as error:
+                for _platform, _events, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            for (_platform, _events, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
 
     def _admit(self, platform: str, sender: str, now: float) -> bool:
         """Count an arrival; False when the sender is over the limit for the last minute."""

@@ -230,13 +230,14 @@ class LineChannel:
         one multicast call (at most 500)."""
         rendered = [m for item in messages for m in render(self.core, item)]
         token = self._fresh_token(extra or {})
+        parts = -(-len(rendered) // MAX_MESSAGES_PER_CALL)
         for part, index in enumerate(range(0, len(rendered), MAX_MESSAGES_PER_CALL)):
             if part < done:
                 continue
             batch = rendered[index : index + MAX_MESSAGES_PER_CALL]
             if part == 0 and token is not None and await self._reply(token, batch):
-                if on_part is not None:
-                    await on_part(part + 1)
+                if on_part is not None and part + 1 < parts:
+                    await on_part(part + 1)  # the last part is recorded with the row itself
                 continue
             await (self.multicast_limiter if to is not None else self.limiter).wait(recipient)
             key = retry_key if index == 0 else str(uuid.uuid5(_RETRY_KEYS, f"{retry_key}:{index}"))
@@ -256,7 +257,7 @@ class LineChannel:
                 raise _delivery_error(error) from error
             except (aiohttp.ClientError, TimeoutError) as error:
                 raise DeliveryError("retry", f"network: {error}") from error
-            if on_part is not None:
+            if on_part is not None and part + 1 < parts:
                 await on_part(part + 1)
 
     def _fresh_token(self, extra: Mapping[str, Any]) -> str | None:

@@ -206,6 +206,9 @@ class Dispatcher:
         # Replies the conversation claimed for this process as it wrote them (send_reply).
         self.inline_token = str(uuid.uuid4())
         self._inline = _Inline(core, self.inline_token)
+        # Platforms with replies written for the reply loop (not sent at once) since its last
+        # empty look: when a reply sent at once is done, one of them may be free to go.
+        self._queued_replies: set[str] = set()
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def wake(self, platform: str | None = None, lane: str | None = None) -> None:
@@ -215,6 +218,8 @@ class Dispatcher:
         for (each, its_lane), event in self._wake.items():
             if platform in (None, each) and lane in (None, its_lane):
                 event.set()
+                if its_lane == "reply":
+                    self._queued_replies.add(each)
 
     def send_reply(self, platform: str, row: OutboxMessage) -> None:
         """Send a reply now: a conversation step wrote it already claimed by `inline_token`
@@ -238,7 +243,8 @@ class Dispatcher:
 
         def finished(done: asyncio.Task[int]) -> None:
             rounds.discard(done)
-            self._wake[(platform, "reply")].set()  # a reply held back behind this one may go
+            if platform in self._queued_replies:
+                self._wake[(platform, "reply")].set()  # one held back behind this may go now
             if not done.cancelled() and done.exception() is not None:
                 log.error("outbox %s reply failed: %s", platform, redact(repr(done.exception())))
 
@@ -300,10 +306,14 @@ class Dispatcher:
         try:
             if lane != "reply":
                 return await self.deliver_due(platform, lane)
+            queued = platform in self._queued_replies
+            self._queued_replies.discard(platform)
             claimed = await self._claim(platform, lane)
         except Exception:
             log.exception("outbox %s %s: delivery round failed", platform, lane)
             return 0
+        if queued and (claimed or rounds):
+            self._queued_replies.add(platform)  # some may be held back behind sends in flight
         if not claimed:
             return 0
         task = asyncio.create_task(self._send_claimed(platform, *claimed))

@@ -9,6 +9,7 @@ import asyncio
 import copy
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,46 @@ from storage.migrate import upgrade
 from storage.models import OutboxMessage, User, utcnow
 
 log = logging.getLogger(__name__)
+
+
+class WriterQueue:
+    """A lock whose waiters queue in order, with a second queue served before the first."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
+            deque(),
+            deque(),
+        )
+
+    @asynccontextmanager
+    async def turn(self, *, first: bool = False) -> AsyncIterator[None]:
+        if self._held or any(self._waiting):
+            waiter = asyncio.get_running_loop().create_future()
+            queue = self._waiting[0 if first else 1]
+            queue.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._hand_on()  # it was our turn: give it to the next
+                else:
+                    queue.remove(waiter)
+                raise
+        self._held = True
+        try:
+            yield
+        finally:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes on; the lock stays held
+                    return
+        self._held = False
 
 
 class KeyedLocks:
@@ -99,15 +140,16 @@ class Core:
     # SQLite takes one writer at a time, and a writer that finds the database busy sleeps in
     # growing steps (up to 100 ms) before it tries again. Queueing writers here instead hands
     # the database over the moment it is free. PostgreSQL needs no such queue.
-    _sqlite_writer: asyncio.Lock | None = None
+    _sqlite_writer: WriterQueue | None = None
 
-    def writing(self) -> AbstractAsyncContextManager[Any]:
-        """Hold this around a write transaction."""
+    def writing(self, *, first: bool = False) -> AbstractAsyncContextManager[Any]:
+        """Hold this around a write transaction. `first`: ahead of the writers already waiting
+        (a webhook storing its events, which the platform wants answered within seconds)."""
         if self.engine.dialect.name != "sqlite":
             return nullcontext()
         if self._sqlite_writer is None:
-            self._sqlite_writer = asyncio.Lock()
-        return self._sqlite_writer
+            self._sqlite_writer = WriterQueue()
+        return self._sqlite_writer.turn(first=first)
 
     def env(self, page_size: int) -> Env:
         return Env(

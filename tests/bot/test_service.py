@@ -123,3 +123,30 @@ async def test_registration_is_stored(core: Core) -> None:
     )
     assert user.language == "th" and user.phone is None
     assert user.consent_notice_version == "2569-1"
+
+
+async def test_the_writer_queue_serves_the_first_queue_first_and_in_order() -> None:
+    from bot.service import WriterQueue
+
+    queue = WriterQueue()
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def write(name: str, *, first: bool = False) -> None:
+        async with queue.turn(first=first):
+            order.append(name)
+            if name == "holder":
+                await release.wait()
+
+    holder = asyncio.create_task(write("holder"))
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(write(n)) for n in ("a", "b")]
+    urgent = asyncio.create_task(write("webhook", first=True))
+    cancelled = asyncio.create_task(write("gone"))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    release.set()
+    await asyncio.gather(holder, *waiting, urgent, return_exceptions=True)
+    assert order == ["holder", "webhook", "a", "b"]
+    async with queue.turn():  # free again
+        pass
