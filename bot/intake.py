@@ -43,6 +43,9 @@ FLOOD_WINDOW = 60.0  # seconds
 RETRY_FIRST = 0.5  # seconds before an event is tried again after the database failed
 RETRY_CAP = 30.0
 SWEEP_EVERY = 5.0
+# Events handled at once (each holds a database connection for its transaction): more only
+# queue inside the database pool, where they would keep webhooks from storing new events.
+HANDLING = 16
 
 
 def transient(error: BaseException) -> bool:
@@ -88,6 +91,7 @@ class Intake:
         self._notices: set[asyncio.Task[None]] = set()
         self._sweep = asyncio.Event()
         self._stopping = False
+        self._slots = asyncio.Semaphore(HANDLING)
         self._to_store: list[tuple[str, Sequence[NewEvent], asyncio.Future[list[Stored]]]] = []
         self._storing: asyncio.Task[None] | None = None
 
@@ -218,7 +222,7 @@ class Intake:
         pause = RETRY_FIRST
         while handler is not None:
             try:
-                async with self.core.locks.hold(f"{item.platform}:{item.sender}"):
+                async with self._slots, self.core.locks.hold(f"{item.platform}:{item.sender}"):
                     await handler(item)
                 return
             except Exception as error:
