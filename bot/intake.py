@@ -63,6 +63,11 @@ def transient(error: BaseException) -> bool:
     )
 
 
+def _fail(waiting: asyncio.Future[list[Stored]], error: Exception) -> None:
+    if not waiting.done():  # (a webhook whose caller hung up has stopped waiting)
+        waiting.set_exception(error)
+
+
 class Intake:
     """Stores platform events and handles them from the inbox (see the module's docs)."""
 
@@ -99,7 +104,7 @@ class Intake:
 
     async def accept(self, platform: str, events: Sequence[NewEvent]) -> None:
         """Store a webhook's events (raises when they could not be stored: the webhook must
-        then not answer 200), then queue the new ones for handling."""
+        then not answer 200); the new ones are queued for handling as soon as they are."""
         if not events:
             return
         decided: list[NewEvent] = []
@@ -112,12 +117,11 @@ class Intake:
                 if self._tell(platform, event.sender, now):
                     flooded.add(event.sender)
             decided.append(event)
-        stored = await self._store(platform, decided)
+        await self._store(platform, decided)
         for sender in flooded:
             log.warning("%s user %s sends too fast; the excess is dropped", platform, sender)
             if not sender.startswith("chat:"):
                 self._notice(slow_down(self.core, platform, sender, self.per_minute))
-        self.queue([item for item in stored if item.status == inbox.PENDING])
 
     async def _store(self, platform: str, events: Sequence[NewEvent]) -> list[Stored]:
         """Store in a group commit: the webhooks that arrive while one commit runs (or waits
@@ -132,22 +136,30 @@ class Intake:
         while self._to_store:
             batch, self._to_store = self._to_store, []
             try:
-                async with (
-                    self.core.writing(first=True),
-                    self.core.sessions() as session,
-                    session.begin(),
-                ):
-                    now = self.core.clock()
-                    results = [await inbox.store(session, platform, events, now)
-                               for platform, events, _done in batch]  # fmt: skip
+                await self._store_together(batch)
             except Exception as error:
-                for _platform, _events, done in batch:
-                    if not done.done():
-                        done.set_exception(error)
-                continue
-            for (_platform, _events, done), result in zip(batch, results, strict=True):
-                if not done.done():
-                    done.set_result(result)
+                if len(batch) == 1:
+                    _fail(batch[0][2], error)
+                    continue
+                # One webhook's events must not fail the others': each on its own.
+                for one in batch:
+                    try:
+                        await self._store_together([one])
+                    except Exception as alone:
+                        _fail(one[2], alone)
+
+    async def _store_together(
+        self, batch: list[tuple[str, Sequence[NewEvent], asyncio.Future[list[Stored]]]]
+    ) -> None:
+        async with self.core.writing(first=True), self.core.sessions() as session, session.begin():
+            now = self.core.clock()
+            results = [await inbox.store(session, platform, events, now)
+                       for platform, events, _done in batch]  # fmt: skip
+        for (_platform, _events, done), result in zip(batch, results, strict=True):
+            # Queued here, not by the webhook: one whose caller hung up is handled all the same.
+            self.queue([item for item in result if item.status == inbox.PENDING])
+            if not done.done():
+                done.set_result(result)
 
     def _admit(self, platform: str, sender: str, now: float) -> bool:
         """Count an arrival; False when the sender is over the limit for the last minute."""
