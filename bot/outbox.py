@@ -201,15 +201,16 @@ class Dispatcher:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
-        self._rounds: dict[str, set[asyncio.Task[int]]] = {}
+        self._rounds: dict[str, set[asyncio.Task[int]]] = {}  # claim rounds of replies
+        self._sending: dict[str, set[asyncio.Task[int]]] = {}  # replies sent at once
         self._claiming = 0  # reply loops between their wake-up and their round's start
+        self._looking: set[str] = set()  # platforms whose reply loop is claiming right now
         # Replies the conversation claimed for this process as it wrote them (send_reply).
         self.inline_token = str(uuid.uuid4())
         self._inline = _Inline(core, self.inline_token)
         # Platforms with replies written for the reply loop (not sent at once) since its last
         # empty look: when a reply sent at once is done, one of them may be free to go.
         self._queued_replies: set[str] = set()
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def wake(self, platform: str | None = None, lane: str | None = None) -> None:
         """New rows were committed (for `platform`'s `lane`, or any): look now rather than at
@@ -231,7 +232,7 @@ class Dispatcher:
             return
         claimed = _Row(row.id or 0, row.recipient, row.kind, row.attempts, row.retry_key,
                        row.parts_sent, row.payload)  # fmt: skip
-        rounds = self._rounds.setdefault(platform, set())
+        sending = self._sending.setdefault(platform, set())
 
         async def send() -> int:
             await self._send(platform, sender, claimed, self._inline, self.inline_token)
@@ -239,12 +240,13 @@ class Dispatcher:
             return 1
 
         task = asyncio.create_task(send())
-        rounds.add(task)
+        sending.add(task)
 
         def finished(done: asyncio.Task[int]) -> None:
-            rounds.discard(done)
-            if platform in self._queued_replies:
-                self._wake[(platform, "reply")].set()  # one held back behind this may go now
+            sending.discard(done)
+            if platform in self._queued_replies or platform in self._looking:
+                # One held back behind this may go now (a look under way may have missed it).
+                self._wake[(platform, "reply")].set()
             if not done.cancelled() and done.exception() is not None:
                 log.error("outbox %s reply failed: %s", platform, redact(repr(done.exception())))
 
@@ -262,7 +264,7 @@ class Dispatcher:
         can leave a connection hanging), then cancel what is still running."""
         self._stopping.set()
         self.wake()
-        running = [*self._tasks, *(t for tasks in self._rounds.values() for t in tasks)]
+        running = [*self._tasks, *self._in_flight()]
         _done, pending = await asyncio.wait(running, timeout=grace) if running else ((), ())
         for task in pending:
             task.cancel()
@@ -274,7 +276,7 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while loop.time() < deadline:
-            running = {t for tasks in self._rounds.values() for t in tasks}
+            running = self._in_flight()
             if running:
                 await asyncio.wait(running, timeout=deadline - loop.time())
                 continue
@@ -282,6 +284,9 @@ class Dispatcher:
             if not waking and not self._claiming:
                 return
             await asyncio.sleep(0.005)
+
+    def _in_flight(self) -> set[asyncio.Task[int]]:
+        return {t for tasks in (*self._rounds.values(), *self._sending.values()) for t in tasks}
 
     async def _loop(self, platform: str, lane: str, idle: float = 1.0) -> None:
         wake = self._wake[(platform, lane)]
@@ -308,11 +313,15 @@ class Dispatcher:
                 return await self.deliver_due(platform, lane)
             queued = platform in self._queued_replies
             self._queued_replies.discard(platform)
-            claimed = await self._claim(platform, lane)
+            self._looking.add(platform)
+            try:
+                claimed = await self._claim(platform, lane)
+            finally:
+                self._looking.discard(platform)
         except Exception:
             log.exception("outbox %s %s: delivery round failed", platform, lane)
             return 0
-        if queued and (claimed or rounds):
+        if queued and (claimed or rounds or self._sending.get(platform)):
             self._queued_replies.add(platform)  # some may be held back behind sends in flight
         if not claimed:
             return 0
