@@ -307,7 +307,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         await serve(settings, args.host or settings.host, args.port or settings.port)
         return 0
     if args.command == "chat":
-        from bot.console import run_chat
+        from bot.channels.console.adapter import run_chat
 
         # The terminal is the conversation: keep routine log lines out of it.
         if settings.log_level.upper() == "INFO":
@@ -515,8 +515,8 @@ async def _line(settings: Settings) -> int:
         raise SystemExit(
             "fieldbot: LINE is off: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"
         )
-    from bot.line import LineChannel
-    from bot.richmenu import setup_rich_menu
+    from bot.channels.line.adapter import LineChannel
+    from bot.channels.line.richmenu import setup_rich_menu
     from bot.service import build_core
 
     core = await build_core(settings)
@@ -535,8 +535,8 @@ async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(
             "fieldbot: Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET"
         )
+    from bot.channels.telegram.adapter import TelegramChannel
     from bot.service import build_core
-    from bot.telegram import TelegramChannel
 
     core = await build_core(settings)
     channel = TelegramChannel(core)

@@ -28,8 +28,8 @@ from storage.db import reading
 from storage.inbox import NewEvent, Stored
 
 if TYPE_CHECKING:
-    from bot.line import LineChannel
-    from bot.telegram import TelegramChannel
+    from bot.channels.line.adapter import LineChannel
+    from bot.channels.telegram.adapter import TelegramChannel
 
 log = logging.getLogger(__name__)
 CORE_KEY = web.AppKey("core", Core)
@@ -92,14 +92,14 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
         )
     channels: dict[str, Channel] = {}
     if core.settings.line_enabled:
-        from bot.line import LineChannel
+        from bot.channels.line.adapter import LineChannel
 
         line = LineChannel(core)
         app[LINE_KEY] = line
         channels["line"] = line
         app.on_cleanup.append(lambda _app: line.close())
     if core.settings.telegram_enabled:
-        from bot.telegram import TelegramChannel
+        from bot.channels.telegram.adapter import TelegramChannel
 
         telegram = TelegramChannel(core)
         app[TELEGRAM_KEY] = telegram
@@ -175,13 +175,13 @@ async def channel_senders(core: Core) -> AsyncIterator[dict[str, Sender]]:
     senders: dict[str, Sender] = {}
     closers = []
     if core.settings.line_enabled:
-        from bot.line import LineChannel
+        from bot.channels.line.adapter import LineChannel
 
         line = LineChannel(core)
         senders["line"] = line
         closers.append(line.close)
     if core.settings.telegram_enabled:
-        from bot.telegram import TelegramChannel
+        from bot.channels.telegram.adapter import TelegramChannel
 
         telegram = TelegramChannel(core)
         await telegram.start()

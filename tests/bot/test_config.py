@@ -126,12 +126,12 @@ def test_a_channel_without_credentials_says_so(channel: str) -> None:
     """An explicit error, not an `assert` (which `python -O` removes)."""
     core = SimpleNamespace(settings=Settings(_env_file=None))  # type: ignore[call-arg]
     if channel == "line":
-        from bot.line import LineChannel
+        from bot.channels.line.adapter import LineChannel
 
         with pytest.raises(ChannelOffError, match="LINE_CHANNEL_ACCESS_TOKEN"):
             LineChannel(core)  # type: ignore[arg-type]
     else:
-        from bot.telegram import TelegramChannel
+        from bot.channels.telegram.adapter import TelegramChannel
 
         with pytest.raises(ChannelOffError, match="TELEGRAM_WEBHOOK_SECRET"):
             TelegramChannel(core)  # type: ignore[arg-type]

@@ -122,11 +122,11 @@ async def test_past_its_capacity_the_intake_leaves_events_in_the_inbox_and_loses
 async def test_a_database_failure_is_waited_out_and_keeps_the_order(
     line_server: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import bot.channels.line.adapter
     import bot.intake
-    import bot.line
 
     monkeypatch.setattr(bot.intake, "RETRY_FIRST", 0.01)
-    real = bot.line.handle_locked
+    real = bot.channels.line.adapter.handle_locked
     failures = [OperationalError("INSERT", {}, Exception("database is locked"))] * 2
 
     async def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -134,7 +134,7 @@ async def test_a_database_failure_is_waited_out_and_keeps_the_order(
             raise failures.pop()
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(bot.line, "handle_locked", flaky)
+    monkeypatch.setattr(bot.channels.line.adapter, "handle_locked", flaky)
     async with line_server() as (fake, client, core):
         user = LineEvents(fake, "Uflaky00000000000")
         await post(client, user.follow(), user.postback("a:language:en"))
@@ -150,7 +150,7 @@ async def test_a_database_failure_is_waited_out_and_keeps_the_order(
 async def test_a_fault_is_recorded_and_apologised_for_in_the_users_language(
     line_server: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.line
+    import bot.channels.line.adapter
     from storage import repo
 
     async with line_server() as (fake, client, core):
@@ -162,7 +162,7 @@ async def test_a_fault_is_recorded_and_apologised_for_in_the_users_language(
         async def broken(*args: Any, **kwargs: Any) -> None:
             raise RuntimeError("a bug")
 
-        monkeypatch.setattr(bot.line, "handle_locked", broken)
+        monkeypatch.setattr(bot.channels.line.adapter, "handle_locked", broken)
         await post(client, user.text("menu"))
         await settle(app_of(client))
         rows = await inbox_rows(core)

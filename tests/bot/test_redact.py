@@ -18,11 +18,11 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot import redact
+from bot.channels.telegram.adapter import TelegramChannel
 from bot.cli import QUIET_LOGGERS, configure_logging
 from bot.config import ChannelOffError
 from bot.outbox import Dispatcher
 from bot.service import Core, build_core
-from bot.telegram import TelegramChannel
 from handlers.messages import Outgoing
 from storage import outbox, repo
 from storage.models import OutboxMessage

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.console import ConsoleChat, render
+from bot.channels.console.adapter import ConsoleChat, render
 from bot.service import Core
 from handlers.messages import Inbound
 from storage import repo

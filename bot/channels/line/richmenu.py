@@ -16,7 +16,7 @@ from linebot.v3.messaging import (
 )
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.line import LineChannel
+from bot.channels.line.adapter import LineChannel
 from handlers.i18n import Translator
 from handlers.router import MENU_PREFIX
 

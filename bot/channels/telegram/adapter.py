@@ -39,12 +39,12 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.channels import RateLimiter, load_json, malformed, split_text
+from bot.channels.shared import RateLimiter, load_json, malformed, split_text
+from bot.channels.telegram.http import AiohttpRequest
 from bot.config import ChannelOffError
 from bot.outbox import DeliveryError, PartSent
 from bot.redact import redact
 from bot.service import Core, handle_locked, private_only, save_photo, set_active
-from bot.telegram_http import AiohttpRequest
 from handlers.cases import keeps_buttons
 from handlers.messages import Inbound, Outgoing
 from storage.inbox import NewEvent, Stored

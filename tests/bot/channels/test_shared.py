@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.channels import RateLimiter
+from bot.channels.shared import RateLimiter
 
 
 class FakeTime:

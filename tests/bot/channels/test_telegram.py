@@ -15,9 +15,9 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from bot.channels.telegram.adapter import TelegramChannel
 from bot.server import DISPATCHER_KEY, TELEGRAM_KEY, build_app, settle
 from bot.service import Core, build_core
-from bot.telegram import TelegramChannel
 from handlers.messages import Outgoing
 from storage.models import OutboxMessage, Report, ReportPhoto, User
 from tests.conftest import Clock, make_settings

@@ -63,7 +63,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot import media_links
-from bot.channels import RateLimiter, load_json, malformed, shorten, split_text
+from bot.channels.shared import RateLimiter, load_json, malformed, shorten, split_text
 from bot.config import ChannelOffError
 from bot.outbox import DeliveryError, PartSent
 from bot.service import Core, give_up, handle_locked, save_photo, set_active

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
-from bot.telegram_http import AiohttpRequest
+from bot.channels.telegram.http import AiohttpRequest
 from tests.support.fake_telegram import FakeTelegram
 
 TOKEN = "42:http"

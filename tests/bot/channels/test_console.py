@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.console import ConsoleChat
+from bot.channels.console.adapter import ConsoleChat
 from bot.service import Core
 from handlers.messages import Inbound
 

@@ -14,7 +14,7 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.line import LineChannel
+from bot.channels.line.adapter import LineChannel
 from bot.server import DISPATCHER_KEY, INTAKE_KEY, LINE_KEY, build_app, settle
 from bot.service import Core, build_core
 from storage.models import InboxEvent, OutboxMessage, Report, ReportPhoto, User
@@ -263,7 +263,7 @@ async def test_setup_rich_menu_creates_uploads_and_sets_default(line: Line) -> N
 
     from PIL import Image
 
-    from bot.richmenu import setup_rich_menu
+    from bot.channels.line.richmenu import setup_rich_menu
 
     rich_menu_id = await setup_rich_menu(line.channel)
     paths = [c.path for c in line.fake.calls]
@@ -402,12 +402,12 @@ async def test_a_reply_that_fails_is_retried_with_the_same_retry_key(
 async def test_a_failure_while_handling_asks_the_user_to_send_again(
     line: Line, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.line
+    import bot.channels.line.adapter
 
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(bot.line, "handle_locked", broken)
+    monkeypatch.setattr(bot.channels.line.adapter, "handle_locked", broken)
     texts = await line.say("สวัสดี")
     assert texts == [line.core.i18n.t("th", "error.try_again")]
 
@@ -466,7 +466,7 @@ async def test_control_characters_nul_and_lone_surrogates_never_reach_the_databa
 async def test_the_apology_after_a_fault_is_in_the_users_language(
     line: Line, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.line
+    import bot.channels.line.adapter
 
     await line.send(line.user.follow())
     await line.tap("English")
@@ -479,7 +479,7 @@ async def test_the_apology_after_a_fault_is_in_the_users_language(
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(bot.line, "handle_locked", broken)
+    monkeypatch.setattr(bot.channels.line.adapter, "handle_locked", broken)
     assert await line.say("menu") == [line.core.i18n.t("en", "error.try_again")]
 
 

@@ -1,0 +1,1 @@
+"""The console channel: `fieldbot chat` in a terminal or through a pipe."""
