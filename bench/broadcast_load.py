@@ -34,10 +34,10 @@ from aiohttp import web
 from sqlalchemy import func, insert, select, text
 
 from bot import broadcasts
+from bot.channels import registry
 from bot.config import Settings
 from bot.outbox import Dispatcher
 from bot.scheduler import weekly_reminder
-from bot.server import channel_senders
 from bot.service import build_core
 from storage import broadcasts as store
 from storage import reminders
@@ -181,7 +181,7 @@ async def broadcast(args: argparse.Namespace) -> None:
             )  # fmt: skip
             broadcast_id = item.id
         await asyncio.sleep(1)  # the fakes are up
-        async with channel_senders(core) as senders:
+        async with registry.senders(core) as senders:
             dispatcher = Dispatcher(core, senders)
             profile = cProfile.Profile(time.process_time) if args.profile else None
             if profile is not None:

@@ -12,12 +12,12 @@ import geothai
 from tqdm import tqdm
 
 from bot import broadcasts
+from bot.channels import catalog
 from bot.config import Settings
 from bot.outbox import Dispatcher
 from bot.quiet import parse_window, release_time
 from bot.service import Core, build_core
 from storage import broadcasts as store
-from storage import outbox
 from storage.models import Broadcast
 from storage.staff import NATIONAL
 
@@ -103,9 +103,11 @@ async def _send(core: Core, args: argparse.Namespace) -> int:
 
     async with core.sessions() as session:
         reach = await store.reach(session, roles, area)
-    print(f"recipients: LINE {reach.reachable.get('line', 0)}, "
-          f"Telegram {reach.reachable.get('telegram', 0)}; blocked the bot (skipped): "
-          f"{reach.blocked}")  # fmt: skip
+    per_platform = ", ".join(
+        f"{catalog.title(name)} {reach.reachable[name]}"
+        for name in catalog.names() if reach.reachable.get(name)
+    ) or "0"  # fmt: skip
+    print(f"recipients: {per_platform}; blocked the bot (skipped): {reach.blocked}")
     if args.dry_run:
         print("dry run: nothing sent")
         return 0
@@ -147,9 +149,9 @@ async def _only_off_left(core: Core, broadcast_id: int, off: list[str]) -> bool:
 
 async def _follow(core: Core, broadcast_id: int, total: int) -> int:
     """Send the broadcast's rows (alongside any `fieldbot serve` running) with a progress bar."""
-    from bot.server import channel_senders
+    from bot.channels import registry
 
-    async with channel_senders(core) as senders:
+    async with registry.senders(core) as senders:
         dispatcher = Dispatcher(core, senders, broadcast_id=broadcast_id)
         with tqdm(total=total, unit="people", desc=f"broadcast #{broadcast_id}") as bar:
             while True:
@@ -162,10 +164,11 @@ async def _follow(core: Core, broadcast_id: int, total: int) -> int:
                 bar.refresh()
                 if p.pending == 0:
                     break
-                off = [x for x in outbox.PUSH_PLATFORMS if x not in senders]
+                off = [x for x in catalog.names() if x not in senders]
                 if not tried and off and await _only_off_left(core, broadcast_id, off):
-                    print(f"\nthe rest goes through {', '.join(off)}, whose credentials are "
-                          "not set here; `fieldbot serve` sends it", file=sys.stderr)  # fmt: skip
+                    print(f"\nthe rest goes through {', '.join(off)}, not sent from here: "
+                          "`fieldbot serve` sends it (with the credentials set), and console "
+                          "users see it in `fieldbot chat`", file=sys.stderr)  # fmt: skip
                     break
                 if not tried:
                     await asyncio.sleep(0.5)  # waiting for retries, or for another sender

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels import catalog
 from bot.quiet import parse_window, release_time
 from handlers import engine
 from handlers.engine import BroadcastCommand, Env, Result, Submitted
@@ -68,7 +69,8 @@ async def queue_due(core: Core) -> int:
     async with core.writing(), core.sessions() as session, session.begin():
         for broadcast in await store.due(session, now):
             payload = [m.as_json() for m in messages(broadcast)]
-            reach = await store.queue(session, broadcast, payload, now, not_before)
+            reach = await store.queue(session, broadcast, payload, now, not_before,
+                                      catalog.multicast_sizes())  # fmt: skip
             reached += reach.total
             log.info("broadcast %s queued for %d people (%d blocked)", broadcast.id,
                      reach.total, reach.blocked)  # fmt: skip
@@ -146,10 +148,14 @@ async def submitted(
             broadcast.status = "cancelled"
             out.append(Outgoing(t(lang, "broadcast.nobody", blocked=reach.blocked)))
             continue
+        per_platform = ", ".join(
+            t(lang, "broadcast.reach_item", platform=t(lang, f"platform.{name}"),
+              count=reach.reachable.get(name, 0))
+            for name in catalog.names() if reach.reachable.get(name)
+        )  # fmt: skip
         preview = t(
-            lang, "broadcast.preview", text=broadcast.text, line=reach.reachable.get("line", 0),
-            telegram=reach.reachable.get("telegram", 0), blocked=reach.blocked, when=when,
-            area=describe_staff_area(area, lang, env),
+            lang, "broadcast.preview", text=broadcast.text, recipients=per_platform,
+            blocked=reach.blocked, when=when, area=describe_staff_area(area, lang, env),
         )  # fmt: skip
         choices = (
             Choice(button(broadcast.id or 0, "send"), t(lang, "broadcast.send")),

@@ -18,13 +18,14 @@ from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from bot import redact
+from bot.channels import catalog, registry
 from bot.config import ChannelOffError, Settings, explain
 from bot.lists import ConfigError
 
 log = logging.getLogger("fieldbot")
 
 DESCRIPTION = """\
-fieldbot — LINE and Telegram field-reporting bot for the pilot-district programme
+fieldbot — a chat field-reporting bot for the pilot-district programme
 "บำบัดทุกข์ บำรุงสุข". Settings come from the environment or a .env file (see README)."""
 
 
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    registry.add_commands(commands)  # each channel's own (`chat`, platform set-up)
 
     serve = commands.add_parser(
         "serve",
@@ -44,15 +46,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to listen on (default FIELDBOT_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default FIELDBOT_PORT or 8080)")
-
-    chat = commands.add_parser(
-        "chat",
-        help="chat with the bot in this terminal (or from a pipe)",
-        description="Chat with the bot through the same engine and database as LINE and "
-        "Telegram. Pick choices by number or by text; /photo PATH sends a photo, /location "
-        "LAT LON a location, /quit leaves. Reads a pipe too: one input per line.",
-    )
-    chat.add_argument("--user", required=True, help="who you are (a console user id, e.g. somchai)")
 
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
@@ -182,12 +175,12 @@ def _parser() -> argparse.ArgumentParser:
     cast = commands.add_parser(
         "broadcast",
         help="send a message to everyone of some roles in an area; or show how broadcasts went",
-        description="Send a broadcast through the outbox: LINE by multicast (500 people a "
-        "call), Telegram one message per person; people who blocked the bot are counted and "
-        "skipped. Without --at it goes now and a progress bar follows it (outside quiet hours, "
-        "FIELDBOT_QUIET_HOURS; inside them the rows wait and `fieldbot serve` sends them when "
-        "the hours end). `fieldbot broadcast status [ID]` shows sent, pending, failed and "
-        "blocked per broadcast.",
+        description="Send a broadcast through the outbox: one call per person, or per many "
+        "people where the platform multicasts; console users see it in `fieldbot chat`; people "
+        "who blocked the bot are counted and skipped. Without --at it goes now and a progress "
+        "bar follows it (outside quiet hours, FIELDBOT_QUIET_HOURS; inside them the rows wait "
+        "and `fieldbot serve` sends them when the hours end). `fieldbot broadcast status [ID]` "
+        "shows sent, pending, failed and blocked per broadcast.",
         epilog="example: fieldbot broadcast --role village_head,volunteer --area 50 "
         '--text "ประชุมประจำเดือน วันจันทร์ 9 โมง" --at "2026-04-01 09:00"',
     )
@@ -211,28 +204,6 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="count the recipients per platform; send nothing"
     )
 
-    line = commands.add_parser("line", help="LINE set-up commands")
-    line_commands = line.add_subparsers(dest="line_command", required=True, metavar="LINE_COMMAND")
-    line_commands.add_parser(
-        "setup-richmenu",
-        help="create the default rich menu (report activity, report problem, my reports, help)",
-        description="Create LINE's default rich menu with an image drawn from the locale texts "
-        "in FIELDBOT_DEFAULT_LANGUAGE, and make it every user's default. Needs "
-        "LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN.",
-    )
-
-    telegram = commands.add_parser("telegram", help="Telegram set-up commands")
-    telegram_commands = telegram.add_subparsers(
-        dest="telegram_command", required=True, metavar="TELEGRAM_COMMAND"
-    )
-    set_webhook = telegram_commands.add_parser(
-        "set-webhook",
-        help="point Telegram at this server and publish the command lists",
-        description="Tell Telegram to post updates to URL with TELEGRAM_WEBHOOK_SECRET, and set "
-        "the bot's command lists in Thai and English. Needs TELEGRAM_BOT_TOKEN and "
-        "TELEGRAM_WEBHOOK_SECRET.",
-    )
-    set_webhook.add_argument("url", help="public HTTPS address of /webhooks/telegram")
     return parser
 
 
@@ -276,10 +247,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# httpx logs every request URL at INFO, and Telegram's URLs carry the bot token; aiosqlite
+# httpx logs every request URL at INFO, and some platforms' URLs carry the bot token; aiosqlite
 # logs every statement with its values (names, phone numbers) at DEBUG; APScheduler logs
 # every run of every job (the escalation check runs each minute).
-QUIET_LOGGERS = ("alembic", "aiosqlite", "apscheduler", "asyncio", "httpx", "httpcore", "telegram")
+QUIET_LOGGERS = ("alembic", "aiosqlite", "apscheduler", "asyncio", "httpx", "httpcore",
+                 *catalog.quiet_loggers())  # fmt: skip
 
 
 def configure_logging(level: str, stream: TextIO | None = None) -> logging.Handler:
@@ -306,20 +278,6 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         await serve(settings, args.host or settings.host, args.port or settings.port)
         return 0
-    if args.command == "chat":
-        from bot.channels.console.adapter import run_chat
-
-        # The terminal is the conversation: keep routine log lines out of it.
-        if settings.log_level.upper() == "INFO":
-            logging.getLogger().setLevel(logging.WARNING)
-        from bot.service import build_core
-
-        core = await build_core(settings)
-        try:
-            await run_chat(core, args.user, sys.stdin, sys.stdout)
-        finally:
-            await core.close()
-        return 0
     if args.command == "db":
         return await _db(args, settings)
     if args.command == "reports":
@@ -334,10 +292,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.broadcast_cli import broadcast_command
 
         return await broadcast_command(args, settings)
-    if args.command == "line":
-        return await _line(settings)
-    if args.command == "telegram":
-        return await _telegram(args, settings)
+    plugin: registry.ChannelPlugin | None = getattr(args, "channel_plugin", None)
+    if plugin is not None:
+        return await plugin.run_command(args, settings)
     raise AssertionError(args.command)
 
 
@@ -508,46 +465,6 @@ def _age(delta: dt.timedelta) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h {minutes % 60} min"
     return f"{minutes // (24 * 60)} days {minutes // 60 % 24} h"
-
-
-async def _line(settings: Settings) -> int:
-    if not settings.line_enabled:
-        raise SystemExit(
-            "fieldbot: LINE is off: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"
-        )
-    from bot.channels.line.adapter import LineChannel
-    from bot.channels.line.richmenu import setup_rich_menu
-    from bot.service import build_core
-
-    core = await build_core(settings)
-    channel = LineChannel(core)
-    try:
-        rich_menu_id = await setup_rich_menu(channel)
-    finally:
-        await channel.close()
-        await core.close()
-    print(f"rich menu {rich_menu_id} created and set as the default")
-    return 0
-
-
-async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.telegram_enabled:
-        raise SystemExit(
-            "fieldbot: Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET"
-        )
-    from bot.channels.telegram.adapter import TelegramChannel
-    from bot.service import build_core
-
-    core = await build_core(settings)
-    channel = TelegramChannel(core)
-    try:
-        await channel.start()
-        await channel.set_webhook(args.url)
-    finally:
-        await channel.close()
-        await core.close()
-    print(f"Telegram webhook set to {args.url}; command lists published")
-    return 0
 
 
 def _since(text: str | None, settings: Settings) -> dt.datetime | None:

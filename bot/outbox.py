@@ -25,10 +25,11 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any
 
+from bot.channels.base import DeliveryError, Sender
 from bot.redact import redact
 from bot.service import Core, set_active
 from handlers.messages import Outgoing
@@ -54,41 +55,6 @@ BACKOFF_CAP = 600.0
 ALERT_RETRY_CAP = 300.0  # an alert that keeps failing is tried again at least this often
 REPLY_LEASE = outbox.REPLY_LEASE
 REPLY_ROUNDS = 4  # reply claims in flight at once: a slow chat does not hold the others up
-
-
-@dataclass
-class DeliveryError(Exception):
-    """Why a push did not go: retry later, never (permanent), or the user blocked us."""
-
-    kind: Literal["retry", "permanent", "blocked"]
-    detail: str
-    retry_after: float | None = None
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.detail}"
-
-
-PartSent = Callable[[int], Awaitable[None]]
-
-
-class Sender(Protocol):
-    async def deliver(
-        self,
-        recipient: str,
-        messages: Sequence[Outgoing],
-        retry_key: str,
-        *,
-        done: int = 0,
-        on_part: PartSent | None = None,
-        to: Sequence[str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Send, or raise DeliveryError. With `to`, one call reaches all of them (a LINE
-        multicast row of a broadcast). The first `done` platform messages were acknowledged
-        on an earlier attempt and are not sent again; `on_part(n)` is awaited each time the
-        platform acknowledges one, with the count so far. `extra` holds the row's other
-        payload values: "kind", and for a reply what the channel stored with it (a LINE
-        reply token and when its event came)."""
 
 
 @dataclass(frozen=True)
@@ -182,18 +148,25 @@ def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
 
 class Dispatcher:
     def __init__(
-        self, core: Core, senders: Mapping[str, Sender], *, broadcast_id: int | None = None
+        self,
+        core: Core,
+        senders: Mapping[str, Sender],
+        *,
+        platforms: Sequence[str] = (),
+        broadcast_id: int | None = None,
+        recipient: str | None = None,
     ) -> None:
-        """With `broadcast_id`, only that broadcast's rows, on the channels that are on (the
-        command line's broadcast must not touch the server's other pushes)."""
+        """Loops for the platforms of `senders` and of `platforms`: those with no sender (a
+        channel that is off here) get a loop too, which marks their rows skipped rather than
+        leave them pending for ever (the server passes every platform it delivers for). With
+        `broadcast_id`, only that broadcast's rows (the command line's broadcast must not touch
+        the server's other pushes); with `recipient`, only that chat's (a console user's
+        `fieldbot chat` takes its own rows)."""
         self.core = core
         self.senders = dict(senders)
         self.broadcast_id = broadcast_id
-        # Platforms with no channel still get a loop: their rows are marked skipped, not left
-        # pending for ever.
-        self.platforms = sorted({*self.senders, *outbox.PUSH_PLATFORMS})
-        if broadcast_id is not None:
-            self.platforms = sorted(self.senders)
+        self.recipient = recipient
+        self.platforms = sorted({*self.senders, *platforms})
         self._wake = {
             (platform, lane): asyncio.Event()
             for platform in self.platforms
@@ -358,13 +331,13 @@ class Dispatcher:
             # A look that finds nothing should not wait for (and hold) the one writer's turn.
             async with reading(self.core.sessions) as session:
                 if not await outbox.anything_due(
-                    session, platform, self.core.clock(), self.broadcast_id, lane
+                    session, platform, self.core.clock(), self.broadcast_id, lane, self.recipient
                 ):
                     return None
         async with self.core.writing(), self.core.sessions() as session, session.begin():
             rows = await outbox.claim(
                 session, platform, self.core.clock(), BATCH, lease, token, self.broadcast_id,
-                lane,
+                lane, self.recipient,
             )  # fmt: skip
             claimed = [
                 _Row(row.id or 0, row.recipient, row.kind, row.attempts, row.retry_key,

@@ -1,6 +1,6 @@
-"""`fieldbot serve`: the aiohttp application. Platform webhooks are mounted by the channel
-adapters when their credentials are set; with none set the server still runs (health check, and
-`fieldbot chat` works against the same database)."""
+"""`fieldbot serve`: the aiohttp application. Each channel that is on mounts its own routes
+(bot.channels.registry); with none on the server still runs (health check, and `fieldbot chat`
+works against the same database)."""
 
 from __future__ import annotations
 
@@ -9,38 +9,34 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from sqlalchemy import text
 
 from bot import media_links
+from bot.channels import catalog, registry
+from bot.channels.base import Channel, Receive
 from bot.config import Settings
 from bot.intake import Intake
-from bot.outbox import Dispatcher, Sender
+from bot.outbox import Dispatcher
 from bot.redact import redact
 from bot.scheduler import Scheduler
 from bot.service import Core, build_core
 from storage import outbox
 from storage.db import reading
-from storage.inbox import NewEvent, Stored
-
-if TYPE_CHECKING:
-    from bot.channels.line.adapter import LineChannel
-    from bot.channels.telegram.adapter import TelegramChannel
 
 log = logging.getLogger(__name__)
 CORE_KEY = web.AppKey("core", Core)
-LINE_KEY: web.AppKey[LineChannel] = web.AppKey("line")
-TELEGRAM_KEY: web.AppKey[TelegramChannel] = web.AppKey("telegram")
+# The channels that are on, by platform name.
+CHANNELS_KEY: web.AppKey[dict[str, Channel]] = web.AppKey("channels")
 DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
 INTAKE_KEY = web.AppKey("intake", Intake)
 
 
 def channel_status(settings: Settings) -> dict[str, bool]:
-    return {"line": settings.line_enabled, "telegram": settings.telegram_enabled}
+    return registry.status(settings)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -90,22 +86,11 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
         app.router.add_get(
             "/media/{name}", media_links.handler(core.settings, lambda: core.clock())
         )
-    channels: dict[str, Channel] = {}
-    if core.settings.line_enabled:
-        from bot.channels.line.adapter import LineChannel
-
-        line = LineChannel(core)
-        app[LINE_KEY] = line
-        channels["line"] = line
-        app.on_cleanup.append(lambda _app: line.close())
-    if core.settings.telegram_enabled:
-        from bot.channels.telegram.adapter import TelegramChannel
-
-        telegram = TelegramChannel(core)
-        app[TELEGRAM_KEY] = telegram
-        channels["telegram"] = telegram
-        app.on_startup.append(lambda _app: telegram.start())
-        app.on_cleanup.append(lambda _app: telegram.close())
+    channels = registry.open_server_channels(core)
+    app[CHANNELS_KEY] = channels
+    for channel in channels.values():
+        app.on_startup.append(_calling(channel.start))
+        app.on_cleanup.append(_calling(channel.close))
     settings = core.settings
     intake = Intake(
         core, {name: channel.handle for name, channel in channels.items()},
@@ -114,8 +99,9 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
     )  # fmt: skip
     app[INTAKE_KEY] = intake
     for name, channel in channels.items():
-        app.router.add_post(f"/webhooks/{name}", _webhook(name, channel, intake))
-    dispatcher = Dispatcher(core, channels)
+        app.router.add_routes(channel.routes(_webhook(name, channel, intake)))
+    # Platforms that are off get a loop too: their rows are marked skipped, not left pending.
+    dispatcher = Dispatcher(core, channels, platforms=catalog.server_platforms())
     app[DISPATCHER_KEY] = dispatcher
     core.on_outbox = dispatcher.wake
     core.send_reply, core.reply_token = dispatcher.send_reply, dispatcher.inline_token
@@ -138,18 +124,17 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
     return app
 
 
-class Channel(Sender, Protocol):
-    """What the server needs of a channel: read a webhook, handle a stored event, send."""
+def _calling(
+    step: Callable[[], Awaitable[None]],
+) -> Callable[[web.Application], Awaitable[None]]:
+    async def run(_app: web.Application) -> None:
+        await step()
 
-    async def read(self, request: web.Request) -> list[NewEvent]: ...
-
-    async def handle(self, item: Stored) -> None: ...
+    return run
 
 
-def _webhook(
-    platform: str, channel: Channel, intake: Intake
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def webhook(request: web.Request) -> web.Response:
+def _webhook(platform: str, channel: Channel, intake: Intake) -> Receive:
+    async def webhook(request: web.Request) -> web.StreamResponse:
         events = await channel.read(request)  # raises the 4xx to answer
         try:
             await intake.accept(platform, events)
@@ -166,32 +151,6 @@ async def settle(app: web.Application) -> None:
     """Wait until the events received so far are handled and their replies sent (tests)."""
     await app[INTAKE_KEY].drain()
     await app[DISPATCHER_KEY].settle()
-
-
-@contextlib.asynccontextmanager
-async def channel_senders(core: Core) -> AsyncIterator[dict[str, Sender]]:
-    """The channels that are on, as outbox senders, for work outside the server (the
-    command line's broadcast)."""
-    senders: dict[str, Sender] = {}
-    closers = []
-    if core.settings.line_enabled:
-        from bot.channels.line.adapter import LineChannel
-
-        line = LineChannel(core)
-        senders["line"] = line
-        closers.append(line.close)
-    if core.settings.telegram_enabled:
-        from bot.channels.telegram.adapter import TelegramChannel
-
-        telegram = TelegramChannel(core)
-        await telegram.start()
-        senders["telegram"] = telegram
-        closers.append(telegram.close)
-    try:
-        yield senders
-    finally:
-        for close in closers:
-            await close()
 
 
 KEEP_EVENT_IDS = dt.timedelta(days=2)  # platforms redeliver within hours
@@ -244,12 +203,10 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    for name, on in channel_status(settings).items():
-        hint = {
-            "line": "set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN",
-            "telegram": "set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET",
-        }[name]
-        log.info("channel %s: %s", name, "on" if on else f"off ({hint} to turn it on)")
+    for spec in catalog.SPECS:
+        on = channel_status(settings)[spec.name]
+        hint = f"off ({spec.off_hint} to turn it on)" if spec.off_hint else "off"
+        log.info("channel %s: %s", spec.name, "on" if on else hint)
     log.info(
         "fieldbot serving on http://%s:%s (health: /healthz); database %s",
         host,

@@ -1,10 +1,11 @@
 """Broadcasts: who is in an audience (roles in an area), who may address it, and the outbox
-rows that carry one: one per Telegram user, one per 500 LINE users (multicast)."""
+rows that carry one: one per person, or on a platform that multicasts, one per call's worth of
+people (the edge says which platforms and how many)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,6 @@ from storage.policy import NATIONAL, Held
 STAFF_ROLES = ("officer", "coordinator", "admin")
 REPORTER_ROLES = ("village_head", "kamnan", "assistant_head", "health_volunteer", "volunteer")
 ROLES = ("reporter", *REPORTER_ROLES, *STAFF_ROLES)  # "reporter": every village role
-MULTICAST = 500
 
 
 def area_ok(area: str) -> bool:
@@ -54,7 +54,7 @@ def audience(roles: Sequence[str], area: str) -> ColumnElement[bool]:
         if area != NATIONAL:
             holds = holds.where(col(StaffRole.area).startswith(area))
         terms.append(exists(holds))
-    return (or_(*terms) if terms else false()) & col(User.platform).in_(outbox.PUSH_PLATFORMS)
+    return or_(*terms) if terms else false()
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ async def reach(session: AsyncSession, roles: Sequence[str], area: str) -> Reach
         .where(audience(roles, area))
         .group_by(col(User.platform), col(User.active))
     )
-    reachable = {platform: 0 for platform in outbox.PUSH_PLATFORMS}
+    reachable: dict[str, int] = {}
     blocked = 0
     for platform, active, count in (await session.execute(query)).all():
         if active:
@@ -91,17 +91,19 @@ async def queue(
     messages: list[dict[str, Any]],
     now: dt.datetime,
     not_before: dt.datetime,
+    multicast: Mapping[str, int] | None = None,
 ) -> Reach:
     """Write the broadcast's outbox rows (people who blocked the bot are counted, not sent
-    to) and mark it queued."""
+    to) and mark it queued. On a platform in `multicast` (its name: people per call), one row
+    reaches that many people; elsewhere each person has a row."""
     found = await session.execute(
         select(col(User.id), col(User.platform), col(User.platform_user_id), col(User.active))
         .where(audience(broadcast.roles, broadcast.area))
         .order_by(col(User.id))
     )
     rows: list[dict[str, Any]] = []
-    line: list[str] = []
-    reachable = {platform: 0 for platform in outbox.PUSH_PLATFORMS}
+    many: dict[str, list[str]] = {platform: [] for platform in multicast or {}}
+    reachable: dict[str, int] = {}
     blocked = 0
     common: dict[str, Any] = {"kind": "broadcast", "messages": messages, "now": now,
                               "not_before": not_before, "broadcast_id": broadcast.id}  # fmt: skip
@@ -109,17 +111,18 @@ async def queue(
         if not active:
             blocked += 1
             continue
-        reachable[platform] += 1
-        if platform == "line":
-            line.append(platform_user_id)
+        reachable[platform] = reachable.get(platform, 0) + 1
+        if platform in many:
+            many[platform].append(platform_user_id)
         else:
             rows.append(outbox.row_values(platform=platform, recipient=platform_user_id,
                                           user_id=user_id, **common))  # fmt: skip
-    for start in range(0, len(line), MULTICAST):
-        to = line[start : start + MULTICAST]
-        recipient = f"multicast:{broadcast.id}:{start // MULTICAST}"
-        rows.append(outbox.row_values(platform="line", recipient=recipient, user_id=None,
-                                      to=to, **common))  # fmt: skip
+    for platform, people in many.items():
+        size = (multicast or {})[platform]
+        for start in range(0, len(people), size):
+            recipient = f"multicast:{broadcast.id}:{start // size}"
+            rows.append(outbox.row_values(platform=platform, recipient=recipient, user_id=None,
+                                          to=people[start : start + size], **common))  # fmt: skip
     await outbox.insert_rows(session, rows)
     broadcast.status = "queued"
     broadcast.queued_at = now

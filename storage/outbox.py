@@ -17,7 +17,6 @@ from sqlmodel import col
 from handlers.messages import Outgoing
 from storage.models import OutboxMessage, User, utcnow
 
-PUSH_PLATFORMS = ("line", "telegram")  # the console cannot be reached when nobody is typing
 # Kinds of rows. Replies answer what a user just sent; they go out on a lane of their own (never
 # behind a broadcast) and in order per chat. Alerts and escalations are retried until delivered.
 REPLY = "reply"
@@ -48,13 +47,12 @@ async def enqueue(
 ) -> OutboxMessage:
     """Queue `messages` for `user`. A user who blocked the bot gets a row marked skipped, so
     counts show who could not be reached. `extra` goes into the payload for the channel (a
-    reply's LINE reply token). With `claim` (token, lease) the row is written already claimed
-    by that token, for its writer to send at once."""
+    reply's reply token). With `claim` (token, lease) the row is written already claimed by
+    that token, for its writer to send at once. Whether the user's platform can take the row
+    is the dispatcher's question (it knows the channels), not the database's."""
     unreachable = None
     if not user.active:
         unreachable = "recipient inactive (blocked or unfollowed)"
-    elif user.platform not in PUSH_PLATFORMS:
-        unreachable = f"no pushes on {user.platform}"
     row = await enqueue_to(
         session, user.platform, user.platform_user_id, kind, messages, user_id=user.id,
         report_id=report_id, now=now, not_before=not_before, extra=extra, skip=unreachable,
@@ -143,7 +141,7 @@ def row_values(
     to: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """One pending row as plain values, for `insert_rows` (reminders and broadcasts write
-    thousands at once). `to` makes a LINE multicast row: one call, up to 500 people."""
+    thousands at once). `to` makes a multicast row: one call reaches them all."""
     payload: dict[str, Any] = {"messages": messages}
     if to is not None:
         payload["to"] = list(to)
@@ -174,7 +172,9 @@ async def insert_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
 _EARLIER = aliased(OutboxMessage)  # made once: building an alias costs milliseconds
 
 
-def _due(platform: str, now: dt.datetime, broadcast_id: int | None, lane: str) -> Select[Any]:
+def _due(
+    platform: str, now: dt.datetime, broadcast_id: int | None, lane: str, recipient: str | None
+) -> Select[Any]:
     """The ids of the rows `claim` may take, oldest first."""
     kinds = col(OutboxMessage.kind).in_([REPLY, PRIVATE_ONLY])
     due = (
@@ -203,6 +203,8 @@ def _due(platform: str, now: dt.datetime, broadcast_id: int | None, lane: str) -
         )
     if broadcast_id is not None:
         due = due.where(col(OutboxMessage.broadcast_id) == broadcast_id)
+    if recipient is not None:
+        due = due.where(col(OutboxMessage.recipient) == recipient)
     return due
 
 
@@ -212,9 +214,10 @@ async def anything_due(
     now: dt.datetime,
     broadcast_id: int | None = None,
     lane: str = "push",
+    recipient: str | None = None,
 ) -> bool:
     """Whether `claim` would find a row (a read only: no lock taken)."""
-    found = await session.execute(_due(platform, now, broadcast_id, lane).limit(1))
+    found = await session.execute(_due(platform, now, broadcast_id, lane, recipient).limit(1))
     return found.first() is not None
 
 
@@ -227,12 +230,14 @@ async def claim(
     token: str,
     broadcast_id: int | None = None,
     lane: str = "push",
+    recipient: str | None = None,
 ) -> list[OutboxMessage]:
-    """Take up to `limit` due rows of `platform` on `lane` (of one broadcast only, when
-    given) for sending. Rows another dispatcher holds are skipped; rows whose holder died (lease
-    over) are taken back. A reply is not taken while an earlier reply to the same chat is being
-    sent or waits for its retry: a chat's answers arrive in the order they were given."""
-    due = _due(platform, now, broadcast_id, lane).limit(limit)
+    """Take up to `limit` due rows of `platform` on `lane` (of one broadcast only, or for one
+    chat only, when given) for sending. Rows another dispatcher holds are skipped; rows whose
+    holder died (lease over) are taken back. A reply is not taken while an earlier reply to the
+    same chat is being sent or waits for its retry: a chat's answers arrive in the order they
+    were given."""
+    due = _due(platform, now, broadcast_id, lane, recipient).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = list((await session.execute(due)).scalars())

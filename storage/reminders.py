@@ -15,7 +15,6 @@ from sqlmodel import col
 
 from storage.cases import OPEN, overdue_clause
 from storage.models import Conversation, JobRun, ReminderSent, Report, StaffRole, User
-from storage.outbox import PUSH_PLATFORMS
 
 CHUNK = 2000  # rows per INSERT (SQLite allows 32,766 bound values per statement)
 
@@ -108,7 +107,6 @@ async def weekly_due(session: AsyncSession, since: dt.datetime) -> list[Person]:
     reported = village_reported_since(since)
     query = select(*_PERSON).where(
         col(User.active),
-        col(User.platform).in_(PUSH_PLATFORMS),
         col(User.consent_at).is_not(None),
         col(User.role).is_not(None),
         col(User.subdistrict_code).is_not(None),
@@ -137,7 +135,6 @@ async def stale_drafts(
             col(Conversation.updated_at) <= before,
             col(Conversation.updated_at) >= not_older_than,
             col(User.active),
-            col(User.platform).in_(PUSH_PLATFORMS),
         )
     )
     return [
@@ -192,7 +189,6 @@ async def officers(
         .where(
             col(StaffRole.role) == "officer",
             col(User.active),
-            col(User.platform).in_(PUSH_PLATFORMS),
         )
         .order_by(col(User.id), col(StaffRole.area))
     )

@@ -68,21 +68,21 @@ async def test_audiences_and_who_may_address_them(core: Core) -> None:
     await _people(core, 1, district_code="1001", province_code="10", subdistrict_code="100101",
                   prefix="bkk")  # fmt: skip
     await _people(core, 1, active=False, prefix="blocked")  # blocked the bot
-    await _people(core, 1, platform="console", prefix="console")  # cannot be pushed to
+    await _people(core, 1, platform="console", prefix="console")  # shown in their chat
     await _people(core, 1, role=None, staff=[("officer", "5001")], prefix="off")
     await _people(core, 1, role=None, staff=[("coordinator", "50")], prefix="co")
     await _people(core, 1, role=None, staff=[("coordinator", "TH")], prefix="th")
     async with core.sessions() as session:
         reach = await store.reach(session, ["reporter"], "50")
-        assert reach.reachable == {"line": 3, "telegram": 2} and reach.blocked == 1
+        assert reach.reachable == {"line": 3, "telegram": 2, "console": 1} and reach.blocked == 1
         reach = await store.reach(session, ["volunteer"], "50")
-        assert reach.reachable == {"line": 0, "telegram": 2}
+        assert reach.reachable == {"telegram": 2}
         reach = await store.reach(session, ["village_head"], "500101")
-        assert reach.total == 3
+        assert reach.total == 3 + 1
         reach = await store.reach(session, ["officer", "coordinator"], "50")
         assert reach.total == 2  # the district officer and the province's coordinator
         reach = await store.reach(session, ["reporter", "officer", "coordinator"], "TH")
-        assert reach.total == 3 + 2 + 1 + 3
+        assert reach.total == 3 + 2 + 1 + 1 + 3
     coordinator, officer = [("coordinator", "50")], [("officer", "5001")]
     assert store.may_address(coordinator, "50")
     assert store.may_address(coordinator, "500101")

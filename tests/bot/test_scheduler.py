@@ -76,16 +76,16 @@ async def test_who_the_weekly_reminder_reaches(core: Core, clock: Clock) -> None
     stale = await _person(core, "stale", village_no=5)
     await _activity(core, stale, MONDAY_9 - dt.timedelta(days=8), village=5)
     await _person(core, "blocked", village_no=6, active=False)
-    await _person(core, "console", village_no=7, platform="console")
+    console = await _person(core, "console", village_no=7, platform="console")  # in their chat
     await _person(core, "officer", role=None, staff=[("officer", "5001")],
                   subdistrict_code=None, village_no=None)  # fmt: skip
     await _person(core, "tg", platform="telegram", platform_user_id="777", village_no=8,
                   language="en")  # fmt: skip
 
-    assert await run_cron_job(core, "weekly") == 3
+    assert await run_cron_job(core, "weekly") == 4
     rows = await _rows(core, "reminder")
     assert sorted(r.recipient for r in rows) == sorted([quiet.platform_user_id,
-                                                        stale.platform_user_id, "777"])  # fmt: skip
+        stale.platform_user_id, console.platform_user_id, "777"])  # fmt: skip
     by_recipient = {r.recipient: r.payload["messages"][0] for r in rows}
     assert "ยังไม่มีรายงานกิจกรรม" in by_recipient[quiet.platform_user_id]["text"]
     assert "no activity report" in by_recipient["777"]["text"]
@@ -94,10 +94,10 @@ async def test_who_the_weekly_reminder_reaches(core: Core, clock: Clock) -> None
     assert await run_cron_job(core, "weekly") == 0
     clock.advance(hours=2)
     assert await run_cron_job(core, "weekly") == 0
-    assert len(await _rows(core, "reminder")) == 3
+    assert len(await _rows(core, "reminder")) == 4
     # Next Monday: the village that reported two days before last Monday is due again.
     clock.now = MONDAY_9 + dt.timedelta(days=7)
-    assert await run_cron_job(core, "weekly") == 5
+    assert await run_cron_job(core, "weekly") == 6
 
 
 async def test_a_new_install_does_not_send_last_weeks_reminder(core: Core, clock: Clock) -> None:

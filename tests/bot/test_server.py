@@ -24,7 +24,7 @@ async def test_healthz_reports_database_and_channels(core: Core) -> None:
         body = await response.json()
     assert response.status == 200
     assert body["database"] is True
-    assert body["channels"] == {"line": False, "telegram": False}
+    assert body["channels"] == {"line": False, "telegram": False, "console": True}
     assert body["pilot_districts_without_officer"] == []  # no pilot districts configured
     assert body["version"]
 
@@ -109,7 +109,7 @@ def test_serve_starts_with_no_credentials_and_says_channels_are_off(tmp_path: Pa
                 time.sleep(0.2)
         assert body is not None, "server did not answer /healthz"
         assert body["status"] == "ok"
-        assert body["channels"] == {"line": False, "telegram": False}
+        assert body["channels"] == {"line": False, "telegram": False, "console": True}
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

@@ -1,22 +1,29 @@
 """The console channel: `fieldbot chat` talks to the bot in a terminal or through a pipe, with
-the same core and database as LINE and Telegram. Choices are numbered; `/photo PATH` and
-`/location LAT LON` stand in for the platform buttons."""
+the same core and database as the platforms. Choices are numbered; `/photo PATH` and
+`/location LAT LON` stand in for the platform buttons. Numbers answer the last numbered list
+shown, a push's included."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
+from aiohttp import web
+
+from bot.channels.base import PartSent, Receive
+from bot.channels.console import CAPABILITIES, NAME
 from bot.service import Core, handle, save_photo
 from handlers.engine import button_number
 from handlers.messages import Choice, Inbound, Outgoing
 from handlers.thai import normalize_digits
+from storage.inbox import NewEvent, Stored
 from storage.media import PhotoTooLargeError, sniff_content_type
 
-PLATFORM = "console"
+PLATFORM = NAME
 NAV_PREFIX = "nav:"
-PAGE_SIZE = 13
+PAGE_SIZE = CAPABILITIES.page_size
 
 
 def numbered(message: Outgoing) -> tuple[Choice, ...]:
@@ -61,6 +68,12 @@ class ConsoleChat:
         self.user = user
         self.choices: tuple[Choice, ...] = ()
 
+    def shown(self, messages: Sequence[Outgoing]) -> None:
+        """Messages that reached the screen some other way (a push): their numbers count."""
+        found = last_choices(list(messages))
+        if found:
+            self.choices = found
+
     async def send(self, inbound: Inbound) -> list[Outgoing]:
         messages = await handle(self.core, PLATFORM, self.user, inbound, page_size=PAGE_SIZE)
         assert messages is not None  # console inputs carry no event id, so never a redelivery
@@ -99,28 +112,41 @@ class ConsoleChat:
         return await self.send(Inbound("text", text=stripped))
 
 
-async def run_chat(core: Core, user: str, stdin: TextIO, stdout: TextIO) -> None:
-    """Read lines until end of input or /quit; print the bot's answers. When the input is not a
-    terminal each line is echoed after `> `, so a piped session reads as a transcript."""
-    chat = ConsoleChat(core, user)
-    interactive = stdin.isatty()
-    stdout.write(render(await chat.send(Inbound("start"))) + "\n")
-    if interactive:
-        stdout.write(core.i18n.t(core.settings.default_language, "console.hint") + "\n")
-    stdout.flush()
-    while True:
-        if interactive:
-            stdout.write("> ")
-            stdout.flush()
-        text = await asyncio.to_thread(stdin.readline)
-        if not text:
-            break
-        text = text.rstrip("\n")
-        if text.strip() in ("/quit", "/exit"):
-            break
-        if not text.strip() or text.lstrip().startswith("#"):
-            continue
-        if not interactive:
-            stdout.write(f"> {text}\n")
-        stdout.write(render(await chat.line(text)) + "\n")
-        stdout.flush()
+class ConsoleChannel:
+    """The console as an outbox sender, inside one user's running `fieldbot chat`: a push is
+    delivered by showing it there (`show`), and only then recorded as sent. It takes no
+    webhook: typed lines go to the service directly."""
+
+    name = NAME
+    capabilities = CAPABILITIES
+
+    def __init__(self, show: Callable[[list[Outgoing]], None]) -> None:
+        self._show = show
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def routes(self, receive: Receive) -> list[web.RouteDef]:
+        return []
+
+    async def read(self, request: web.Request) -> list[NewEvent]:
+        raise web.HTTPNotFound()
+
+    async def handle(self, item: Stored) -> None:
+        raise RuntimeError("the console stores no platform events")
+
+    async def deliver(
+        self,
+        recipient: str,
+        messages: Sequence[Outgoing],
+        retry_key: str,
+        *,
+        done: int = 0,
+        on_part: PartSent | None = None,
+        to: Sequence[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._show(list(messages))

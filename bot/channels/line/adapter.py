@@ -63,9 +63,10 @@ from linebot.v3.webhooks import (
 )
 
 from bot import media_links
+from bot.channels.base import DeliveryError, PartSent, Receive
+from bot.channels.line import CAPABILITIES, MAX_QUICK_REPLY, NAME, OFF_HINT
 from bot.channels.shared import RateLimiter, load_json, malformed, shorten, split_text
 from bot.config import ChannelOffError
-from bot.outbox import DeliveryError, PartSent
 from bot.service import Core, give_up, handle_locked, save_photo, set_active
 from handlers.messages import Inbound, Outgoing
 from storage.inbox import NewEvent, Stored
@@ -73,15 +74,14 @@ from storage.media import PhotoTooLargeError
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "line"
-MAX_QUICK_REPLY = 13
-PAGE_SIZE = MAX_QUICK_REPLY - 2  # room for the camera and camera-roll buttons
+PLATFORM = NAME
+PAGE_SIZE = CAPABILITIES.page_size
 MAX_LABEL = 20
-MAX_TEXT = 5000
+MAX_TEXT = CAPABILITIES.max_text
 MAX_CARD_TEXT = 2000  # a Flex message must stay under LINE's 30 KB per message
 MAX_CARD_BUTTONS = 8
 MAX_MESSAGES_PER_CALL = 5
-MAX_MULTICAST = 500  # people per multicast call
+MAX_MULTICAST = CAPABILITIES.multicast  # people per multicast call
 # LINE says a reply token is good for about a minute; past this we push instead.
 REPLY_TOKEN_FRESH = dt.timedelta(seconds=50)
 _RETRY_KEYS = uuid.UUID("5b3c1f0e-9f6d-4a57-8a61-2f4c1b7e9d20")  # namespace for retry keys
@@ -90,12 +90,13 @@ _RETRY_KEYS = uuid.UUID("5b3c1f0e-9f6d-4a57-8a61-2f4c1b7e9d20")  # namespace for
 class LineChannel:
     """One per process: one API client for the Messaging API and one for its data host."""
 
+    name = NAME
+    capabilities = CAPABILITIES
+
     def __init__(self, core: Core) -> None:
         settings = core.settings
         if settings.line_channel_secret is None or settings.line_channel_access_token is None:
-            raise ChannelOffError(
-                "LINE is off: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN"
-            )
+            raise ChannelOffError(f"LINE is off: {OFF_HINT}")
         token = settings.line_channel_access_token.get_secret_value()
         self.core = core
         self.parser = WebhookParser(settings.line_channel_secret.get_secret_value())
@@ -112,9 +113,15 @@ class LineChannel:
         self.limiter = RateLimiter(overall=500, per_key=50)
         self.multicast_limiter = RateLimiter(overall=150, per_key=150)  # LINE allows 200/s
 
+    async def start(self) -> None:
+        """Nothing to ask LINE at start: a wrong token shows up at the first send."""
+
     async def close(self) -> None:
         await self._api_client.close()
         await self._data_client.close()
+
+    def routes(self, receive: Receive) -> list[web.RouteDef]:
+        return [web.post(f"/webhooks/{PLATFORM}", receive)]
 
     # ------------------------------------------------------------------ in
 

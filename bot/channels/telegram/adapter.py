@@ -39,10 +39,11 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.base import DeliveryError, PartSent, Receive
 from bot.channels.shared import RateLimiter, load_json, malformed, split_text
+from bot.channels.telegram import CAPABILITIES, NAME, OFF_HINT
 from bot.channels.telegram.http import AiohttpRequest
 from bot.config import ChannelOffError
-from bot.outbox import DeliveryError, PartSent
 from bot.redact import redact
 from bot.service import Core, handle_locked, private_only, save_photo, set_active
 from handlers.cases import keeps_buttons
@@ -56,9 +57,9 @@ log = logging.getLogger(__name__)
 # PTB warns about that once per process, which would only confuse an operator.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
-PLATFORM = "telegram"
-PAGE_SIZE = 13
-MAX_TEXT = 4000  # under Telegram's 4,096 so that splitting never lands on the edge
+PLATFORM = NAME
+PAGE_SIZE = CAPABILITIES.page_size
+MAX_TEXT = CAPABILITIES.max_text
 MAX_CAPTION = 1024
 SHORT_LABEL = 14  # labels this short go two to a keyboard row
 COMMANDS = ("start", "menu", "activity", "problem", "myreports", "language", "help", "cancel")
@@ -67,12 +68,13 @@ COMMANDS = ("start", "menu", "activity", "problem", "myreports", "language", "he
 class TelegramChannel:
     """One per process, with one HTTP client (PTB's) for its whole life."""
 
+    name = NAME
+    capabilities = CAPABILITIES
+
     def __init__(self, core: Core) -> None:
         settings = core.settings
         if settings.telegram_bot_token is None or settings.telegram_webhook_secret is None:
-            raise ChannelOffError(
-                "Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET"
-            )
+            raise ChannelOffError(f"Telegram is off: {OFF_HINT}")
         # Pushes in flight at once (bot.outbox): 30 a second at ~0.25 s a round trip needs
         # eight; sixteen leaves room for a slow answer.
         self.concurrency = 16
@@ -101,6 +103,9 @@ class TelegramChannel:
 
     async def close(self) -> None:
         await self.bot.shutdown()
+
+    def routes(self, receive: Receive) -> list[web.RouteDef]:
+        return [web.post(f"/webhooks/{PLATFORM}", receive)]
 
     # ------------------------------------------------------------------ in
 

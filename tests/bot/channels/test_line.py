@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.channels.line.adapter import LineChannel
-from bot.server import DISPATCHER_KEY, INTAKE_KEY, LINE_KEY, build_app, settle
+from bot.server import CHANNELS_KEY, DISPATCHER_KEY, INTAKE_KEY, build_app, settle
 from bot.service import Core, build_core
 from storage.models import InboxEvent, OutboxMessage, Report, ReportPhoto, User
 from tests.conftest import Clock, make_settings
@@ -85,7 +85,7 @@ async def line(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator
         app = build_app(core)
         try:
             async with TestClient(TestServer(app)) as client:
-                yield Line(fake, client, app[LINE_KEY], core, LineEvents(fake, "U1234567890abcdef"))
+                yield Line(fake, client, app[CHANNELS_KEY]["line"], core, LineEvents(fake, "U1234567890abcdef"))
         finally:
             await core.close()
 

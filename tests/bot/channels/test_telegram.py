@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.channels.telegram.adapter import TelegramChannel
-from bot.server import DISPATCHER_KEY, TELEGRAM_KEY, build_app, settle
+from bot.server import CHANNELS_KEY, DISPATCHER_KEY, build_app, settle
 from bot.service import Core, build_core
 from handlers.messages import Outgoing
 from storage.models import OutboxMessage, Report, ReportPhoto, User
@@ -85,7 +85,7 @@ async def telegram(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIter
         try:
             async with TestClient(TestServer(app)) as client:
                 yield Telegram(
-                    fake, client, app[TELEGRAM_KEY], core, TelegramUpdates(fake, 4242),
+                    fake, client, app[CHANNELS_KEY]["telegram"], core, TelegramUpdates(fake, 4242),
                     settings.telegram_api_base_url,
                 )  # fmt: skip
         finally:
