@@ -85,7 +85,13 @@ async def line(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator
         app = build_app(core)
         try:
             async with TestClient(TestServer(app)) as client:
-                yield Line(fake, client, app[CHANNELS_KEY]["line"], core, LineEvents(fake, "U1234567890abcdef"))
+                yield Line(
+                    fake,
+                    client,
+                    app[CHANNELS_KEY]["line"],
+                    core,
+                    LineEvents(fake, "U1234567890abcdef"),
+                )
         finally:
             await core.close()
 
