@@ -9,12 +9,14 @@ answer survives a crash or a failed send and is retried like a push (honouring a
 Alerts and escalations are never given up on transient errors: they are retried, at most
 ALERT_RETRY_CAP apart, until delivered, blocked, or cancelled by an operator.
 
-Delivery is at least once and, where the platform allows, exactly once: a LINE push carries the
-row's retry key, so sending a row again after a crash or a lost answer is not delivered twice.
-Telegram has no such key; the attempt is recorded before sending, each acknowledged part of a
-multi-part row is recorded, and a row recorded as sent is never sent again. A crash between
-Telegram's answer and our record of it (a group commit, milliseconds) sends those rows again:
-at most the rows in flight at that moment (tests/bot/test_outbox_crash.py).
+Delivery is at least once and, where the platform allows, exactly once: a channel whose
+platform takes a retry key sends the row's, so sending a row again after a crash or a lost
+answer is not delivered twice. Elsewhere the attempt is recorded before sending, each
+acknowledged part of a multi-part row is recorded, and a row recorded as sent is never sent
+again; a crash between the platform's answer and our record of it (a group commit,
+milliseconds) sends those rows again: at most the rows in flight at that moment
+(tests/bot/test_outbox_crash.py). Which platforms there are is the channels' business
+(bot.channels): this module only holds senders by name.
 """
 
 from __future__ import annotations
@@ -42,12 +44,11 @@ log = logging.getLogger(__name__)
 BATCH = 500
 # Sends the platform accepted are recorded together: a commit waits up to FLUSH_LINGER for
 # FLUSH_ROWS of them (one commit per send cost more than the send). A crash in that window
-# re-sends those Telegram rows (LINE's retry keys make it harmless there).
+# re-sends those rows (harmless where the platform takes retry keys).
 FLUSH_ROWS = 100
 FLUSH_LINGER = 0.02
-# Chats served at once per platform: Telegram's 30 a second at ~0.3 s a round trip needs
-# about ten; more only makes httpx's connection pool (which scans every connection for every
-# request) slower.
+# Chats served at once per platform, unless its sender says otherwise (`concurrency`): 30 a
+# second at ~0.3 s a round trip needs about ten.
 CONCURRENCY = 16
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 2.0  # seconds, doubled each attempt
@@ -409,8 +410,7 @@ class Dispatcher:
     async def _failed(self, platform: str, row: _Row, error: DeliveryError, token: str) -> None:
         now = self.core.clock()
         detail = redact(str(error))
-        if error.kind == "blocked" and not row.recipient.startswith("-"):
-            # A person who blocked the bot (a group's id is negative on Telegram: no person).
+        if error.kind == "blocked" and error.person:
             await set_active(self.core, platform, row.recipient, False)
         alert = row.kind in outbox.ALERT_KINDS
         async with self.core.writing(), self.core.sessions() as session, session.begin():

@@ -26,6 +26,8 @@ class DeliveryError(Exception):
     kind: Literal["retry", "permanent", "blocked"]
     detail: str
     retry_after: float | None = None
+    # "blocked" by a person, who is then marked unreachable (a group chat is nobody to mark).
+    person: bool = True
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"

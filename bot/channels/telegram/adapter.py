@@ -280,7 +280,9 @@ class TelegramChannel:
             seconds = float(wait if isinstance(wait, int) else wait.total_seconds())
             raise DeliveryError("retry", redact(str(error)), seconds) from error
         except Forbidden as error:
-            raise DeliveryError("blocked", redact(str(error))) from error
+            # A group's chat id is negative: no person to mark as having blocked us.
+            person = not recipient.startswith("-")
+            raise DeliveryError("blocked", redact(str(error)), person=person) from error
         except BadRequest as error:
             raise DeliveryError("permanent", redact(str(error))) from error
         except (NetworkError, OSError) as error:  # includes TimedOut; the platform may be down
