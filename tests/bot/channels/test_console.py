@@ -105,7 +105,7 @@ async def test_a_push_reaches_a_running_chat_as_it_comes(core: Core) -> None:
 LEASE = dt.timedelta(seconds=60)
 
 
-async def test_a_chat_that_is_not_running_loses_nothing(core: Core) -> None:
+async def test_a_chat_that_is_not_running_loses_nothing(core: Core, clock: Clock) -> None:
     """Rows a chat took but never showed (it died) are shown by the next one."""
     somchai = await _console_user(core, "somchai")
     await _push(core, somchai, "เรื่องที่ค้างอยู่")
@@ -116,7 +116,7 @@ async def test_a_chat_that_is_not_running_loses_nothing(core: Core) -> None:
     screen = io.StringIO()
     await run_chat(core, "somchai", io.StringIO(""), screen, poll=0.05)
     assert "เรื่องที่ค้างอยู่" not in screen.getvalue()  # still held by the dead chat's lease
-    core.clock = lambda: utcnow() + dt.timedelta(minutes=5)  # type: ignore[method-assign]
+    clock.advance(minutes=5)  # the dead chat's lease is over
     await run_chat(core, "somchai", io.StringIO(""), screen, poll=0.05)
     assert "เรื่องที่ค้างอยู่" in screen.getvalue()
     assert await _statuses(core, "somchai") == ["sent"]
