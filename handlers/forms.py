@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from handlers import vocab
+
 StepType = Literal[
     "consent",
     "choice",
@@ -86,9 +88,9 @@ class Form:
 # Version of the privacy notice (locales: form.registration.consent.prompt); bump when it changes.
 NOTICE_VERSION = "2569-1"
 
-ROLES = ("village_head", "kamnan", "assistant_head", "health_volunteer", "volunteer")
-LANGUAGES = ("th", "en")
-URGENCIES = ("very_urgent", "urgent", "normal")
+ROLES = vocab.REPORTER_ROLES
+LANGUAGES = vocab.LANGUAGES
+URGENCIES = vocab.URGENCIES
 
 # Who someone is: asked of villagers and staff alike, the language first so that the privacy
 # notice and everything after it is in the language chosen.

@@ -11,5 +11,5 @@ unset PYTHONDONTWRITEBYTECODE
 run() { "$UV" run --frozen --no-sync "$@"; }
 echo "== ruff check";   run ruff check .
 echo "== ruff format";  run ruff format --check .
-echo "== mypy --strict"; run mypy --strict bot handlers storage
+echo "== mypy --strict"; run mypy --strict bot domain handlers storage
 echo "== pytest";       run pytest "$@"

@@ -13,7 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.cases import OPEN, overdue_clause
+from handlers.vocab import OPEN_STATUSES as OPEN
+from storage.cases import overdue_clause
 from storage.models import Conversation, JobRun, ReminderSent, Report, StaffRole, User
 from storage.outbox import PUSH_PLATFORMS
 

@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers.vocab import NATIONAL as NATIONAL
 from storage.models import Invite, StaffRole, User, utcnow
-from storage.policy import NATIONAL as NATIONAL
 
 log = logging.getLogger(__name__)
 

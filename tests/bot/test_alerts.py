@@ -474,7 +474,7 @@ async def test_officer_read_outs(platforms: Platforms) -> None:
 
 
 async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms) -> None:
-    from bot.casework import escalate_due
+    from bot.scheduler import escalate_due
 
     p = platforms
     officer, _ = await _officers(p)
@@ -524,7 +524,8 @@ async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms)
 async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Platforms) -> None:
     """A case forwarded after waiting two days is new to the district it went to: neither
     overdue there nor escalated until its own time has passed."""
-    from bot.casework import escalate_due
+    from bot.scheduler import escalate_due
+    from domain import policy
     from storage import cases
     from storage.models import Report
 
@@ -539,7 +540,7 @@ async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Plat
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.status == "forwarded"
-        national = [("admin", "TH")]
+        national = policy.visible_reports([("admin", "TH")])
         assert (await cases.summary(session, national, p.clock.now, limits))["overdue"] == 0
     p.clock.advance(minutes=29)  # 54 minutes since it arrived, 29 since it was forwarded
     assert await escalate_due(p.core) == 0
