@@ -15,10 +15,10 @@ from domain.quiet import parse_window, release_time
 from domain.turn import Turn, effect
 from handlers import engine
 from handlers import vocab as v
+from handlers.dates import format_datetime
 from handlers.engine import BroadcastCommand, Env, StaffQuery, Submitted
 from handlers.messages import Choice, Outgoing
 from handlers.router import BROADCAST_PREFIX, describe_staff_area
-from handlers.thai import format_thai_date
 from storage import broadcasts as store
 from storage import staff
 from storage.models import Broadcast, User
@@ -91,10 +91,7 @@ async def start(turn: Turn, _event: StaffQuery) -> list[Outgoing]:
 
 
 def _when_text(when: dt.datetime, lang: str, env: Env) -> str:
-    local = when.astimezone(env.tz)
-    if lang == "th":
-        return f"{format_thai_date(local.date(), short=True)} {local:%H:%M}"
-    return f"{local:%d %b %Y %H:%M}"
+    return format_datetime(when, lang, env.tz)
 
 
 @effect(Submitted, "broadcast")

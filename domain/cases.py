@@ -18,10 +18,10 @@ from domain.turn import Rules, Turn, effect
 from handlers import cases as views
 from handlers import engine
 from handlers import vocab as v
+from handlers.dates import format_date, format_day_time
 from handlers.engine import CaseCommand, CaseFeedback, Env, StaffQuery, Submitted
 from handlers.messages import Outgoing
 from handlers.router import describe_staff_area
-from handlers.thai import format_thai_date
 from storage import cases, completeness, outbox, repo, staff
 from storage.models import Report, User
 
@@ -255,10 +255,7 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
         lines = [t(lang, "case.activities_title")]
         for r in reports:
             label = t(lang, f"choice.activity_types.{r.activity_type}") if r.activity_type else "-"
-            day = "-"
-            if r.occurred_on is not None:
-                day = (format_thai_date(r.occurred_on, short=True) if lang == "th"
-                       else r.occurred_on.strftime("%d %b %Y"))  # fmt: skip
+            day = format_date(r.occurred_on, lang, short=True) if r.occurred_on else "-"
             lines.append(t(lang, "case.activity_line", reference=r.reference, date=day,
                            activity=label, participants=r.participants or 0))  # fmt: skip
         return [Outgoing("\n".join(lines))]
@@ -331,7 +328,7 @@ async def _card(
     reporter = await session.get(User, report.reporter_id)
     entries = [
         views.TimelineEntry(
-            at=event.at.astimezone(env.tz).strftime("%d/%m %H:%M"),
+            at=format_day_time(event.at, env.tz),
             who=actor.display_name if actor else None,
             to_status=event.to_status,
             note=event.note,

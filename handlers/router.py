@@ -18,6 +18,7 @@ from handlers.cases import (
     parse_case_value,
     parse_feedback_value,
 )
+from handlers.dates import format_date
 from handlers.engine import (
     NAV_CANCEL,
     BroadcastCommand,
@@ -37,7 +38,7 @@ from handlers.engine import (
 from handlers.forms import Form
 from handlers.i18n import fold
 from handlers.messages import Choice, Inbound, Outgoing
-from handlers.thai import fix_keyboard_layout, format_thai_date, normalize_digits
+from handlers.thai import fix_keyboard_layout, normalize_digits
 
 MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
 STAFF_ITEMS = ("cases", "summary", "activities", "completeness", "broadcast", "broadcasts")
@@ -401,7 +402,7 @@ def _ask_resume(
     since = ""
     if state.updated_at is not None:
         day = state.updated_at.astimezone(env.tz).date()
-        since = format_thai_date(day) if lang == "th" else day.strftime("%d %b %Y")
+        since = format_date(day, lang)
     text = t(lang, reason, form=t(lang, f"{form.key}.title"), since=since)
     discard = Choice(RESUME_DISCARD, t(lang, "resume.discard"))
     if then in ALL_ITEMS:
@@ -498,7 +499,7 @@ def render_my_reports(lines: Sequence[ReportLine], user: UserView, env: Env) -> 
     rows = [t(lang, "my_reports.title", count=len(lines))]
     for line in lines:
         day = line.created_at.astimezone(env.tz).date()
-        when = format_thai_date(day, short=True) if lang == "th" else day.strftime("%d %b %Y")
+        when = format_date(day, lang, short=True)
         rows.append(
             t(
                 lang,
