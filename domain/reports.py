@@ -48,7 +48,8 @@ async def filed(turn: Turn, event: Submitted) -> list[Outgoing]:
         if not alerted.assigned:
             # Nobody of the district is in the bot yet: say so, and who to call.
             urgency = str(answers.get("urgency") or "")
-            told = nobody_assigned(urgency, turn.rules.emergency_contact, turn.lang, env)
+            told = nobody_assigned(urgency, turn.rules.emergency_contact, turn.lang, env,
+                                   admins_told=alerted.people > 0)  # fmt: skip
             out[-1:-1] = [told]
     return out
 

@@ -206,10 +206,14 @@ def rating_question(report_id: int, lang: str, env: Env) -> Outgoing:
     return Outgoing(env.i18n.t(lang, "feedback.rate"), stars, "choice")
 
 
-def nobody_assigned(urgency: str, emergency: str, lang: str, env: Env) -> Outgoing:
+def nobody_assigned(
+    urgency: str, emergency: str, lang: str, env: Env, *, admins_told: bool
+) -> Outgoing:
     """For a villager whose problem reached no officer or coordinator (none is in the bot for
-    their district yet): say so plainly, and for a very urgent one who to call meanwhile."""
-    text = env.i18n.t(lang, "report.nobody_assigned")
+    their district yet): say so plainly — that the admins were told only when some were —
+    and for a very urgent one who to call meanwhile."""
+    key = "report.nobody_assigned" if admins_told else "report.nobody_reached"
+    text = env.i18n.t(lang, key)
     if urgency == "very_urgent":
         text += "\n" + env.i18n.t(lang, "report.emergency_call", contact=emergency)
     return Outgoing(text)

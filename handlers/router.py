@@ -154,6 +154,12 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             "resume_asked"
         ):
             return _ask_resume(form, state, user, env, lang, reason="form.pending")
+        if state.context.get("resume_asked") and _typed_number(inbound):
+            # A number typed at "continue or start over?" is read against those two buttons,
+            # never against the step behind the question, which the person cannot see.
+            asked = _ask_resume(form, state, user, env, lang, reason="form.pending")
+            asked.messages.insert(0, Outgoing(t(lang, "error.choice")))
+            return asked
         state.context.pop("resume_asked", None)
         result = engine.advance(form, state, _second_try(inbound, form, state, env), user, env)
         return result
@@ -381,6 +387,12 @@ def _second_try(inbound: Inbound, form: Form, state: FormState, env: Env) -> Inb
         if env.i18n.is_keyword(word, key):
             return Inbound("text", fixed)
     return inbound
+
+
+def _typed_number(inbound: Inbound) -> bool:
+    if inbound.kind != "text":
+        return False
+    return engine.button_number(normalize_digits(inbound.text).strip()) is not None
 
 
 def _is_stale(state: FormState, env: Env) -> bool:

@@ -285,6 +285,22 @@ async def test_with_nobody_assigned_the_admins_are_alerted_and_the_villager_told
     assert p.core.i18n.t("th", "report.emergency_call", contact="1784") in told
 
 
+async def test_with_nobody_at_all_the_villager_is_not_told_anyone_was(
+    platforms: Platforms,
+) -> None:
+    """No officer, coordinator or admin in the bot: nobody is alerted, and the villager is not
+    told that the admins were (the trial found that claim)."""
+    p = platforms
+    villager = LineEvents(p.line, "Uvillager000000000")
+    since = len(p.line.calls)
+    await _urgent_problem(p, villager, photo=False)
+    assert [r.kind for r in await p.rows() if r.kind == "alert"] == []
+    told = "\n".join(_line_texts(p, villager.user_id, since))
+    assert p.core.i18n.t("th", "report.nobody_reached") in told
+    assert p.core.i18n.t("th", "report.nobody_assigned") not in told
+    assert p.core.i18n.t("th", "report.emergency_call", contact="1784") in told
+
+
 def test_backoff_grows_and_is_jittered() -> None:
     assert backoff(1, lambda: 0.5) == 2.0
     assert backoff(4, lambda: 0.5) == 16.0
