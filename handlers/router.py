@@ -271,8 +271,8 @@ def after_join(
 def describe_staff_area(area: str, lang: str, env: Env) -> str:
     if area == "TH":
         return env.i18n.t(lang, "area.national")
-    if len(area) == 4:
-        return env.areas.describe(area, lang)
+    if len(area) == 4:  # อ.แม่แจ่ม จ.เชียงใหม่, as an address is written
+        return engine.describe_area({"district_code": area, "province_code": area[:2]}, lang, env)
     province = env.areas.province(area)
     return province.name(lang) if province else area
 
