@@ -66,6 +66,15 @@ class Step:
     area_until: Literal["district", "village"] = "village"  # area step: how deep to ask
     max_days_ahead: int | None = None  # date step: how far in the future an answer may be
     max_days_back: int | None = None
+    # What the answer is for the report (read by handlers.reports). Numbers order the rows of
+    # each view, lower first; None leaves the answer out of that view.
+    summary: bool = True  # listed (and changeable) on the summary before submitting
+    alert: int | None = None  # a row of the officers' alert card for a problem
+    case: int | None = None  # a row of the case card
+    export: int | None = None  # a column of the reports export
+    export_as: str | None = None  # that column's name, shared across forms (default: the id)
+    column: str | None = None  # the report's stored column filled from the answer
+    detail_of: str | None = None  # qualifies another step's answer (the text of its "other")
 
 
 @dataclass(frozen=True)
