@@ -102,6 +102,7 @@ class StepKind:
     repeats_answer: ClassVar[bool] = True  # asked again, the question shows the current answer
     skip_button: ClassVar[bool] = True  # optional: offer "skip" (photos offers its own)
     editable: ClassVar[bool] = True  # the summary offers to change it
+    links: ClassVar[bool] = False  # a card shows `link` (a map) instead of the answer
 
     def input_limit(self, step: Step) -> int:
         return self.limit

@@ -34,6 +34,7 @@ class LocationKind(StepKind):
     type = "location"
     ask = "location"
     typed_buttons = True
+    links = True
 
     def prompt(self, turn: Turn, question: str, nav: list[Choice]) -> Outgoing:
         extra = []
