@@ -55,7 +55,7 @@ from handlers.steps.base import (
     option_values,
     registered,
 )
-from handlers.steps.text import TEXT_MAXIMUM, text_answer
+from handlers.steps.text import TEXT_MAXIMUM
 
 __all__ = [
     "CONFIRM_SUBMIT",
@@ -176,8 +176,7 @@ def input_limit(step: Step) -> int:
 def answer_length(step: Step, text: str) -> int:
     """The length of typed `text` as `step` counts it against `input_limit`: without the
     spaces around it, and for a short text step with runs of spaces as one."""
-    stripped = text.strip()
-    return len(text_answer(step, stripped) if step.type == "text" else stripped)
+    return kind_of(step).measure(step, text)
 
 
 def refuse_long_text(

@@ -34,14 +34,10 @@ def report_fields(form: Form, answers: Mapping[str, Any]) -> dict[str, Any]:
     status) are the caller's."""
     fields: dict[str, Any] = {}
     for step in form.steps:
-        if step.column is None:
-            continue
-        value = answers.get(step.id)
-        if value in (None, "", []):
-            if step.type != "location":
-                fields[step.column] = None
-            continue
-        fields.update(kind_of(step).columns(step, value))
+        if step.column is not None:
+            value = answers.get(step.id)
+            given = None if value in (None, "", []) else value
+            fields.update(kind_of(step).columns(step, given))
     return fields
 
 

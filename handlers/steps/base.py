@@ -107,6 +107,11 @@ class StepKind:
     def input_limit(self, step: Step) -> int:
         return self.limit
 
+    def measure(self, step: Step, text: str) -> int:
+        """The length of typed `text` as counted against `input_limit` (without the spaces
+        around it)."""
+        return len(text.strip())
+
     def prompt(self, turn: Turn, question: str, nav: list[Choice]) -> Outgoing:
         return Outgoing(question, tuple(nav), self.ask)
 
@@ -134,7 +139,8 @@ class StepKind:
         return None
 
     def columns(self, step: Step, value: Any) -> dict[str, Any]:
-        """The report's stored columns filled from an answer (see `Step.column`)."""
+        """The report's stored columns filled from an answer (see `Step.column`); `value` is
+        None for a question not answered."""
         assert step.column is not None
         return {step.column: value}
 

@@ -21,6 +21,10 @@ class TextKind(StepKind):
     def input_limit(self, step: Step) -> int:
         return step.maximum or TEXT_MAXIMUM
 
+    def measure(self, step: Step, text: str) -> int:
+        # A short text counts runs of spaces as one, as it is kept.
+        return len(text_answer(step, text.strip()))
+
     def read(self, turn: Turn, inbound: Inbound) -> Outcome:
         step = turn.step
         text = text_answer(step, typed(inbound))
