@@ -27,7 +27,7 @@ from domain.turn import Rules, Turn
 from handlers import router
 from handlers.areas import AreaDirectory
 from handlers.engine import Env, FormState, language_of
-from handlers.forms import FORMS
+from handlers.forms import FORMS, Form
 from handlers.i18n import Translator, load_translator
 from handlers.messages import Inbound, Outgoing, PhotoRef, clean_inbound
 from storage import inbox, outbox, repo, staff
@@ -115,6 +115,8 @@ class Core:
     areas: AreaDirectory
     media: MediaStore
     clock: Callable[[], dt.datetime] = utcnow
+    # The forms the chat asks (handlers.forms.FORMS); a test may ask a changed copy.
+    forms: Mapping[str, Form] = field(default_factory=lambda: FORMS)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     # Told after a commit that may have queued pushes (the server wakes its dispatcher):
     # on_outbox(platform or None, lane or None).
@@ -140,7 +142,7 @@ class Core:
     def env(self, page_size: int) -> Env:
         return Env(
             i18n=self.i18n,
-            forms=FORMS,
+            forms=self.forms,
             areas=self.areas,
             lists=self.lists.options,
             now=self.clock(),

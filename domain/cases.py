@@ -53,6 +53,8 @@ def case_view(report: Report, reporter: User | None) -> views.CaseView:
         reporter=reporter.display_name if reporter else None,
         status=report.status,
         reopened=report.reopen_count,
+        answers=report.answers or {},
+        form_id=report.form_id,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -13,7 +12,9 @@ from handlers import router
 from handlers import vocab as v
 from handlers.cases import nobody_assigned
 from handlers.engine import Env, ShowMyReports, Submitted, option_label, photos_of
+from handlers.forms import Form
 from handlers.messages import Outgoing
+from handlers.reports import report_fields as columns_from
 from storage import repo
 from storage.models import User
 
@@ -36,7 +37,7 @@ async def filed(turn: Turn, event: Submitted) -> list[Outgoing]:
         form_id=event.form_id,
         form_version=event.form_version,
         answers=answers,
-        fields=report_fields(kind, answers, user),
+        fields=report_fields(env.forms[event.form_id], answers, user),
         photos=photos_of(answers),
         local_date=env.today,
         now=env.now,
@@ -72,28 +73,15 @@ def _title(kind: str, value: str | None, lang: str, env: Env) -> str:
     return option_label(step, value, lang, env) if value else kind
 
 
-def report_fields(kind: str, answers: dict[str, Any], user: User) -> dict[str, Any]:
-    """The report's own columns (what lists, filters and escalation read) from its answers."""
-    place = answers.get("place") if kind == v.ACTIVITY else answers.get("location")
-    fields: dict[str, Any] = {
+def report_fields(form: Form, answers: dict[str, Any], user: User) -> dict[str, Any]:
+    """The report's own columns (what lists, filters and escalation read): the reporter's
+    area, the first status, and what the form's steps say to keep in a column."""
+    kind = KIND_OF[form.submit]
+    return {
         "province_code": user.province_code,
         "district_code": user.district_code,
         "subdistrict_code": user.subdistrict_code,
         "village_no": user.village_no,
-        "description": answers.get("description"),
         "status": v.SUBMITTED if kind == v.ACTIVITY else v.RECEIVED,
+        **columns_from(form, answers),
     }
-    if isinstance(place, dict) and "lat" in place:
-        fields["latitude"] = float(place["lat"])
-        fields["longitude"] = float(place["lon"])
-    if kind == v.ACTIVITY:
-        fields["activity_type"] = answers.get("activity_type")
-        fields["occurred_on"] = (
-            dt.date.fromisoformat(answers["date"]) if answers.get("date") else None
-        )
-        fields["participants"] = answers.get("participants")
-    else:
-        fields["problem_category"] = answers.get("category")
-        fields["urgency"] = answers.get("urgency")
-        fields["households"] = answers.get("households")
-    return fields

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from handlers.buttons import answer_value
+from handlers.dates import format_date
 from handlers.forms import Step
 from handlers.messages import Choice, Inbound, Outgoing
 from handlers.state import Env
@@ -20,7 +21,7 @@ from handlers.steps.base import (
     register,
     typed,
 )
-from handlers.thai import format_thai_date, parse_date
+from handlers.thai import parse_date
 
 
 @register
@@ -57,7 +58,7 @@ class DateKind(StepKind):
 
     def display(self, step: Step, value: Any, lang: str, env: Env) -> str:
         day = dt.date.fromisoformat(str(value))
-        return format_thai_date(day) if lang == "th" else day.strftime("%d %b %Y")
+        return format_date(day, lang)
 
     def columns(self, step: Step, value: Any) -> dict[str, Any]:
         assert step.column is not None
