@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,7 +145,8 @@ async def command(turn: Turn, event: CaseCommand) -> list[Outgoing]:
         result.state = started.state
         intro = t(lang, f"case.start.{event.action}", reference=report.reference)
         return [Outgoing(intro), *started.messages]
-    return await _change(session, env, user, report, event.action)
+    return [await _said(session, env, user, await act(session, env, user, report.id or 0,
+                                                      event.action))]  # fmt: skip
 
 
 @effect(Submitted, "case_resolve")
@@ -153,43 +155,68 @@ async def command(turn: Turn, event: CaseCommand) -> list[Outgoing]:
 async def submitted(turn: Turn, event: Submitted) -> list[Outgoing]:
     """The answers to a close / forward / refuse question."""
     session, env, user = turn.session, turn.env, turn.user
-    t, lang = env.i18n.t, turn.lang
-    report = await session.get(Report, int(event.answers.get("report_id", 0)))
-    held = await staff.assignments(session, user.id or 0)
-    if report is None or not policy.may_work(held, report):
-        return [Outgoing(t(lang, "case.not_allowed"))]
-    action = ACTION_FOR[event.action]
     photos = engine.photos_of(event.answers)
     district = (event.answers.get("district") or {}).get("district_code")
     note = event.answers.get("note") or event.answers.get("reason")
-    return await _change(
-        session, env, user, report, action, note=note,
-        photo=photos[0].path if photos else None, district=district,
+    acted = await act(
+        session, env, user, int(event.answers.get("report_id", 0)), ACTION_FOR[event.action],
+        note=note, photo=photos[0].path if photos else None, district=district,
     )  # fmt: skip
+    return [await _said(session, env, user, acted)]
 
 
-async def _change(
+@dataclass(frozen=True)
+class Acted:
+    """What became of an officer's action on a case: `done`; `not_allowed` (no such case, or
+    not theirs to work); `too_late` (another officer got there first, or the case is past
+    this step: `report` as it is now)."""
+
+    outcome: Literal["done", "not_allowed", "too_late"]
+    action: str
+    report: Report | None = None
+
+
+async def act(
     session: AsyncSession,
     env: Env,
-    user: User,
-    report: Report,
+    actor: User,
+    report_id: int,
     action: str,
     *,
     note: str | None = None,
     photo: str | None = None,
     district: str | None = None,
-) -> list[Outgoing]:
-    t, lang = env.i18n.t, _lang(user, env)
+) -> Acted:
+    """An officer acts on a case (ack, progress, resolve, forward, reject), in the caller's
+    transaction, from the chat or the desk alike: the policy decides whether they may, one
+    guarded update decides a race, the reporter is told, a forwarded case alerts its new
+    district."""
+    report = await session.get(Report, report_id)
+    held = await staff.assignments(session, actor.id or 0)
+    if report is None or report.kind != v.PROBLEM or not policy.may_work(held, report):
+        return Acted("not_allowed", action)
+    if report.status not in cases.TRANSITIONS[action][0]:
+        return Acted("too_late", action, report)
     outcome = await cases.change(
-        session, report.id or 0, action, user, now=env.now, note=note, photo=photo,
+        session, report_id, action, actor, now=env.now, note=note, photo=photo,
         district=district,
     )  # fmt: skip
     if not outcome.ok:
-        return [await _too_late(session, env, user, outcome.report)]
+        return Acted("too_late", action, outcome.report)
     await notify_reporter(session, env, outcome.report, note)
     if action == "forward":
         await alert(session, env, outcome.report)
-    return [Outgoing(t(lang, f"case.done.{action}", reference=report.reference))]
+    return Acted("done", action, outcome.report)
+
+
+async def _said(session: AsyncSession, env: Env, user: User, acted: Acted) -> Outgoing:
+    """An action's outcome, for the officer in chat."""
+    t, lang = env.i18n.t, _lang(user, env)
+    if acted.outcome == "not_allowed" or acted.report is None:
+        return Outgoing(t(lang, "case.not_allowed"))
+    if acted.outcome == "too_late":
+        return await _too_late(session, env, user, acted.report)
+    return Outgoing(t(lang, f"case.done.{acted.action}", reference=acted.report.reference))
 
 
 async def _too_late(session: AsyncSession, env: Env, user: User, report: Report) -> Outgoing:
