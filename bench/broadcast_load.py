@@ -33,12 +33,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, insert, select, text
 
-from bot import broadcasts
 from bot.channels import registry
 from bot.config import Settings
 from bot.outbox import Dispatcher
 from bot.scheduler import weekly_reminder
-from bot.service import build_core
+from bot.service import build_core, queue_broadcasts
+from domain import broadcasts
 from storage import broadcasts as store
 from storage import reminders
 from storage.models import OutboxMessage, Report, User
@@ -187,7 +187,7 @@ async def broadcast(args: argparse.Namespace) -> None:
             if profile is not None:
                 profile.enable()
             cpu, started = _cpu(), time.perf_counter()
-            queued = await broadcasts.queue_due(core)
+            queued = await queue_broadcasts(core)
             queued_at = time.perf_counter()
             dispatcher.start()
             while True:

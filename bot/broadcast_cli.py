@@ -1,4 +1,4 @@
-"""`fieldbot broadcast`: the command-line side of broadcasts (bot.broadcasts is the chat side;
+"""`fieldbot broadcast`: the command-line side of broadcasts (domain.broadcasts is the chat side;
 both write the same rows)."""
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import sys
 import geothai
 from tqdm import tqdm
 
-from bot import broadcasts
 from bot.channels import catalog
 from bot.config import Settings
 from bot.outbox import Dispatcher
-from bot.quiet import parse_window, release_time
-from bot.service import Core, build_core
+from bot.service import Core, build_core, queue_broadcasts
+from domain import broadcasts
+from domain.quiet import parse_window, release_time
+from handlers.vocab import NATIONAL
 from storage import broadcasts as store
 from storage.models import Broadcast
-from storage.staff import NATIONAL
 
 
 def _fail(message: str) -> int:
@@ -122,7 +122,7 @@ async def _send(core: Core, args: argparse.Namespace) -> int:
     if send_at > now:
         print(f"broadcast #{broadcast_id} scheduled for {args.at}; `fieldbot serve` sends it")
         return 0
-    await broadcasts.queue_due(core)
+    await queue_broadcasts(core)
     window = parse_window(settings.quiet_hours)
     if release_time(now, settings.tz, window) > now:
         print(f"broadcast #{broadcast_id} queued; it is quiet hours ({settings.quiet_hours}), "

@@ -232,7 +232,7 @@ class Settings(BaseSettings):
     @field_validator("quiet_hours")
     @classmethod
     def _quiet(cls, value: str) -> str:
-        from bot.quiet import parse_window
+        from domain.quiet import parse_window
 
         parse_window(value)  # raises ValueError with the reason
         return value

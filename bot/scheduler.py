@@ -19,21 +19,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import broadcasts
-from bot.casework import escalate_due
 from bot.leader import Leader, leader_for
-from bot.quiet import parse_window, release_time
-from bot.service import Core
-from handlers.messages import Choice, Outgoing
-from storage import outbox, reminders
+from bot.service import Core, queue_broadcasts
+from domain import cases, reminders
+from storage import reminders as due
 
 log = logging.getLogger(__name__)
 
 CATCH_UP = dt.timedelta(days=8)  # how far back a missed period is looked for
-STALE_DRAFT = dt.timedelta(hours=24)
 LATE = dt.timedelta(minutes=5)  # a run this long after its time is a catch-up
 SOON = dt.timedelta(hours=12)
-FORGOTTEN_DRAFT = dt.timedelta(days=7)  # older drafts are not nudged (nor on a first start)
 Job = Callable[[Core, dt.datetime], Awaitable[int]]
 
 
@@ -47,138 +42,37 @@ def last_fire(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
     return last.astimezone(dt.UTC) if last is not None else None
 
 
-def _lang(language: str | None, core: Core) -> str:
-    return language or core.settings.default_language
-
-
-def _release(core: Core) -> dt.datetime:
-    """When pushes that respect quiet hours may go: now, or when quiet hours end."""
-    window = parse_window(core.settings.quiet_hours)
-    return release_time(core.clock(), core.settings.tz, window)
-
-
-async def _send_each(
-    core: Core,
-    session: Any,
-    kind: str,
-    people: list[reminders.Person],
-    messages: Callable[[reminders.Person], list[Outgoing]],
-) -> int:
-    now = core.clock()
-    not_before = _release(core)
-    rows = [
-        outbox.row_values(
-            platform=p.platform, recipient=p.platform_user_id, user_id=p.id, kind=kind,
-            messages=[m.as_json() for m in messages(p)], now=now, not_before=not_before,
-        )
-        for p in people
-    ]  # fmt: skip
-    await outbox.insert_rows(session, rows)
-    return len(rows)
-
-
 async def weekly_reminder(core: Core, period: dt.datetime) -> int:
     """Remind every active reporter whose village has no activity report in the last 7 days.
     Returns how many were reminded."""
-    t = core.i18n.t
-    key = period.isoformat()
-    cache: dict[str, list[Outgoing]] = {}
-
-    def messages(person: reminders.Person) -> list[Outgoing]:
-        lang = _lang(person.language, core)
-        if lang not in cache:
-            button = Choice("menu:activity", t(lang, "menu.activity"))
-            text = t(lang, "reminder.weekly")
-            cache[lang] = [Outgoing(text, (button,), "choice", language=lang, standing=True)]
-        return cache[lang]
-
     async with core.writing(), core.sessions() as session, session.begin():
-        if not await reminders.claim_run(session, "weekly", key, core.clock()):
-            return 0
-        due = await reminders.weekly_due(session, core.clock() - dt.timedelta(days=7))
-        fresh = await reminders.mark_sent(session, "weekly", key, [p.id for p in due], core.clock())
-        sent = await _send_each(core, session, "reminder", [p for p in due if p.id in fresh],
-                                messages)  # fmt: skip
-    log.info("weekly reminder for %s: %d reporters", key, sent)
+        sent = await reminders.weekly(session, core.env(13), period, core.not_before())
+    log.info("weekly reminder for %s: %d reporters", period.isoformat(), sent)
     return sent
 
 
 async def draft_nudges(core: Core, period: dt.datetime) -> int:
     """Nudge, once per draft, everyone who left a form unfinished for more than 24 hours."""
-    t = core.i18n.t
     async with core.writing(), core.sessions() as session, session.begin():
-        if not await reminders.claim_run(session, "nudge", period.isoformat(), core.clock()):
-            return 0
-        drafts = await reminders.stale_drafts(
-            session, core.clock() - STALE_DRAFT, core.clock() - FORGOTTEN_DRAFT
-        )
-        sent = 0
-        for draft in drafts:  # few at a time: one statement each is fine
-            draft_key = f"{draft.form_id}@{draft.started_at.isoformat()}"
-            fresh = await reminders.mark_sent(
-                session, "nudge", draft_key, [draft.person.id], core.clock()
-            )
-            if not fresh:
-                continue
-            lang = _lang(draft.person.language, core)
-            form = t(lang, f"form.{draft.form_id}.title")
-            nudge = [Outgoing(t(lang, "reminder.draft", form=form), language=lang)]
-
-            def same(_person: reminders.Person, m: list[Outgoing] = nudge) -> list[Outgoing]:
-                return m
-
-            sent += await _send_each(core, session, "nudge", [draft.person], same)
-    return sent
+        return await reminders.nudges(session, core.env(13), period, core.not_before())
 
 
 async def officer_digest(core: Core, period: dt.datetime) -> int:
-    """One digest per officer covering all their districts: new, open and overdue cases (none
-    when no district of theirs has a new or open one)."""
-    t = core.i18n.t
-    key = period.astimezone(core.settings.tz).date().isoformat()
+    """One digest per officer covering all their districts (none when no district of theirs
+    has a new or open case)."""
     async with core.writing(), core.sessions() as session, session.begin():
-        if not await reminders.claim_run(session, "digest", key, core.clock()):
-            return 0
-        numbers = await reminders.district_cases(
-            session, core.clock(), core.settings.escalation_after
-        )
-        people: list[tuple[reminders.Person, list[str]]] = []
-        for person, districts in await reminders.officers(session, list(numbers)):
-            busy = [d for d in districts if numbers[d].new or numbers[d].open]
-            if busy:
-                people.append((person, busy))
-        fresh = await reminders.mark_sent(
-            session, "digest", key, [p.id for p, _d in people], core.clock()
-        )
-        chosen = [(p, d) for p, d in people if p.id in fresh]
-        by_person = {p.id: d for p, d in chosen}
+        return await reminders.digest(session, core.env(13), core.rules, period,
+                                      core.not_before())  # fmt: skip
 
-        def messages(person: reminders.Person) -> list[Outgoing]:
-            lang = _lang(person.language, core)
-            districts = by_person[person.id]
-            total = reminders.DistrictCases(
-                sum(numbers[d].new for d in districts),
-                sum(numbers[d].open for d in districts),
-                sum(numbers[d].overdue for d in districts),
-            )
-            if len(districts) == 1:
-                text = t(lang, "digest.daily", new=total.new, open=total.open,
-                         overdue=total.overdue)  # fmt: skip
-            else:
-                lines = [t(lang, "digest.daily_many", count=len(districts), new=total.new,
-                           open=total.open, overdue=total.overdue)]  # fmt: skip
-                for code in districts:
-                    place = core.areas.district(code)
-                    n = numbers[code]
-                    lines.append(t(lang, "digest.district_line", district=place.name(lang)
-                                   if place else code, new=n.new, open=n.open,
-                                   overdue=n.overdue))  # fmt: skip
-                text = "\n".join(lines)
-            return [Outgoing(text, (Choice("menu:cases", t(lang, "menu.cases")),), "choice",
-                             language=lang, standing=True)]  # fmt: skip
 
-        sent = await _send_each(core, session, "digest", [p for p, _d in chosen], messages)
-    return sent
+async def escalate_due(core: Core) -> int:
+    """Escalate every case due for it (domain.cases.escalate), in one transaction; run every
+    minute."""
+    async with core.writing(), core.sessions() as session, session.begin():
+        escalated = await cases.escalate(session, core.env(13), core.rules)
+    if escalated and core.on_outbox is not None:
+        core.on_outbox()
+    return escalated
 
 
 async def _escalation(core: Core, _period: dt.datetime) -> int:
@@ -186,7 +80,7 @@ async def _escalation(core: Core, _period: dt.datetime) -> int:
 
 
 async def _broadcasts(core: Core, _period: dt.datetime) -> int:
-    return await broadcasts.queue_due(core)
+    return await queue_broadcasts(core)
 
 
 def cron_jobs(core: Core) -> dict[str, tuple[CronTrigger, Job]]:
@@ -210,14 +104,14 @@ async def run_cron_job(core: Core, name: str) -> int:
     if period is None:
         return 0
     async with core.writing(), core.sessions() as session, session.begin():
-        first = await reminders.first_run(session, now)
+        first = await due.first_run(session, now)
     if period < first - dt.timedelta(minutes=5):
         return 0  # before this install ran: nothing to catch up
     if now - period > LATE:
         # A catch-up whose pushes would wait (quiet hours) until close to the next regular
         # run is left to that run: nobody gets the same reminder twice within a few hours.
         upcoming = trigger.get_next_fire_time(None, now)
-        if upcoming is not None and upcoming.astimezone(dt.UTC) <= _release(core) + SOON:
+        if upcoming is not None and upcoming.astimezone(dt.UTC) <= core.not_before() + SOON:
             log.info("job %s: skipping the missed %s; the next run is at %s", name,
                      period.isoformat(), upcoming.isoformat())  # fmt: skip
             return 0

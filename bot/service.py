@@ -17,38 +17,25 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot import broadcasts, casework
-from bot.casework import user_view
+from bot.channels import catalog
 from bot.config import Settings
 from bot.lists import Lists, load_lists
 from bot.redact import redact, register_settings
-from handlers import cases as views
+from domain import broadcasts, effects
+from domain.people import user_view
+from domain.quiet import parse_window, release_time
+from domain.turn import Rules, Turn
 from handlers import router
 from handlers.areas import AreaDirectory
-from handlers.engine import (
-    BroadcastCommand,
-    CaseCommand,
-    CaseFeedback,
-    ConsentRefused,
-    Env,
-    FormState,
-    JoinRequested,
-    Result,
-    ShowMyReports,
-    StaffQuery,
-    Submitted,
-    language_of,
-    option_label,
-    photos_of,
-)
-from handlers.forms import FORMS, NOTICE_VERSION
+from handlers.engine import Env, FormState, language_of
+from handlers.forms import FORMS, Form
 from handlers.i18n import Translator, load_translator
 from handlers.messages import Inbound, Outgoing, PhotoRef, clean_inbound
 from storage import inbox, outbox, repo, staff
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.media import MediaStore
 from storage.migrate import upgrade
-from storage.models import OutboxMessage, User, utcnow
+from storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +116,8 @@ class Core:
     areas: AreaDirectory
     media: MediaStore
     clock: Callable[[], dt.datetime] = utcnow
+    # The forms the chat asks (handlers.forms.FORMS); a test may ask a changed copy.
+    forms: Mapping[str, Form] = field(default_factory=lambda: FORMS)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     # Told after a commit that may have queued pushes (the server wakes its dispatcher):
     # on_outbox(platform or None, lane or None).
@@ -154,7 +143,7 @@ class Core:
     def env(self, page_size: int) -> Env:
         return Env(
             i18n=self.i18n,
-            forms=FORMS,
+            forms=self.forms,
             areas=self.areas,
             lists=self.lists.options,
             now=self.clock(),
@@ -163,6 +152,20 @@ class Core:
             page_size=page_size,
             resume_after=dt.timedelta(hours=self.settings.resume_prompt_hours),
         )
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(
+            escalation_after=self.settings.escalation_after,
+            escalate_max_times=self.settings.escalate_max_times,
+            quiet_hours=self.settings.quiet_hours,
+            emergency_contact=self.settings.emergency_contact,
+        )
+
+    def not_before(self) -> dt.datetime:
+        """When pushes that respect quiet hours may go: now, or when quiet hours end."""
+        window = parse_window(self.settings.quiet_hours)
+        return release_time(self.clock(), self.settings.tz, window)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -262,10 +265,11 @@ async def handle_locked(
         )
         held = await staff.assignments(session, user.id)
         result = router.handle(user_view(user, held), state, inbound, env)
+        turn = Turn(session, env, core.rules, user, held, result)
         messages = list(result.messages)
-        messages += await _apply(session, core, env, user, held, result)
+        messages += await effects.apply(turn)
         await _save_state(session, user.id, result.state, env.now)
-        language = language_of(user_view(user, held), result.state, env)
+        language = language_of(user_view(user, turn.held), result.state, env)
         messages = [replace(m, language=language) for m in messages]
         row = None
         if reply is not None and messages:
@@ -277,8 +281,8 @@ async def handle_locked(
             row = await outbox.enqueue(
                 session, user, outbox.REPLY, messages, now=env.now, extra=reply, claim=claim
             )
-    if any(isinstance(e, BroadcastCommand) and e.action == "send" for e in result.events):
-        await broadcasts.queue_due(core)  # "send now" goes now, not at the scheduler's next look
+    if turn.queue_broadcasts:
+        await queue_broadcasts(core)  # "send now" goes now, not at the scheduler's next look
     if row is not None and row.status == "sending" and core.send_reply is not None:
         core.send_reply(platform, row)
     elif reply is not None and core.on_outbox is not None:
@@ -375,168 +379,13 @@ async def _save_state(
         )
 
 
-async def _apply(
-    session: AsyncSession,
-    core: Core,
-    env: Env,
-    user: User,
-    held: tuple[tuple[str, str], ...],
-    result: Result,
-) -> list[Outgoing]:
-    """Carry out the domain events of one step (`held`: the user's staff assignments before
-    it); return what to say about them."""
-    out: list[Outgoing] = []
-    now = env.now
-    for event in result.events:
-        if isinstance(event, ConsentRefused):
-            # Nothing but the refusal is kept.
-            user.consent_refused_at = now
-            user.consent_at = None
-            user.display_name = user.phone = user.role = None
-            user.updated_at = now
-        elif isinstance(event, ShowMyReports):
-            assert user.id is not None
-            reports = await repo.recent_reports(session, user.id)
-            lang = user.language or env.default_language
-            lines = [
-                router.ReportLine(
-                    r.reference,
-                    r.kind,
-                    r.status,
-                    r.created_at,
-                    _report_title(r.kind, r.activity_type or r.problem_category, lang, env),
-                )
-                for r in reports
-            ]
-            out += router.render_my_reports(lines, user_view(user, held), env)
-        elif isinstance(event, JoinRequested):
-            outcome = await staff.redeem_invite(session, user, event.code, now)
-            if outcome.status == "ok":
-                held = await staff.assignments(session, user.id or 0)
-            joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
-            out += router.after_join(joined, user_view(user, held), result.state, env)
-        elif isinstance(event, CaseCommand):
-            out += await casework.command(session, env, user, event, result)
-        elif isinstance(event, CaseFeedback):
-            out += await casework.feedback(session, env, user, event)
-        elif isinstance(event, StaffQuery) and event.kind == "broadcast":
-            out += await broadcasts.start(session, user, env, result)
-        elif isinstance(event, StaffQuery) and event.kind == "broadcasts":
-            out += await broadcasts.recent(session, env, user)
-        elif isinstance(event, StaffQuery):
-            out += await casework.query(session, env, user, event, core.settings.escalation_after)
-        elif isinstance(event, BroadcastCommand):
-            out += await broadcasts.command(session, env, user, event, core.settings.quiet_hours)
-        elif isinstance(event, Submitted) and event.action == "broadcast":
-            out += await broadcasts.submitted(session, env, user, event)
-        elif isinstance(event, Submitted) and event.action in casework.ACTION_FOR:
-            out += await casework.submitted(session, env, user, event)
-        elif isinstance(event, Submitted) and event.action == "join":
-            _consent_and_profile(user, event.answers, env, now)
-            outcome = await staff.redeem_invite(
-                session, user, str(event.answers.get("invite_code", "")), now
-            )
-            held = await staff.assignments(session, user.id or 0)
-            out += router.after_submit(event, None, user_view(user, held), env)
-            joined = router.JoinOutcome(outcome.status, outcome.role, outcome.area)
-            out += router.after_join(joined, user_view(user, held), None, env)
-        elif isinstance(event, Submitted):
-            reference, alerted = await _submitted(session, env, user, event)
-            out += router.after_submit(event, reference, user_view(user, held), env)
-            if alerted is not None and not alerted.assigned:
-                # Nobody of the district is in the bot yet: say so, and who to call.
-                lang = user.language or env.default_language
-                urgency = str(event.answers.get("urgency") or "")
-                out[-1:-1] = [views.nobody_assigned(urgency, core.settings.emergency_contact,
-                                                    lang, env)]  # fmt: skip
-    return out
-
-
-def _report_title(kind: str, value: str | None, lang: str, env: Env) -> str:
-    form = FORMS[kind]
-    step = form.steps[0]
-    return option_label(step, value, lang, env) if value else kind
-
-
-async def _submitted(
-    session: AsyncSession, env: Env, user: User, event: Submitted
-) -> tuple[str | None, casework.Alerted | None]:
-    """Store what a submitted form means: a registration, a profile change, or a report
-    (its reference, and for a problem who was alerted)."""
-    answers = event.answers
-    now = env.now
-    if event.action == "register":
-        _consent_and_profile(user, answers, env, now)
-        user.role = str(answers["role"])
-        _set_area(user, answers["area"])
-        return None, None
-    if event.action == "update_profile":
-        if "language" in answers:
-            user.language = str(answers["language"])
-        if "area" in answers:
-            _set_area(user, answers["area"])
-        user.updated_at = now
-        return None, None
-
-    kind = "activity" if event.action == "activity_report" else "problem"
-    fields = _report_fields(kind, answers, user)
-    report = await repo.create_report(
-        session,
-        reporter=user,
-        kind=kind,
-        form_id=event.form_id,
-        form_version=event.form_version,
-        answers=answers,
-        fields=fields,
-        photos=photos_of(answers),
-        local_date=now.astimezone(env.tz).date(),
-        now=now,
-    )
-    log.info("report %s stored for user %s", report.reference, user.id)
-    if kind == "problem":
-        return report.reference, await casework.alert(session, env, report)
-    return report.reference, None
-
-
-def _consent_and_profile(user: User, answers: dict[str, Any], env: Env, now: dt.datetime) -> None:
-    user.language = str(answers.get("language") or env.default_language)
-    user.display_name = str(answers["name"])
-    user.phone = answers.get("phone")
-    user.consent_at = now
-    user.consent_notice_version = NOTICE_VERSION
-    user.consent_refused_at = None
-    user.active = True
-    user.updated_at = now
-
-
-def _set_area(user: User, area: dict[str, Any]) -> None:
-    user.province_code = area["province_code"]
-    user.district_code = area["district_code"]
-    user.subdistrict_code = area["subdistrict_code"]
-    user.village_no = int(area["village_no"])
-
-
-def _report_fields(kind: str, answers: dict[str, Any], user: User) -> dict[str, Any]:
-    place = answers.get("place") if kind == "activity" else answers.get("location")
-    fields: dict[str, Any] = {
-        "province_code": user.province_code,
-        "district_code": user.district_code,
-        "subdistrict_code": user.subdistrict_code,
-        "village_no": user.village_no,
-        "description": answers.get("description"),
-        "status": "submitted" if kind == "activity" else "received",
-    }
-    if isinstance(place, dict) and "lat" in place:
-        fields["latitude"] = float(place["lat"])
-        fields["longitude"] = float(place["lon"])
-    if kind == "activity":
-        fields["activity_type"] = answers.get("activity_type")
-        fields["occurred_on"] = (
-            dt.date.fromisoformat(answers["date"]) if answers.get("date") else None
+async def queue_broadcasts(core: Core) -> int:
+    """Queue every broadcast whose time has come (quiet hours respected); how many people they
+    reach."""
+    async with core.writing(), core.sessions() as session, session.begin():
+        reached = await broadcasts.queue_due(
+            session, core.clock(), core.not_before(), catalog.multicast_sizes()
         )
-        fields["participants"] = answers.get("participants")
-    else:
-        fields["problem_category"] = answers.get("category")
-        fields["urgency"] = answers.get("urgency")
-        fields["households"] = answers.get("households")
-    return fields
+    if reached and core.on_outbox is not None:
+        core.on_outbox()
+    return reached

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.engine import Env, button_number, describe_area, option_label
-from handlers.forms import PROBLEM
+from handlers.buttons import button_number
+from handlers.forms import PROBLEM, Step
 from handlers.messages import Choice, Outgoing
+from handlers.reports import Card, card_lines
+from handlers.state import Env
+from handlers.steps.base import option_label
 
 CASE_PREFIX = "case:"
 ACTIONS = ("ack", "progress", "resolve", "forward", "reject")
@@ -16,22 +20,41 @@ ALL_ACTIONS = (*ACTIONS, "show")
 
 @dataclass(frozen=True)
 class CaseView:
-    """What an alert or a case card shows about one problem report."""
+    """What an alert or a case card shows about one problem report. Its rows come from the
+    report's stored `answers` through its form's steps (`handlers.reports.card_lines`); a view
+    built without them is read from the named fields instead."""
 
     report_id: int
     reference: str
-    category: str | None
-    category_other: str | None
-    urgency: str | None
-    households: int | None
-    description: str | None
     area: dict[str, Any]
-    latitude: float | None
-    longitude: float | None
-    photo: str | None
-    reporter: str | None
     status: str
+    category: str | None = None
+    category_other: str | None = None
+    urgency: str | None = None
+    households: int | None = None
+    description: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    photo: str | None = None
+    reporter: str | None = None
     reopened: int = 0
+    answers: Mapping[str, Any] | None = None
+    form_id: str = PROBLEM.id
+
+    def stored_answers(self) -> Mapping[str, Any]:
+        if self.answers is not None:
+            return self.answers
+        answers: dict[str, Any] = {
+            "category": self.category,
+            "urgency": self.urgency,
+            "households": self.households,
+            "description": self.description,
+        }
+        if self.category_other:
+            answers["category_other"] = self.category_other
+        if self.latitude is not None and self.longitude is not None:
+            answers["location"] = {"lat": self.latitude, "lon": self.longitude}
+        return answers
 
 
 def case_value(report_id: int, action: str) -> str:
@@ -55,29 +78,19 @@ def parse_case_value(value: str) -> tuple[int, str] | None:
     return report_id, action
 
 
-def _step(step_id: str) -> Any:
+def _step(step_id: str) -> Step:
     step = PROBLEM.step(step_id)
     assert step is not None
     return step
 
 
-def case_text(case: CaseView, lang: str, env: Env, *, heading: str) -> str:
+def case_text(case: CaseView, lang: str, env: Env, *, heading: str, card: Card = "alert") -> str:
     t = env.i18n.t
-    category = option_label(_step("category"), case.category, lang, env) if case.category else "-"
-    if case.category_other:
-        category += f" ({case.category_other})"
-    urgency = option_label(_step("urgency"), case.urgency, lang, env) if case.urgency else "-"
+    form = env.forms.get(case.form_id, PROBLEM)
     lines = [
         t(lang, heading, reference=case.reference),
-        t(lang, "alert.category", category=category),
-        t(lang, "alert.urgency", urgency=urgency),
-        t(lang, "alert.area", area=describe_area(case.area, lang, env) or "-"),
-        t(lang, "alert.households", households="-" if case.households is None else case.households),
-        t(lang, "alert.description", description=case.description or "-"),
+        *card_lines(form, case.stored_answers(), lang, env, card=card, area=case.area),
     ]
-    if case.latitude is not None and case.longitude is not None:
-        url = f"https://maps.google.com/?q={case.latitude:.6f},{case.longitude:.6f}"
-        lines.append(t(lang, "alert.map", url=url))
     if case.reporter:
         lines.append(t(lang, "alert.reporter", name=case.reporter))
     lines.append(t(lang, "alert.status", status=t(lang, f"status.{case.status}")))
@@ -145,7 +158,7 @@ def case_card(
     case: CaseView, timeline: list[TimelineEntry], lang: str, env: Env, *, can_act: bool
 ) -> Outgoing:
     t = env.i18n.t
-    lines = [case_text(case, lang, env, heading="case.heading")]
+    lines = [case_text(case, lang, env, heading="case.heading", card="case")]
     if timeline:
         lines.append(t(lang, "case.timeline"))
         for entry in timeline:
@@ -206,10 +219,14 @@ def rating_question(report_id: int, lang: str, env: Env) -> Outgoing:
     return Outgoing(env.i18n.t(lang, "feedback.rate"), stars, "choice")
 
 
-def nobody_assigned(urgency: str, emergency: str, lang: str, env: Env) -> Outgoing:
+def nobody_assigned(
+    urgency: str, emergency: str, lang: str, env: Env, *, admins_told: bool
+) -> Outgoing:
     """For a villager whose problem reached no officer or coordinator (none is in the bot for
-    their district yet): say so plainly, and for a very urgent one who to call meanwhile."""
-    text = env.i18n.t(lang, "report.nobody_assigned")
+    their district yet): say so plainly — that the admins were told only when some were —
+    and for a very urgent one who to call meanwhile."""
+    key = "report.nobody_assigned" if admins_told else "report.nobody_reached"
+    text = env.i18n.t(lang, key)
     if urgency == "very_urgent":
         text += "\n" + env.i18n.t(lang, "report.emergency_call", contact=emergency)
     return Outgoing(text)

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from handlers import vocab
+
 StepType = Literal[
     "consent",
     "choice",
@@ -66,6 +68,19 @@ class Step:
     area_until: Literal["district", "village"] = "village"  # area step: how deep to ask
     max_days_ahead: int | None = None  # date step: how far in the future an answer may be
     max_days_back: int | None = None
+    # What the answer is for the report (read by handlers.reports). Numbers order the rows of
+    # each view, lower first; None leaves the answer out of that view.
+    summary: bool = True  # listed (and changeable) on the summary before submitting
+    alert: int | None = None  # a row of the officers' alert card for a problem
+    case: int | None = None  # a row of the case card
+    export: int | None = None  # a column of the reports export
+    # That column's name, shared across forms; its header is `export.<name>`. Without it the
+    # column is named by the step id and headed by the step's label.
+    export_as: str | None = None
+    # The report's stored column filled from the answer ("coordinates" for a location: the
+    # latitude and longitude columns).
+    column: str | None = None
+    detail_of: str | None = None  # qualifies another step's answer (the text of its "other")
 
 
 @dataclass(frozen=True)
@@ -86,9 +101,9 @@ class Form:
 # Version of the privacy notice (locales: form.registration.consent.prompt); bump when it changes.
 NOTICE_VERSION = "2569-1"
 
-ROLES = ("village_head", "kamnan", "assistant_head", "health_volunteer", "volunteer")
-LANGUAGES = ("th", "en")
-URGENCIES = ("very_urgent", "urgent", "normal")
+ROLES = vocab.REPORTER_ROLES
+LANGUAGES = vocab.LANGUAGES
+URGENCIES = vocab.URGENCIES
 
 # Who someone is: asked of villagers and staff alike, the language first so that the privacy
 # notice and everything after it is in the language chosen.
@@ -113,36 +128,33 @@ REGISTRATION = Form(
     ),
 )
 
+# The report forms say where each answer goes (see `Step`): the report's stored columns, the rows
+# of the officers' alert and case cards (the report's area sits at `handlers.reports.AREA_ROW`),
+# and the export's columns (shared by name between the two forms).
 ACTIVITY = Form(
     id="activity",
     version=1,
     key="form.activity",
     submit="activity_report",
     steps=(
-        Step("activity_type", "choice", "form.activity.type", options_list="activity_types"),
-        Step(
-            "activity_other",
-            "text",
-            "form.activity.other",
-            minimum=2,
-            maximum=200,
-            when=Equals("activity_type", "other"),
-        ),
-        Step("date", "date", "form.activity.date", max_days_ahead=0, max_days_back=366),
-        Step("place", "location", "form.activity.place", allow_registered_village=True),
-        Step("participants", "number", "form.activity.participants", minimum=1, maximum=100_000),
-        Step(
-            "sectors",
-            "multi",
-            "form.activity.sectors",
-            options_list="partner_sectors",
-            optional=True,
-        ),
-        Step("description", "text", "form.activity.description", minimum=5, maximum=1000),
+        Step("activity_type", "choice", "form.activity.type", options_list="activity_types",
+             column="activity_type", export=10, export_as="topic"),
+        Step("activity_other", "text", "form.activity.other", minimum=2, maximum=200,
+             when=Equals("activity_type", "other"), detail_of="activity_type"),
+        Step("date", "date", "form.activity.date", max_days_ahead=0, max_days_back=366,
+             column="occurred_on", export=30, export_as="occurred_on"),
+        Step("place", "location", "form.activity.place", allow_registered_village=True,
+             column="coordinates", export=80),
+        Step("participants", "number", "form.activity.participants", minimum=1, maximum=100_000,
+             column="participants", export=40, export_as="participants"),
+        Step("sectors", "multi", "form.activity.sectors", options_list="partner_sectors",
+             optional=True, export=60, export_as="sectors"),
+        Step("description", "text", "form.activity.description", minimum=5, maximum=1000,
+             column="description", export=70, export_as="description"),
         Step("photos", "photos", "form.activity.photos", optional=True, maximum=5),
         Step("confirm", "confirm", "form.activity.confirm"),
     ),
-)
+)  # fmt: skip
 
 PROBLEM = Form(
     id="problem",
@@ -150,25 +162,25 @@ PROBLEM = Form(
     key="form.problem",
     submit="problem_report",
     steps=(
-        Step("category", "choice", "form.problem.category", options_list="problem_categories"),
-        Step(
-            "category_other",
-            "text",
-            "form.problem.other",
-            minimum=2,
-            maximum=200,
-            when=Equals("category", "other"),
-        ),
-        Step(
-            "urgency", "choice", "form.problem.urgency", options=URGENCIES, options_list="urgency"
-        ),
-        Step("households", "number", "form.problem.households", minimum=0, maximum=100_000),
-        Step("description", "text", "form.problem.description", minimum=5, maximum=1000),
+        Step("category", "choice", "form.problem.category", options_list="problem_categories",
+             column="problem_category", alert=10, case=10, export=10, export_as="topic"),
+        Step("category_other", "text", "form.problem.other", minimum=2, maximum=200,
+             when=Equals("category", "other"), detail_of="category"),
+        Step("urgency", "choice", "form.problem.urgency", options=URGENCIES,
+             options_list="urgency", column="urgency", alert=20, case=20, export=20,
+             export_as="urgency"),
+        Step("households", "number", "form.problem.households", minimum=0, maximum=100_000,
+             column="households", alert=40, case=40, export=50,
+             export_as="households"),
+        Step("description", "text", "form.problem.description", minimum=5, maximum=1000,
+             column="description", alert=50, case=50, export=70,
+             export_as="description"),
         Step("photos", "photos", "form.problem.photos", optional=True, maximum=5),
-        Step("location", "location", "form.problem.location", allow_registered_village=True),
+        Step("location", "location", "form.problem.location", allow_registered_village=True,
+             column="coordinates", alert=60, case=60, export=80),
         Step("confirm", "confirm", "form.problem.confirm"),
     ),
-)
+)  # fmt: skip
 
 CHANGE_LANGUAGE = Form(
     id="language",

@@ -18,6 +18,7 @@ from handlers.cases import (
     parse_case_value,
     parse_feedback_value,
 )
+from handlers.dates import format_date
 from handlers.engine import (
     NAV_CANCEL,
     BroadcastCommand,
@@ -37,7 +38,7 @@ from handlers.engine import (
 from handlers.forms import Form
 from handlers.i18n import fold
 from handlers.messages import Choice, Inbound, Outgoing
-from handlers.thai import fix_keyboard_layout, format_thai_date, normalize_digits
+from handlers.thai import fix_keyboard_layout, normalize_digits
 
 MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
 STAFF_ITEMS = ("cases", "summary", "activities", "completeness", "broadcast", "broadcasts")
@@ -153,6 +154,12 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             "resume_asked"
         ):
             return _ask_resume(form, state, user, env, lang, reason="form.pending")
+        if state.context.get("resume_asked") and _typed_number(inbound):
+            # A number typed at "continue or start over?" is read against those two buttons,
+            # never against the step behind the question, which the person cannot see.
+            asked = _ask_resume(form, state, user, env, lang, reason="form.pending")
+            asked.messages.insert(0, Outgoing(t(lang, "error.choice")))
+            return asked
         state.context.pop("resume_asked", None)
         result = engine.advance(form, state, _second_try(inbound, form, state, env), user, env)
         return result
@@ -264,8 +271,8 @@ def after_join(
 def describe_staff_area(area: str, lang: str, env: Env) -> str:
     if area == "TH":
         return env.i18n.t(lang, "area.national")
-    if len(area) == 4:
-        return env.areas.describe(area, lang)
+    if len(area) == 4:  # อ.แม่แจ่ม จ.เชียงใหม่, as an address is written
+        return engine.describe_area({"district_code": area, "province_code": area[:2]}, lang, env)
     province = env.areas.province(area)
     return province.name(lang) if province else area
 
@@ -382,6 +389,12 @@ def _second_try(inbound: Inbound, form: Form, state: FormState, env: Env) -> Inb
     return inbound
 
 
+def _typed_number(inbound: Inbound) -> bool:
+    if inbound.kind != "text":
+        return False
+    return engine.button_number(normalize_digits(inbound.text).strip()) is not None
+
+
 def _is_stale(state: FormState, env: Env) -> bool:
     return state.updated_at is not None and env.now - state.updated_at > env.resume_after
 
@@ -401,7 +414,7 @@ def _ask_resume(
     since = ""
     if state.updated_at is not None:
         day = state.updated_at.astimezone(env.tz).date()
-        since = format_thai_date(day) if lang == "th" else day.strftime("%d %b %Y")
+        since = format_date(day, lang)
     text = t(lang, reason, form=t(lang, f"{form.key}.title"), since=since)
     discard = Choice(RESUME_DISCARD, t(lang, "resume.discard"))
     if then in ALL_ITEMS:
@@ -498,7 +511,7 @@ def render_my_reports(lines: Sequence[ReportLine], user: UserView, env: Env) -> 
     rows = [t(lang, "my_reports.title", count=len(lines))]
     for line in lines:
         day = line.created_at.astimezone(env.tz).date()
-        when = format_thai_date(day, short=True) if lang == "th" else day.strftime("%d %b %Y")
+        when = format_date(day, lang, short=True)
         rows.append(
             t(
                 lang,

@@ -20,9 +20,7 @@ from pythainlp.util.keyboard import EN_TH_KEYB_PAIRS
 from rapidfuzz import fuzz, process
 
 __all__ = [
-    "buddhist_year",
     "fix_keyboard_layout",
-    "format_thai_date",
     "match_choice",
     "match_names",
     "normalize_digits",
@@ -364,18 +362,6 @@ def parse_date(text: str, today: datetime.date) -> datetime.date | None:
             return None
         return _make_date(int(day), month_no, year, today)
     return None
-
-
-def buddhist_year(d: datetime.date) -> int:
-    """Return the Buddhist Era year of ``d`` (Gregorian year + 543)."""
-    return d.year + _BE_OFFSET
-
-
-def format_thai_date(d: datetime.date, *, short: bool = False) -> str:
-    """Format ``d`` in Buddhist Era: ``"15 มีนาคม 2565"``, or ``"15 มี.ค. 65"`` when ``short``."""
-    if short:
-        return f"{d.day} {thai_abbr_months[d.month - 1]} {buddhist_year(d) % 100:02d}"
-    return f"{d.day} {thai_full_months[d.month - 1]} {buddhist_year(d)}"
 
 
 # ---------------------------------------------------------------------------

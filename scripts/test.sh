@@ -11,5 +11,7 @@ unset PYTHONDONTWRITEBYTECODE
 run() { "$UV" run --frozen --no-sync "$@"; }
 echo "== ruff check";   run ruff check .
 echo "== ruff format";  run ruff format --check .
-echo "== mypy --strict"; run mypy --strict bot handlers storage
-echo "== pytest";       run pytest "$@"
+echo "== mypy --strict"; run mypy --strict bot domain handlers storage
+# The suite runs on every core (pytest-xdist; each worker has its own databases). Set
+# FIELDBOT_TEST_WORKERS=0 to run it in one process.
+echo "== pytest";       run pytest -n "${FIELDBOT_TEST_WORKERS:-auto}" "$@"

@@ -13,23 +13,11 @@ from sqlalchemy import ColumnElement, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage import outbox, policy
+from handlers.vocab import NATIONAL, REPORTER_ROLES, STAFF_ROLES
+from storage import outbox
 from storage.models import Broadcast, OutboxMessage, StaffRole, User
-from storage.policy import NATIONAL, Held
 
-STAFF_ROLES = ("officer", "coordinator", "admin")
-REPORTER_ROLES = ("village_head", "kamnan", "assistant_head", "health_volunteer", "volunteer")
 ROLES = ("reporter", *REPORTER_ROLES, *STAFF_ROLES)  # "reporter": every village role
-
-
-def area_ok(area: str) -> bool:
-    return area == NATIONAL or (area.isdigit() and len(area) in (2, 4, 6))
-
-
-def may_address(held: Held, area: str) -> bool:
-    """Coordinators address their provinces or parts of them (national ones anywhere),
-    officers their districts or parts of them, admins anywhere; villagers never."""
-    return policy.may_act(held, area)
 
 
 def audience(roles: Sequence[str], area: str) -> ColumnElement[bool]:
@@ -172,10 +160,13 @@ async def progress(session: AsyncSession, broadcast: Broadcast) -> Progress:
     )
 
 
-async def recent(session: AsyncSession, held: Held | None, limit: int = 5) -> list[Broadcast]:
-    """The latest broadcasts of the areas a person holds (all, for the command line's None)."""
+async def recent(
+    session: AsyncSession, visible: ColumnElement[bool] | None, limit: int = 5
+) -> list[Broadcast]:
+    """The latest broadcasts among `visible` (domain.policy.visible_broadcasts; all, for the
+    command line's None)."""
     query = select(Broadcast).where(col(Broadcast.status) != "draft")
-    if held is not None:
-        query = query.where(policy.area_clause(held, col(Broadcast.area)))
+    if visible is not None:
+        query = query.where(visible)
     query = query.order_by(col(Broadcast.id).desc()).limit(limit)
     return list((await session.execute(query)).scalars())

@@ -11,12 +11,11 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage import policy
+from handlers.vocab import OPEN_STATUSES as OPEN
+from handlers.vocab import URGENCIES
+from handlers.vocab import WAITING_STATUSES as WAITING
 from storage.models import CaseEvent, Report, User, utcnow
-from storage.policy import Held
 
-OPEN = ("received", "forwarded", "acknowledged", "in_progress")
-WAITING = ("received", "forwarded")  # nobody has taken it yet
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "ack": (("received", "forwarded"), "acknowledged"),
@@ -26,7 +25,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reject": (OPEN, "rejected"),
     "reopen": (("resolved",), "received"),
 }
-URGENCY_ORDER = {"very_urgent": 0, "urgent": 1, "normal": 2}
+URGENCY_ORDER = {urgency: i for i, urgency in enumerate(URGENCIES)}
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,6 @@ class Change:
     from_status: str | None = None
     to_status: str | None = None
     holder: User | None = None  # who has it, when the change lost a race or came too late
-
-
-def may_work(held: Held, report: Report) -> bool:
-    """Whether a person holding `held` may see and work `report`: officers their districts'
-    cases, coordinators their provinces' (or all, national), admins all (storage.policy)."""
-    return policy.may_act(held, policy.case_area(report.district_code, report.province_code))
 
 
 async def change(
@@ -110,19 +103,17 @@ async def timeline(session: AsyncSession, report_id: int) -> list[tuple[CaseEven
     return [(event, user) for event, user in rows.all()]
 
 
-def _scope(query: Select[Any], held: Held) -> Select[Any]:
-    """Only the reports `may_work` allows (none for someone who holds nothing)."""
-    return query.where(
-        policy.case_clause(held, col(Report.district_code), col(Report.province_code))
-    )
+def _scope(query: Select[Any], visible: ColumnElement[bool]) -> Select[Any]:
+    """Only the reports `visible` lets through (domain.policy.visible_reports decides)."""
+    return query.where(visible)
 
 
 async def open_cases(
-    session: AsyncSession, held: Held, *, offset: int = 0, limit: int = 10
+    session: AsyncSession, visible: ColumnElement[bool], *, offset: int = 0, limit: int = 10
 ) -> tuple[list[Report], int]:
-    """Open cases the user may work, most urgent first, then oldest; and how many in all."""
+    """Open cases among `visible`, most urgent first, then oldest; and how many in all."""
     base = select(Report).where(col(Report.kind) == "problem", col(Report.status).in_(OPEN))
-    scoped = _scope(base, held)
+    scoped = _scope(base, visible)
     urgency = case(URGENCY_ORDER, value=col(Report.urgency), else_=3)
     query = scoped.order_by(urgency, col(Report.created_at), col(Report.id))
     rows = list((await session.execute(query.offset(offset).limit(limit))).scalars())
@@ -130,7 +121,7 @@ async def open_cases(
         select(func.count())
         .select_from(Report)
         .where(col(Report.kind) == "problem", col(Report.status).in_(OPEN)),
-        held,
+        visible,
     )
     total = int((await session.execute(count_query)).scalar_one())
     return rows, total
@@ -175,7 +166,10 @@ def escalation_due_clause(
 
 
 async def summary(
-    session: AsyncSession, held: Held, now: dt.datetime, overdue: dict[str, dt.timedelta]
+    session: AsyncSession,
+    visible: ColumnElement[bool],
+    now: dt.datetime,
+    overdue: dict[str, dt.timedelta],
 ) -> dict[str, int]:
     """Open, overdue (not acknowledged in time) and resolved in the last 7 days, counted by
     the database."""
@@ -190,13 +184,15 @@ async def summary(
             count(overdue_clause(now, overdue)),
             count(col(Report.resolved_at) >= week_ago),
         ).where(col(Report.kind) == "problem"),
-        held,
+        visible,
     )
     open_, late, resolved = (await session.execute(query)).one()
     return {"open": int(open_), "overdue": int(late), "resolved_week": int(resolved)}
 
 
-async def recent_activities(session: AsyncSession, held: Held, limit: int = 10) -> list[Report]:
-    query = _scope(select(Report).where(col(Report.kind) == "activity"), held)
+async def recent_activities(
+    session: AsyncSession, visible: ColumnElement[bool], limit: int = 10
+) -> list[Report]:
+    query = _scope(select(Report).where(col(Report.kind) == "activity"), visible)
     query = query.order_by(col(Report.created_at).desc()).limit(limit)
     return list((await session.execute(query)).scalars())

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers.vocab import NATIONAL
 from storage.models import User
 from storage.reminders import village_reported_since
-from storage.staff import NATIONAL
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +19,14 @@ from sqlalchemy.ext.asyncio import (
 
 SessionFactory = async_sessionmaker[AsyncSession]
 READ_ONLY = "fieldbot_read_only"
+
+
+def insert_or_skip(session: AsyncSession, table: Any) -> Any:
+    """An INSERT in the session's dialect, for `.on_conflict_do_nothing()`: both SQLite and
+    PostgreSQL have it, with the same spelling, in dialect-specific constructs."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def is_sqlite(url: str) -> bool:

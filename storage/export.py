@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,10 +15,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers.forms import FORMS, Form
+from handlers.reports import ExportColumn, export_cells, export_columns, report_forms
+from handlers.steps.base import Cell as Cell  # re-exported: the CLI writes cells
+from handlers.steps.base import Label
 from storage.areas import area_names
 from storage.models import Report, ReportPhoto, User
 
-COLUMNS = (
+# Columns every report has, before and after the ones its form's answers give (those are
+# derived from the report forms' steps: handlers.reports.export_columns).
+HEAD = (
     "reference",
     "kind",
     "created_at",
@@ -29,18 +35,8 @@ COLUMNS = (
     "subdistrict",
     "village_no",
     "village_code",
-    "topic",
-    "urgency",
-    "occurred_on",
-    "participants",
-    "households",
-    "sectors",
-    "description",
-    "latitude",
-    "longitude",
-    "status",
-    "photos",
 )
+TAIL = ("status", "photos")
 BATCH = 500
 
 
@@ -63,8 +59,6 @@ class ExportFilter:
         return query
 
 
-Label = Callable[[str], str]  # locale key -> "ไทย / English"
-Cell = str | int | float | None
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -73,10 +67,25 @@ async def count_reports(session: AsyncSession, where: ExportFilter) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
+def answer_columns(forms: Mapping[str, Form] = FORMS) -> list[ExportColumn]:
+    return export_columns(report_forms(forms))
+
+
+def columns(forms: Mapping[str, Form] = FORMS) -> list[str]:
+    """Every column's name, in order."""
+    return [*HEAD, *(c.name for c in answer_columns(forms)), *TAIL]
+
+
 async def report_rows(
-    session: AsyncSession, where: ExportFilter, label: Label, media_dir: Path, tz: ZoneInfo
+    session: AsyncSession,
+    where: ExportFilter,
+    label: Label,
+    media_dir: Path,
+    tz: ZoneInfo,
+    forms: Mapping[str, Form] = FORMS,
 ) -> AsyncIterator[list[Cell]]:
     """Rows in submission order, read in batches so a large export stays small in memory."""
+    names = columns(forms)
     last_id = 0
     while True:
         query = where.apply(
@@ -101,9 +110,13 @@ async def report_rows(
         codes = {
             c for r, _ in batch for c in (r.province_code, r.district_code, r.subdistrict_code) if c
         }
-        names = await area_names(session, codes)
+        places = await area_names(session, codes)
         for report, user in batch:
-            yield _row(report, user, names, photos.get(report.id or 0, []), label, tz)
+            form = forms.get(report.form_id)
+            values = _row(report, user, places, photos.get(report.id or 0, []), label, tz)
+            if form is not None:
+                values.update(export_cells(form, report.answers or {}, label))
+            yield [values.get(c) for c in names]
         last_id = ids[-1] or last_id
 
 
@@ -121,16 +134,9 @@ def _row(
     photos: Sequence[str],
     label: Label,
     tz: ZoneInfo,
-) -> list[Cell]:
-    answers = report.answers or {}
-    topic_list = "activity_types" if report.kind == "activity" else "problem_categories"
-    topic = report.activity_type if report.kind == "activity" else report.problem_category
-    topic_text = label(f"choice.{topic_list}.{topic}") if topic else ""
-    other = answers.get("activity_other") or answers.get("category_other")
-    if other:
-        topic_text += f": {other}"
-    sectors = answers.get("sectors") or []
-    values: dict[str, Any] = {
+) -> dict[str, Cell]:
+    """The cells that are not answers."""
+    return {
         "reference": report.reference,
         "kind": label(f"kind.{report.kind}"),
         "created_at": report.created_at.astimezone(tz).isoformat(timespec="minutes"),
@@ -141,23 +147,14 @@ def _row(
         "subdistrict": _name(names, report.subdistrict_code),
         "village_no": report.village_no,
         "village_code": report.village_code,
-        "topic": topic_text,
-        "urgency": label(f"choice.urgency.{report.urgency}") if report.urgency else "",
-        "occurred_on": report.occurred_on.isoformat() if report.occurred_on else "",
-        "participants": report.participants,
-        "households": report.households,
-        "sectors": "; ".join(label(f"choice.partner_sectors.{s}") for s in sectors),
-        "description": report.description,
-        "latitude": report.latitude,
-        "longitude": report.longitude,
         "status": label(f"status.{report.status}"),
         "photos": "; ".join(photos),
     }
-    return [values[c] for c in COLUMNS]
 
 
-def headers(label: Label) -> list[str]:
-    return [label(f"export.{c}") for c in COLUMNS]
+def headers(label: Label, forms: Mapping[str, Form] = FORMS) -> list[str]:
+    answers = [label(c.header) for c in answer_columns(forms)]
+    return [*(label(f"export.{c}") for c in HEAD), *answers, *(label(f"export.{c}") for c in TAIL)]
 
 
 def safe_text(value: Cell) -> Cell:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.db import insert_or_skip
 from storage.models import InboxEvent
 
 PENDING, DONE, DROPPED, FAILED = "pending", "done", "dropped", "failed"
@@ -48,12 +48,6 @@ class Stored:
     status: str = PENDING
 
 
-def _insert(session: AsyncSession) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(InboxEvent)
-    return sqlite.insert(InboxEvent)
-
-
 async def store(
     session: AsyncSession, platform: str, events: Sequence[NewEvent], now: dt.datetime
 ) -> list[Stored]:
@@ -75,7 +69,7 @@ async def store(
         for e in events
     ]
     inserted = await session.execute(
-        _insert(session)
+        insert_or_skip(session, InboxEvent)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(col(InboxEvent.id), col(InboxEvent.event_id))

@@ -9,26 +9,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.cases import OPEN, overdue_clause
+from handlers.vocab import OPEN_STATUSES as OPEN
+from storage.cases import overdue_clause
+from storage.db import insert_or_skip
 from storage.models import Conversation, JobRun, ReminderSent, Report, StaffRole, User
 
 CHUNK = 2000  # rows per INSERT (SQLite allows 32,766 bound values per statement)
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 async def claim_run(session: AsyncSession, job: str, period: str, now: dt.datetime) -> bool:
     """Record that `job` runs for `period`; False when it already did (another instance, an
     earlier run before a restart). Commit it with the job's pushes."""
     done = await session.execute(
-        _insert(session, JobRun)
+        insert_or_skip(session, JobRun)
         .values(job=job, period=period, ran_at=now)
         .on_conflict_do_nothing()
         .returning(col(JobRun.job))
@@ -40,7 +36,7 @@ async def first_run(session: AsyncSession, now: dt.datetime) -> dt.datetime:
     """When the scheduler first ran on this database (recorded on the first call): periods
     before it are not caught up, so a new install does not send last Monday's reminder."""
     await session.execute(
-        _insert(session, JobRun)
+        insert_or_skip(session, JobRun)
         .values(job="scheduler", period="first-start", ran_at=now)
         .on_conflict_do_nothing()
     )
@@ -60,7 +56,7 @@ async def mark_sent(
         chunk = ids[start : start + CHUNK]
         rows = [{"kind": kind, "period": period, "user_id": i, "sent_at": now} for i in chunk]
         done = await session.execute(
-            _insert(session, ReminderSent)
+            insert_or_skip(session, ReminderSent)
             .values(rows)
             .on_conflict_do_nothing()
             .returning(col(ReminderSent.user_id))

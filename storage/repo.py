@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers.dates import buddhist_year
 from handlers.messages import PhotoRef
+from storage.db import insert_or_skip
 from storage.models import (
     Conversation,
     ReferenceCounter,
@@ -32,16 +33,17 @@ async def get_or_create_user(
     """The user row for this platform identity, created on first contact and locked for the
     rest of the transaction on PostgreSQL (so a second instance handles this user after us)."""
     dialect = session.get_bind().dialect.name
-    insert_stmt = postgresql.insert(User) if dialect == "postgresql" else sqlite.insert(User)
     now = now or utcnow()
     await session.execute(
-        insert_stmt.values(
+        insert_or_skip(session, User)
+        .values(
             platform=platform,
             platform_user_id=platform_user_id,
             active=True,
             created_at=now,
             updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
     )
     query = select(User).where(
         col(User.platform) == platform, col(User.platform_user_id) == platform_user_id
@@ -104,15 +106,11 @@ async def next_reference(session: AsyncSession, kind: str, when: dt.date) -> str
     transaction: the row lock (PostgreSQL) or the write lock (SQLite) makes concurrent submits
     take turns, so no number is handed out twice."""
     prefix = REFERENCE_PREFIXES[kind]
-    year = when.year + 543
-    dialect = session.get_bind().dialect.name
-    insert_stmt = (
-        postgresql.insert(ReferenceCounter)
-        if dialect == "postgresql"
-        else sqlite.insert(ReferenceCounter)
-    )
+    year = buddhist_year(when)
     await session.execute(
-        insert_stmt.values(prefix=prefix, year=year, last_value=0).on_conflict_do_nothing()
+        insert_or_skip(session, ReferenceCounter)
+        .values(prefix=prefix, year=year, last_value=0)
+        .on_conflict_do_nothing()
     )
     bumped = await session.execute(
         update(ReferenceCounter)

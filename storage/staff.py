@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import delete, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers.vocab import NATIONAL as NATIONAL
+from storage.db import insert_or_skip
 from storage.models import Invite, StaffRole, User, utcnow
-from storage.policy import NATIONAL as NATIONAL
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +131,9 @@ async def grant(
     if role not in STAFF_ROLES or not area_fits_role(role, area):
         raise ValueError(f"a {role} cannot have the area {area!r}")
     assert user.id is not None
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(StaffRole) if dialect == "postgresql" else sqlite.insert(StaffRole)
     added = await session.execute(
-        insert.values(user_id=user.id, role=role, area=area, granted_at=now or utcnow())
+        insert_or_skip(session, StaffRole)
+        .values(user_id=user.id, role=role, area=area, granted_at=now or utcnow())
         .on_conflict_do_nothing()
         .returning(col(StaffRole.id))
     )

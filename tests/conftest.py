@@ -170,3 +170,11 @@ def photo_file(tmp_path: Path) -> Path:
     path = tmp_path / "photo.png"
     path.write_bytes(png_bytes(4, 4, (200, 120, 40)))
     return path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-transcripts",
+        action="store_true",
+        help="rewrite tests/transcripts/*.txt with what the bot says now (review with git diff)",
+    )

@@ -285,6 +285,22 @@ async def test_with_nobody_assigned_the_admins_are_alerted_and_the_villager_told
     assert p.core.i18n.t("th", "report.emergency_call", contact="1784") in told
 
 
+async def test_with_nobody_at_all_the_villager_is_not_told_anyone_was(
+    platforms: Platforms,
+) -> None:
+    """No officer, coordinator or admin in the bot: nobody is alerted, and the villager is not
+    told that the admins were (the trial found that claim)."""
+    p = platforms
+    villager = LineEvents(p.line, "Uvillager000000000")
+    since = len(p.line.calls)
+    await _urgent_problem(p, villager, photo=False)
+    assert [r.kind for r in await p.rows() if r.kind == "alert"] == []
+    told = "\n".join(_line_texts(p, villager.user_id, since))
+    assert p.core.i18n.t("th", "report.nobody_reached") in told
+    assert p.core.i18n.t("th", "report.nobody_assigned") not in told
+    assert p.core.i18n.t("th", "report.emergency_call", contact="1784") in told
+
+
 def test_backoff_grows_and_is_jittered() -> None:
     assert backoff(1, lambda: 0.5) == 2.0
     assert backoff(4, lambda: 0.5) == 16.0
@@ -474,7 +490,7 @@ async def test_officer_read_outs(platforms: Platforms) -> None:
 
 
 async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms) -> None:
-    from bot.casework import escalate_due
+    from bot.scheduler import escalate_due
 
     p = platforms
     officer, _ = await _officers(p)
@@ -524,7 +540,8 @@ async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms)
 async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Platforms) -> None:
     """A case forwarded after waiting two days is new to the district it went to: neither
     overdue there nor escalated until its own time has passed."""
-    from bot.casework import escalate_due
+    from bot.scheduler import escalate_due
+    from domain import policy
     from storage import cases
     from storage.models import Report
 
@@ -539,7 +556,7 @@ async def test_overdue_and_escalation_count_from_the_same_moment(platforms: Plat
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.status == "forwarded"
-        national = [("admin", "TH")]
+        national = policy.visible_reports([("admin", "TH")])
         assert (await cases.summary(session, national, p.clock.now, limits))["overdue"] == 0
     p.clock.advance(minutes=29)  # 54 minutes since it arrived, 29 since it was forwarded
     assert await escalate_due(p.core) == 0

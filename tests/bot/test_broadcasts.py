@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
 from sqlmodel import col
 
-from bot import broadcasts
-from bot.service import Core
+from bot.service import Core, queue_broadcasts
+from domain import broadcasts, policy
 from storage import broadcasts as store
 from storage import staff
 from storage.models import Broadcast, OutboxMessage, StaffRole, User
@@ -84,20 +84,20 @@ async def test_audiences_and_who_may_address_them(core: Core) -> None:
         reach = await store.reach(session, ["reporter", "officer", "coordinator"], "TH")
         assert reach.total == 3 + 2 + 1 + 1 + 3
     coordinator, officer = [("coordinator", "50")], [("officer", "5001")]
-    assert store.may_address(coordinator, "50")
-    assert store.may_address(coordinator, "500101")
-    assert not store.may_address(coordinator, "10")
-    assert not store.may_address(coordinator, "TH")
-    assert store.may_address([("coordinator", "TH")], "10")
-    assert store.may_address(officer, "5001")
-    assert store.may_address(officer, "500101")
-    assert not store.may_address(officer, "50")
-    assert not store.may_address(officer, "5002")
-    assert not store.may_address([], "5001")  # villagers never
-    assert store.may_address([("admin", "TH")], "TH")
+    assert policy.may_address(coordinator, "50")
+    assert policy.may_address(coordinator, "500101")
+    assert not policy.may_address(coordinator, "10")
+    assert not policy.may_address(coordinator, "TH")
+    assert policy.may_address([("coordinator", "TH")], "10")
+    assert policy.may_address(officer, "5001")
+    assert policy.may_address(officer, "500101")
+    assert not policy.may_address(officer, "50")
+    assert not policy.may_address(officer, "5002")
+    assert not policy.may_address([], "5001")  # villagers never
+    assert policy.may_address([("admin", "TH")], "TH")
     two = [("officer", "5001"), ("officer", "5002")]  # an officer of two districts
-    assert store.may_address(two, "5001") and store.may_address(two, "500201")
-    assert not store.may_address(two, "5003") and not store.may_address(two, "50")
+    assert policy.may_address(two, "5001") and policy.may_address(two, "500201")
+    assert not policy.may_address(two, "5003") and not policy.may_address(two, "50")
 
 
 async def _coordinator(p: Platforms, area: str = "50", role: str = "coordinator") -> LineEvents:
@@ -226,12 +226,12 @@ async def test_a_scheduled_broadcast_goes_at_its_time_outside_quiet_hours(
     assert any("ตั้งเวลาส่งประกาศ #1" in t for t in _line_texts(p, coordinator.user_id, since))
     await p.line_send(coordinator, coordinator.postback("bcast:1:status"))
     assert any("ตั้งเวลาไว้" in t for t in _line_texts(p, coordinator.user_id, since))
-    assert await broadcasts.queue_due(p.core) == 0
+    assert await queue_broadcasts(p.core) == 0
     p.clock.now = dt.datetime(2026, 3, 21, 6, 59, tzinfo=BKK).astimezone(dt.UTC)
-    assert await broadcasts.queue_due(p.core) == 0
+    assert await queue_broadcasts(p.core) == 0
     p.clock.advance(minutes=1)
-    assert await broadcasts.queue_due(p.core) == 2
-    assert await broadcasts.queue_due(p.core) == 0  # once
+    assert await queue_broadcasts(p.core) == 2
+    assert await queue_broadcasts(p.core) == 0  # once
     [row] = await _rows(p.core)
     assert row.recipient_count == 2 and row.next_attempt_at == p.clock.now
 
@@ -243,7 +243,7 @@ async def test_broadcast_rows_written_in_quiet_hours_wait(core: Core, clock: Clo
         await broadcasts.create(session, creator=None, roles=["reporter"], area="50",
                                 text="x", image=None, send_at=clock.now, status="scheduled",
                                 now=clock.now)  # fmt: skip
-    assert await broadcasts.queue_due(core) == 2
+    assert await queue_broadcasts(core) == 2
     [row] = await _rows(core)
     assert row.next_attempt_at == dt.datetime(2026, 3, 21, 7, 0, tzinfo=BKK).astimezone(dt.UTC)
 

@@ -182,7 +182,7 @@ def test_invite_join_and_users_commands(database_url: str, tmp_path: Path) -> No
         env,
         f"/join {code}\nภาษาไทย\nยินยอม\nปลัดสมศักดิ์ ดีเลิศ\nข้าม\nยืนยัน\n",
     )
-    assert "คุณเป็นเจ้าหน้าที่ของ เมืองเชียงใหม่, เชียงใหม่ แล้ว" in chat.stdout, chat.stdout
+    assert "คุณเป็นเจ้าหน้าที่ของ อ.เมืองเชียงใหม่ จ.เชียงใหม่ แล้ว" in chat.stdout, chat.stdout
 
     listed = _fieldbot(["users", "list", "--role", "officer"], env)
     rows = listed.stdout.strip().splitlines()

@@ -67,6 +67,6 @@ async def test_someone_holding_two_areas_sees_each(platforms: Platforms) -> None
     since = len(p.line.calls)
     await p.line_say(officer, "ความครบถ้วน")
     text = "\n".join(_line_texts(p, officer.user_id, since))
-    assert "(เมืองเชียงใหม่, เชียงใหม่)\nรายงานแล้ว 1 จาก 2 หมู่บ้าน" in text
-    assert "(แม่ริม, เชียงใหม่)\nรายงานแล้ว 0 จาก 1 หมู่บ้าน" in text
+    assert "(อ.เมืองเชียงใหม่ จ.เชียงใหม่)\nรายงานแล้ว 1 จาก 2 หมู่บ้าน" in text
+    assert "(อ.แม่ริม จ.เชียงใหม่)\nรายงานแล้ว 0 จาก 1 หมู่บ้าน" in text
     assert "(กรุงเทพมหานคร)\nรายงานแล้ว 1 จาก 1 หมู่บ้าน" in text

@@ -7,8 +7,8 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from bot.casework import user_view
 from bot.service import Core, handle
+from domain.people import user_view
 from handlers.messages import Inbound
 from storage.models import Conversation, Report, User
 from tests.conftest import Clock

@@ -137,7 +137,7 @@ async def test_a_coordinator_who_is_also_an_officer_is_alerted_once(platforms: P
     await _grant(p, both, "coordinator", "50")
     villager = await _villager(p, "Uvillager500100000", "เมืองเชียงใหม่", "สุเทพ")
     report = await _problem(p, villager)
-    from bot.casework import escalate_due
+    from bot.scheduler import escalate_due
 
     p.clock.advance(minutes=31)  # very urgent, nobody acknowledged: officers and coordinators
     assert await escalate_due(p.core) == 1

@@ -8,7 +8,12 @@ Format, one item a line:
   `< text`           must appear in the bot's answer to the last input, after the previous `<`
   `~ wait 13h`       the clock moves on (h, m or d)
   `= report KIND N`  the database holds N reports of KIND by this user
+  `@ FORM.STEP`      the conversation now waits at this step (`@ -`: at no form)
 Lines before the first `>` are checked against the greeting the bot sends on opening the chat.
+
+`pytest tests/bot/test_transcripts.py --update-transcripts` runs every transcript and writes
+each input's whole answer back as its `<` lines and the step it reached as its `@` line (the
+idea of goflow's `-update`); review the change with `git diff tests/transcripts`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from bot.channels.console.adapter import ConsoleChat, render
 from bot.service import Core
 from handlers.messages import Inbound
 from storage import repo
-from storage.models import Report, User, utcnow
+from storage.models import Conversation, Report, User, utcnow
 from tests.conftest import Clock
 
 TRANSCRIPTS = sorted((Path(__file__).parent.parent / "transcripts").glob("*.txt"))
@@ -50,8 +55,28 @@ def _check(output: str, expected: list[str], where: str) -> None:
         position = found + len(line)
 
 
+async def _step(core: Core, user: str) -> str:
+    async with core.sessions() as session:
+        found = await session.execute(
+            select(Conversation.form_id, Conversation.step_id)
+            .join(User, User.id == Conversation.user_id)
+            .where(User.platform == "console", User.platform_user_id == user)
+        )
+        row = found.first()
+    return f"{row[0]}.{row[1]}" if row is not None and row[0] else "-"
+
+
+def _said(output: str) -> list[str]:
+    """The answer's lines as `<` lines: without the console's "bot:" and indentation."""
+    lines = (line.removeprefix("bot: ").strip() for line in output.splitlines())
+    return [f"< {line}" for line in lines if line]
+
+
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
-async def test_transcript(path: Path, core: Core, clock: Clock, photo_file: Path) -> None:
+async def test_transcript(
+    path: Path, core: Core, clock: Clock, photo_file: Path, request: pytest.FixtureRequest
+) -> None:
+    update = bool(request.config.getoption("--update-transcripts"))
     user = path.stem
     chat = ConsoleChat(core, user)
     lines = path.read_text(encoding="utf-8").splitlines()  # noqa: ASYNC240 (small test file)
@@ -59,21 +84,43 @@ async def test_transcript(path: Path, core: Core, clock: Clock, photo_file: Path
         if line.startswith("# given: registered"):
             await _register(core, user, line.split()[-1])
     output = render(await chat.send(Inbound("start")))
+    written: list[str] = []  # the transcript as it is now, for --update-transcripts
+    answered = False  # the `<` lines of the last answer are written already
     expected: list[str] = []
     where = f"{path.name}: greeting"
+
+    def answer() -> None:
+        nonlocal answered
+        if update and not answered:
+            written.extend(_said(output))
+        answered = True
+
     for number, line in enumerate(lines, start=1):
         if line.startswith("> "):
-            _check(output, expected, where)
+            answer()
+            _check(output, expected if not update else [], where)
             expected = []
             where = f"{path.name}:{number} ({line})"
+            written.append(line)
+            answered = False
             output = render(await chat.line(line[2:].replace("{photo}", str(photo_file))))
         elif line.startswith("< "):
             expected.append(line[2:])
+        elif line.startswith("@ "):
+            answer()
+            step = await _step(core, user)
+            written.append(f"@ {step}")
+            if not update:
+                assert step == line[2:].strip(), f"{path.name}:{number}: at {step}"
         elif line.startswith("~ wait "):
+            answer()
+            written.append(line)
             amount = line.split()[-1]
             clock.advance(**{UNITS[amount[-1]]: float(amount[:-1])})
         elif line.startswith("= report "):
-            _check(output, expected, where)
+            answer()
+            written.append(line)
+            _check(output, expected if not update else [], where)
             expected = []
             _, _, kind, count = line.split()
             async with core.sessions() as session:
@@ -85,7 +132,19 @@ async def test_transcript(path: Path, core: Core, clock: Clock, photo_file: Path
                         .where(Report.kind == kind, User.platform_user_id == user)
                     )
                 ).scalar_one()
-            assert stored == int(count), f"{path.name}:{number}: {stored} {kind} reports"
+            if not update:
+                assert stored == int(count), f"{path.name}:{number}: {stored} {kind} reports"
         elif line.strip() and not line.startswith("#"):
             pytest.fail(f"{path.name}:{number}: cannot read {line!r}")
+        else:
+            if any(w.startswith("> ") for w in written):
+                answer()
+            written.append(line)
+    answer()
+    if update:
+        if "{photo}" in "".join(lines):
+            written = [w.replace(str(photo_file), "{photo}") for w in written]
+        if written != lines:
+            path.write_text("\n".join(written) + "\n", encoding="utf-8")  # noqa: ASYNC240
+        return
     _check(output, expected, where)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pythainlp.util import thaiword_to_num
 
 from bot.lists import Lists
-from handlers import router, thai
+from handlers import dates, router, thai
 from handlers.areas import AreaDirectory
 from handlers.cases import parse_case_value, parse_feedback_value
 from handlers.engine import (
@@ -238,11 +238,10 @@ TEXT_FUNCTIONS: dict[str, tuple[Callable[[str], object], Callable[[object], None
     "match_choice": (lambda text: thai.match_choice(text, YES_NO), _check_choice),
     "match_names": (lambda text: thai.match_names(text, PROVINCES), _check_names),
 }
-DATE_FUNCTIONS = ("buddhist_year", "format_thai_date")
 
 
 def test_every_public_function_of_the_thai_layer_is_covered() -> None:
-    assert set(TEXT_FUNCTIONS) | set(DATE_FUNCTIONS) == set(thai.__all__)
+    assert set(TEXT_FUNCTIONS) == set(thai.__all__)
 
 
 @PROPERTY_HANG
@@ -268,10 +267,11 @@ def test_strip_particles_only_cuts_the_end(text: str) -> None:
 @settings(PROPERTY, max_examples=100)
 @given(day=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999 - 543, 12, 31)))
 def test_thai_dates_of_any_day(day: dt.date) -> None:
-    assert thai.buddhist_year(day) == day.year + 543
+    assert dates.buddhist_year(day) == day.year + 543
     for short in (False, True):
-        text = thai.format_thai_date(day, short=short)
-        assert isinstance(text, str) and str(day.day) in text
+        for lang in ("th", "en"):
+            text = dates.format_date(day, lang, short=short)
+            assert isinstance(text, str) and str(day.day) in text
 
 
 @PROPERTY_HANG

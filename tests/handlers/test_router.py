@@ -313,6 +313,21 @@ def test_continue_asks_the_same_step_again(chat: Chat) -> None:
     assert chat.answers["participants"] == 12
 
 
+def test_a_number_at_the_resume_question_answers_nothing_behind_it(chat: Chat) -> None:
+    """ "3" typed at "continue or start over?" (two buttons) is refused and the question asked
+    again: it never answers the step the person cannot see (the trial of issue 9)."""
+    chat.state = draft(chat, dt.timedelta(days=3))
+    answers = dict(chat.answers)
+    chat.send("12")  # stale: the question is asked, the "12" answers nothing
+    chat.send("3")
+    assert chat.step == "participants" and chat.answers == answers
+    assert chat.texts[0] == chat.t("error.choice")
+    assert menu_values(chat.messages[-1]) == [RESUME_CONTINUE, RESUME_DISCARD]
+    chat.tap_key("resume.continue")
+    chat.send("12")
+    assert chat.answers["participants"] == 12
+
+
 def test_continue_typed(chat: Chat) -> None:
     chat.state = draft(chat, dt.timedelta(days=3))
     chat.send("12", "ทำต่อ")

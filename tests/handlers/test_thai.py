@@ -13,9 +13,7 @@ from handlers.thai import (
     MAX_NUMBER_TEXT,
     MAX_PHONE_TEXT,
     MAX_VILLAGE_TEXT,
-    buddhist_year,
     fix_keyboard_layout,
-    format_thai_date,
     match_choice,
     match_names,
     normalize_digits,
@@ -206,30 +204,6 @@ def test_parse_date_uses_given_today() -> None:
 )
 def test_parse_date_rejects(text: str) -> None:
     assert parse_date(text, TODAY) is None
-
-
-# --- format_thai_date / buddhist_year ---------------------------------------
-
-
-def test_format_thai_date() -> None:
-    d = datetime.date(2022, 3, 15)
-    assert format_thai_date(d) == "15 มีนาคม 2565"
-    assert format_thai_date(d, short=True) == "15 มี.ค. 65"
-    assert format_thai_date(datetime.date(2043, 1, 5), short=True) == "5 ม.ค. 86"
-
-
-def test_format_round_trips_through_parse_date() -> None:
-    d = datetime.date(2023, 12, 31)
-    assert parse_date(format_thai_date(d), TODAY) == d
-    assert parse_date(format_thai_date(d, short=True), TODAY) == d
-
-
-@pytest.mark.parametrize(
-    ("d", "expected"),
-    [(datetime.date(2022, 3, 15), 2565), (datetime.date(2024, 1, 1), 2567)],
-)
-def test_buddhist_year(d: datetime.date, expected: int) -> None:
-    assert buddhist_year(d) == expected
 
 
 # --- parse_village_no -------------------------------------------------------

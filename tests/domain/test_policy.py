@@ -1,4 +1,4 @@
-"""The one decision on who may see and act on what (storage.policy), and its SQL forms: the
+"""The one decision on who may see and act on what (domain.policy), and its SQL forms: the
 lists the database narrows down hold exactly what the decision allows, on SQLite and
 PostgreSQL."""
 
@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.service import Core
-from storage import broadcasts, cases, policy
+from domain import policy
+from storage import broadcasts, cases
 from storage.models import Broadcast, Report, User
 
 NOW = dt.datetime(2026, 3, 20, 2, 0, tzinfo=dt.UTC)
@@ -94,17 +95,17 @@ async def test_the_sql_forms_agree_with_the_decision(core: Core) -> None:
     async with core.sessions() as session:
         reports = list((await session.execute(select(Report))).scalars())
         for name, held in HELD.items():
-            listed, total = await cases.open_cases(session, held, limit=100)
-            allowed = {r.reference for r in reports if cases.may_work(held, r)}
+            listed, total = await cases.open_cases(session, policy.visible_reports(held), limit=100)
+            allowed = {r.reference for r in reports if policy.may_work(held, r)}
             assert {r.reference for r in listed} == allowed, name
             assert total == len(allowed), name
-            seen = await broadcasts.recent(session, held, limit=100)
+            seen = await broadcasts.recent(session, policy.visible_broadcasts(held), limit=100)
             assert {b.area for b in seen} == {a for a in AREAS if policy.may_act(held, a)}, name
     # Spot checks of what the decision says.
     by_place = {(r.district_code, r.province_code): r for r in reports}
-    assert cases.may_work(HELD["officer of two"], by_place[("5002", "50")])
-    assert not cases.may_work(HELD["officer 5001"], by_place[("5002", "50")])
-    assert cases.may_work(HELD["coordinator 50"], by_place[(None, "50")])
-    assert not cases.may_work(HELD["officer 5001"], by_place[(None, "50")])
-    assert cases.may_work(HELD["admin"], by_place[(None, None)])
-    assert not cases.may_work(HELD["coordinator 50"], by_place[(None, None)])
+    assert policy.may_work(HELD["officer of two"], by_place[("5002", "50")])
+    assert not policy.may_work(HELD["officer 5001"], by_place[("5002", "50")])
+    assert policy.may_work(HELD["coordinator 50"], by_place[(None, "50")])
+    assert not policy.may_work(HELD["officer 5001"], by_place[(None, "50")])
+    assert policy.may_work(HELD["admin"], by_place[(None, None)])
+    assert not policy.may_work(HELD["coordinator 50"], by_place[(None, None)])

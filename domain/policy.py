@@ -5,9 +5,10 @@ coordinator of a province (2 digits) or of the country (TH), an admin of the cou
 assignment covers its area and everything inside it, whatever the role; a person may act
 where any of their assignments covers. Their home village gives them no staff rights at all.
 
-`may_act` is the decision. The query filters below are the same decision written in SQL, for
-lists the database narrows down (tests/storage/test_policy.py checks that both agree). Pure:
-no I/O."""
+`may_act` is the decision; the questions the chat, the command line and the desk ask (may this
+person work this case, address this audience, broadcast at all) are all answered from it here.
+The query filters below are the same decision written in SQL, for lists the database narrows
+down (tests/domain/test_policy.py checks that both agree). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, true
+from sqlmodel import col
 
-NATIONAL = "TH"
-ADMIN = "admin"
+from handlers.vocab import ADMIN, NATIONAL
+from storage.models import Broadcast, Report
 
 # (role, area) of each assignment a person holds.
 Held = Sequence[tuple[str, str]]
@@ -40,6 +42,38 @@ def may_act(held: Held, area: str | None) -> bool:
 def case_area(district_code: str | None, province_code: str | None) -> str | None:
     """The area a case belongs to: its district, or its province when it has none."""
     return district_code or province_code
+
+
+def may_work(held: Held, report: Report) -> bool:
+    """May a person holding `held` see and work `report`: officers their districts' cases,
+    coordinators their provinces' (or all, national), admins all."""
+    return may_act(held, case_area(report.district_code, report.province_code))
+
+
+def may_address(held: Held, area: str) -> bool:
+    """May they broadcast to `area`: coordinators their provinces or parts of them (national
+    ones anywhere), officers their districts or parts of them, admins anywhere."""
+    return may_act(held, area)
+
+
+def may_broadcast(held: Held) -> bool:
+    """May they compose broadcasts at all (to some area of theirs)."""
+    return is_staff(held)
+
+
+def may_author(held: Held, author_id: int | None, user_id: int | None) -> bool:
+    """May they confirm or cancel a broadcast: its author, or an admin."""
+    return (author_id is not None and author_id == user_id) or is_admin(held)
+
+
+def visible_reports(held: Held) -> ColumnElement[bool]:
+    """`may_work` as a filter on reports."""
+    return case_clause(held, col(Report.district_code), col(Report.province_code))
+
+
+def visible_broadcasts(held: Held) -> ColumnElement[bool]:
+    """`may_address` as a filter on broadcasts."""
+    return area_clause(held, col(Broadcast.area))
 
 
 def is_staff(held: Held) -> bool:

@@ -1,28 +1,30 @@
-"""Case work inside the service's transaction: alerts, officers' actions, the reporter's
-feedback, and the read-outs staff ask for. Every push goes through the outbox."""
+"""Cases: alerts, officers' actions, the reporter's feedback, escalation, and the read-outs staff
+ask for. Every push goes through the outbox, in the caller's transaction."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain import policy
+from domain.people import user_view
+from domain.policy import Held
+from domain.turn import Rules, Turn, effect
 from handlers import cases as views
 from handlers import engine
-from handlers.engine import CaseCommand, CaseFeedback, Env, Result, StaffQuery, Submitted
+from handlers import vocab as v
+from handlers.dates import format_date, format_day_time
+from handlers.engine import CaseCommand, CaseFeedback, Env, StaffQuery, Submitted
 from handlers.messages import Outgoing
-from handlers.thai import format_thai_date
-from storage import cases, completeness, outbox, policy, repo, staff
+from handlers.router import describe_staff_area
+from storage import cases, completeness, outbox, repo, staff
 from storage.models import Report, User
-from storage.policy import Held
-
-if TYPE_CHECKING:
-    from bot.service import Core
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ def case_view(report: Report, reporter: User | None) -> views.CaseView:
         reporter=reporter.display_name if reporter else None,
         status=report.status,
         reopened=report.reopen_count,
+        answers=report.answers or {},
+        form_id=report.form_id,
     )
 
 
@@ -76,11 +80,11 @@ async def alert(
     when escalating, for the province's and national coordinators as well; with none of them
     either, for the admins, so that a problem always reaches a person."""
     reporter = await session.get(User, report.reporter_id)
-    officers = await repo.staff_of(session, "officer", [report.district_code or "-"])
+    officers = await repo.staff_of(session, v.OFFICER, [report.district_code or "-"])
     recipients = [o for o in officers if o.active]  # one who blocked the bot cannot act on it
     if not recipients or coordinators_too:
         coordinators = await repo.staff_of(
-            session, "coordinator", [report.province_code or "-", staff.NATIONAL]
+            session, v.COORDINATOR, [report.province_code or "-", v.NATIONAL]
         )
         if not recipients:
             log.warning("no officer for district %s: alerting coordinators", report.district_code)
@@ -91,7 +95,7 @@ async def alert(
     if not assigned:
         log.error("nobody assigned to district %s: alerting the admins about %s",
                   report.district_code, report.reference)  # fmt: skip
-        recipients = [a for a in await repo.staff_of(session, "admin", [staff.NATIONAL])
+        recipients = [a for a in await repo.staff_of(session, v.ADMIN, [v.NATIONAL])
                       if a.active]  # fmt: skip
         if not recipients:
             log.error("no admin can be reached either: %s reaches nobody", report.reference)
@@ -119,15 +123,15 @@ def _lang(user: User, env: Env) -> str:
     return user.language or env.default_language
 
 
-async def command(
-    session: AsyncSession, env: Env, user: User, event: CaseCommand, result: Result
-) -> list[Outgoing]:
+@effect(CaseCommand)
+async def command(turn: Turn, event: CaseCommand) -> list[Outgoing]:
     """A case button: show the case, change it at once, or start the question that goes with
-    closing, forwarding or refusing it (the form replaces `result.state`)."""
-    t, lang = env.i18n.t, _lang(user, env)
+    closing, forwarding or refusing it (the form replaces the step's state)."""
+    session, env, user, result = turn.session, turn.env, turn.user, turn.result
+    t, lang = env.i18n.t, turn.lang
     held = await staff.assignments(session, user.id or 0)
     report = await session.get(Report, event.report_id)
-    if report is None or report.kind != "problem" or not cases.may_work(held, report):
+    if report is None or report.kind != v.PROBLEM or not policy.may_work(held, report):
         return [Outgoing(t(lang, "case.not_allowed"))]
     if event.action == "show":
         return [await _card(session, env, user, held, report)]
@@ -141,50 +145,78 @@ async def command(
         result.state = started.state
         intro = t(lang, f"case.start.{event.action}", reference=report.reference)
         return [Outgoing(intro), *started.messages]
-    return await _change(session, env, user, report, event.action)
+    return [await _said(session, env, user, await act(session, env, user, report.id or 0,
+                                                      event.action))]  # fmt: skip
 
 
-async def submitted(
-    session: AsyncSession, env: Env, user: User, event: Submitted
-) -> list[Outgoing]:
+@effect(Submitted, "case_resolve")
+@effect(Submitted, "case_forward")
+@effect(Submitted, "case_reject")
+async def submitted(turn: Turn, event: Submitted) -> list[Outgoing]:
     """The answers to a close / forward / refuse question."""
-    t, lang = env.i18n.t, _lang(user, env)
-    report = await session.get(Report, int(event.answers.get("report_id", 0)))
-    held = await staff.assignments(session, user.id or 0)
-    if report is None or not cases.may_work(held, report):
-        return [Outgoing(t(lang, "case.not_allowed"))]
-    action = ACTION_FOR[event.action]
+    session, env, user = turn.session, turn.env, turn.user
     photos = engine.photos_of(event.answers)
     district = (event.answers.get("district") or {}).get("district_code")
     note = event.answers.get("note") or event.answers.get("reason")
-    return await _change(
-        session, env, user, report, action, note=note,
-        photo=photos[0].path if photos else None, district=district,
+    acted = await act(
+        session, env, user, int(event.answers.get("report_id", 0)), ACTION_FOR[event.action],
+        note=note, photo=photos[0].path if photos else None, district=district,
     )  # fmt: skip
+    return [await _said(session, env, user, acted)]
 
 
-async def _change(
+@dataclass(frozen=True)
+class Acted:
+    """What became of an officer's action on a case: `done`; `not_allowed` (no such case, or
+    not theirs to work); `too_late` (another officer got there first, or the case is past
+    this step: `report` as it is now)."""
+
+    outcome: Literal["done", "not_allowed", "too_late"]
+    action: str
+    report: Report | None = None
+
+
+async def act(
     session: AsyncSession,
     env: Env,
-    user: User,
-    report: Report,
+    actor: User,
+    report_id: int,
     action: str,
     *,
     note: str | None = None,
     photo: str | None = None,
     district: str | None = None,
-) -> list[Outgoing]:
-    t, lang = env.i18n.t, _lang(user, env)
+) -> Acted:
+    """An officer acts on a case (ack, progress, resolve, forward, reject), in the caller's
+    transaction, from the chat or the desk alike: the policy decides whether they may, one
+    guarded update decides a race, the reporter is told, a forwarded case alerts its new
+    district."""
+    report = await session.get(Report, report_id)
+    held = await staff.assignments(session, actor.id or 0)
+    if report is None or report.kind != v.PROBLEM or not policy.may_work(held, report):
+        return Acted("not_allowed", action)
+    if report.status not in cases.TRANSITIONS[action][0]:
+        return Acted("too_late", action, report)
     outcome = await cases.change(
-        session, report.id or 0, action, user, now=env.now, note=note, photo=photo,
+        session, report_id, action, actor, now=env.now, note=note, photo=photo,
         district=district,
     )  # fmt: skip
     if not outcome.ok:
-        return [await _too_late(session, env, user, outcome.report)]
+        return Acted("too_late", action, outcome.report)
     await notify_reporter(session, env, outcome.report, note)
     if action == "forward":
         await alert(session, env, outcome.report)
-    return [Outgoing(t(lang, f"case.done.{action}", reference=report.reference))]
+    return Acted("done", action, outcome.report)
+
+
+async def _said(session: AsyncSession, env: Env, user: User, acted: Acted) -> Outgoing:
+    """An action's outcome, for the officer in chat."""
+    t, lang = env.i18n.t, _lang(user, env)
+    if acted.outcome == "not_allowed" or acted.report is None:
+        return Outgoing(t(lang, "case.not_allowed"))
+    if acted.outcome == "too_late":
+        return await _too_late(session, env, user, acted.report)
+    return Outgoing(t(lang, f"case.done.{acted.action}", reference=acted.report.reference))
 
 
 async def _too_late(session: AsyncSession, env: Env, user: User, report: Report) -> Outgoing:
@@ -198,15 +230,15 @@ async def _too_late(session: AsyncSession, env: Env, user: User, report: Report)
     return Outgoing(t(lang, "case.closed", reference=report.reference, status=status))
 
 
-async def feedback(
-    session: AsyncSession, env: Env, user: User, event: CaseFeedback
-) -> list[Outgoing]:
+@effect(CaseFeedback)
+async def feedback(turn: Turn, event: CaseFeedback) -> list[Outgoing]:
     """The reporter says it is fixed (then rates it) or not fixed (the case reopens)."""
-    t, lang = env.i18n.t, _lang(user, env)
+    session, env, user = turn.session, turn.env, turn.user
+    t, lang = env.i18n.t, turn.lang
     report = await session.get(Report, event.report_id)
     if report is None or report.reporter_id != user.id:
         return [Outgoing(t(lang, "case.not_allowed"))]
-    if report.status != "resolved":  # an old button: only a resolved case is confirmed or rated
+    if report.status != v.RESOLVED:  # an old button: only a resolved case is confirmed or rated
         return [Outgoing(t(lang, "feedback.not_now", reference=report.reference,
                            status=t(lang, f"status.{report.status}")))]  # fmt: skip
     if event.stars is not None:
@@ -216,7 +248,7 @@ async def feedback(
         return [Outgoing(t(lang, "feedback.thanks"))]
     if event.fixed:
         return [views.rating_question(report.id or 0, lang, env)]
-    outcome = await cases.change(session, report.id or 0, "reopen", user, now=env.now)
+    outcome = await cases.change(session, report.id or 0, v.REOPEN, user, now=env.now)
     if not outcome.ok:
         return [Outgoing(t(lang, "case.closed", reference=report.reference,
                            status=t(lang, f"status.{report.status}")))]  # fmt: skip
@@ -224,40 +256,41 @@ async def feedback(
     return [Outgoing(t(lang, "feedback.reopened", reference=report.reference))]
 
 
-async def query(
-    session: AsyncSession, env: Env, user: User, event: StaffQuery, overdue: dict[str, dt.timedelta]
-) -> list[Outgoing]:
-    t, lang = env.i18n.t, _lang(user, env)
+@effect(StaffQuery)
+async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
+    """The read-outs staff ask for: a case by reference, the open cases, the summary, recent
+    activities, completeness."""
+    session, env, user = turn.session, turn.env, turn.user
+    t, lang = env.i18n.t, turn.lang
     held = await staff.assignments(session, user.id or 0)
     if not policy.is_staff(held):
         return [Outgoing(t(lang, "case.not_allowed"))]
     if event.kind == "case" and event.reference:
         report = await cases.by_reference(session, event.reference)
-        if report is None or report.kind != "problem" or not cases.may_work(held, report):
+        if report is None or report.kind != v.PROBLEM or not policy.may_work(held, report):
             return [Outgoing(t(lang, "case.not_found", reference=event.reference))]
         return [await _card(session, env, user, held, report)]
     if event.kind == "summary":
-        numbers = await cases.summary(session, held, env.now, overdue)
+        numbers = await cases.summary(
+            session, policy.visible_reports(held), env.now, dict(turn.rules.escalation_after)
+        )
         return [Outgoing(t(lang, "case.summary", **numbers))]
     if event.kind == "completeness":
         return [await _completeness(session, env, user, held)]
     if event.kind == "activities":
-        reports = await cases.recent_activities(session, held)
+        reports = await cases.recent_activities(session, policy.visible_reports(held))
         if not reports:
             return [Outgoing(t(lang, "case.no_activities"))]
         lines = [t(lang, "case.activities_title")]
         for r in reports:
             label = t(lang, f"choice.activity_types.{r.activity_type}") if r.activity_type else "-"
-            day = "-"
-            if r.occurred_on is not None:
-                day = (format_thai_date(r.occurred_on, short=True) if lang == "th"
-                       else r.occurred_on.strftime("%d %b %Y"))  # fmt: skip
+            day = format_date(r.occurred_on, lang, short=True) if r.occurred_on else "-"
             lines.append(t(lang, "case.activity_line", reference=r.reference, date=day,
                            activity=label, participants=r.participants or 0))  # fmt: skip
         return [Outgoing("\n".join(lines))]
     page = max(event.page, 0)
     found, total = await cases.open_cases(
-        session, held, offset=page * views.PAGE_SIZE, limit=views.PAGE_SIZE
+        session, policy.visible_reports(held), offset=page * views.PAGE_SIZE, limit=views.PAGE_SIZE
     )
     listed = [case_view(r, None) for r in found]
     return [views.case_list(listed, page, total, lang, env)]
@@ -284,14 +317,12 @@ async def _completeness(session: AsyncSession, env: Env, user: User, held: Held)
 
 
 def _completeness_text(found: list[completeness.Village], area: str, lang: str, env: Env) -> str:
-    from handlers.router import describe_staff_area
-
     t = env.i18n.t
     done = sum(v.reported for v in found)
     lines = [t(lang, "completeness.title", area=describe_staff_area(area, lang, env),
                done=done, total=len(found))]  # fmt: skip
     if len(area) != 4:  # a province: district by district; the country: by province
-        by_province = area == policy.NATIONAL
+        by_province = area == v.NATIONAL
         groups: dict[str, list[completeness.Village]] = {}
         for village in found:
             key = village.district_code[:2] if by_province else village.district_code
@@ -326,56 +357,33 @@ async def _card(
     reporter = await session.get(User, report.reporter_id)
     entries = [
         views.TimelineEntry(
-            at=event.at.astimezone(env.tz).strftime("%d/%m %H:%M"),
+            at=format_day_time(event.at, env.tz),
             who=actor.display_name if actor else None,
             to_status=event.to_status,
             note=event.note,
         )
         for event, actor in await cases.timeline(session, report.id or 0)
     ]
-    can_act = cases.may_work(held, report)
+    can_act = policy.may_work(held, report)
     return views.case_card(case_view(report, reporter), entries, lang, env, can_act=can_act)
 
 
-def user_view(user: User, held: Held) -> engine.UserView:
-    """What the pure core may know of a stored user holding the staff assignments `held`
-    (storage.staff.assignments)."""
-    registered = user.consent_at is not None and (user.role is not None or bool(held))
-    return engine.UserView(
-        registered=registered,
-        language=user.language,
-        display_name=user.display_name,
-        role=user.role,
-        province_code=user.province_code,
-        district_code=user.district_code,
-        subdistrict_code=user.subdistrict_code,
-        village_no=user.village_no,
-        staff=tuple((role, area) for role, area in held),
-    )
-
-
-async def escalate_due(core: Core) -> int:
+async def escalate(session: AsyncSession, env: Env, rules: Rules) -> int:
     """Push again, to the officers and the province's coordinators, every case not
     acknowledged within its urgency's time (counted from its arrival, forward or reopening),
-    then again after twice as long each time, at most FIELDBOT_ESCALATE_MAX_TIMES times. The
-    database picks the due cases. Returns how many were escalated. One function, run every
-    minute by the scheduler."""
-    env = core.env(13)
-    settings = core.settings
+    then again after twice as long each time, at most `rules.escalate_max_times` times. The
+    database picks the due cases. Returns how many were escalated."""
     due = cases.escalation_due_clause(
-        env.now, settings.escalation_after, settings.escalate_max_times
+        env.now, dict(rules.escalation_after), rules.escalate_max_times
     )
-    async with core.writing(), core.sessions() as session, session.begin():
-        waiting = await session.execute(
-            select(Report).where(due).order_by(col(Report.id)).with_for_update(skip_locked=True)
-        )
-        escalated = 0
-        for report in waiting.scalars():
-            await alert(session, env, report, escalated=True, coordinators_too=True)
-            report.escalation_level += 1
-            report.escalated_at = env.now
-            escalated += 1
-            log.warning("case %s escalated (level %d)", report.reference, report.escalation_level)
-    if escalated and core.on_outbox is not None:
-        core.on_outbox()
+    waiting = await session.execute(
+        select(Report).where(due).order_by(col(Report.id)).with_for_update(skip_locked=True)
+    )
+    escalated = 0
+    for report in waiting.scalars():
+        await alert(session, env, report, escalated=True, coordinators_too=True)
+        report.escalation_level += 1
+        report.escalated_at = env.now
+        escalated += 1
+        log.warning("case %s escalated (level %d)", report.reference, report.escalation_level)
     return escalated

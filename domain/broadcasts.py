@@ -6,23 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import catalog
-from bot.quiet import parse_window, release_time
+from domain import policy
+from domain.people import user_view
+from domain.quiet import parse_window, release_time
+from domain.turn import Turn, effect
 from handlers import engine
-from handlers.engine import BroadcastCommand, Env, Result, Submitted
+from handlers import vocab as v
+from handlers.dates import format_datetime
+from handlers.engine import BroadcastCommand, Env, StaffQuery, Submitted
 from handlers.messages import Choice, Outgoing
 from handlers.router import BROADCAST_PREFIX, describe_staff_area
 from storage import broadcasts as store
-from storage import policy, staff
+from storage import staff
 from storage.models import Broadcast, User
-from storage.policy import Held
-
-if TYPE_CHECKING:
-    from bot.service import Core
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +60,22 @@ async def create(
     return broadcast
 
 
-async def queue_due(core: Core) -> int:
+async def queue_due(
+    session: AsyncSession,
+    now: dt.datetime,
+    not_before: dt.datetime,
+    multicast: Mapping[str, int] | None = None,
+) -> int:
     """Write the rows of every broadcast whose time has come; returns how many people they
-    reach. Rows written in quiet hours wait for them to end."""
-    now = core.clock()
-    not_before = release_time(now, core.settings.tz, parse_window(core.settings.quiet_hours))
+    reach. Rows wait until `not_before` (the end of quiet hours). `multicast`: the platforms
+    that reach many people in one call, and how many (the edge knows the channels)."""
     reached = 0
-    async with core.writing(), core.sessions() as session, session.begin():
-        for broadcast in await store.due(session, now):
-            payload = [m.as_json() for m in messages(broadcast)]
-            reach = await store.queue(session, broadcast, payload, now, not_before,
-                                      catalog.multicast_sizes())  # fmt: skip
-            reached += reach.total
-            log.info("broadcast %s queued for %d people (%d blocked)", broadcast.id,
-                     reach.total, reach.blocked)  # fmt: skip
-    if reached and core.on_outbox is not None:
-        core.on_outbox()
+    for broadcast in await store.due(session, now):
+        payload = [m.as_json() for m in messages(broadcast)]
+        reach = await store.queue(session, broadcast, payload, now, not_before, multicast)
+        reached += reach.total
+        log.info("broadcast %s queued for %d people (%d blocked)", broadcast.id,
+                 reach.total, reach.blocked)  # fmt: skip
     return reached
 
 
@@ -86,46 +86,36 @@ def _lang(user: User, env: Env) -> str:
     return user.language or env.default_language
 
 
-def may_broadcast(held: Held) -> bool:
-    return policy.is_staff(held)
-
-
-async def start(session: AsyncSession, user: User, env: Env, result: Result) -> list[Outgoing]:
+@effect(StaffQuery, "broadcast")
+async def start(turn: Turn, _event: StaffQuery) -> list[Outgoing]:
     """The compose form, for staff only."""
-    held = await staff.assignments(session, user.id or 0)
-    if not may_broadcast(held):
-        return [Outgoing(env.i18n.t(_lang(user, env), "broadcast.not_allowed"))]
-    from bot.casework import user_view
-
-    started = engine.start(env.forms["broadcast"], user_view(user, held), env)
-    result.state = started.state
+    held = await staff.assignments(turn.session, turn.user.id or 0)
+    if not policy.may_broadcast(held):
+        return [turn.say("broadcast.not_allowed")]
+    started = engine.start(turn.env.forms["broadcast"], user_view(turn.user, held), turn.env)
+    turn.result.state = started.state
     return started.messages
 
 
 def _when_text(when: dt.datetime, lang: str, env: Env) -> str:
-    local = when.astimezone(env.tz)
-    if lang == "th":
-        from handlers.thai import format_thai_date
-
-        return f"{format_thai_date(local.date(), short=True)} {local:%H:%M}"
-    return f"{local:%d %b %Y %H:%M}"
+    return format_datetime(when, lang, env.tz)
 
 
-async def submitted(
-    session: AsyncSession, env: Env, user: User, event: Submitted
-) -> list[Outgoing]:
+@effect(Submitted, "broadcast")
+async def submitted(turn: Turn, event: Submitted) -> list[Outgoing]:
     """The composed broadcast: saved as a draft and shown back with its reach, to confirm.
     "All of my area" from someone who holds several areas makes one draft per area, each
     confirmed on its own."""
-    t, lang = env.i18n.t, _lang(user, env)
+    session, env, user = turn.session, turn.env, turn.user
+    t, lang = env.i18n.t, turn.lang
     held = await staff.assignments(session, user.id or 0)
-    if not may_broadcast(held):
+    if not policy.may_broadcast(held):
         return [Outgoing(t(lang, "broadcast.not_allowed"))]
     answers = event.answers
     targets = list(policy.areas(held))
     if answers.get("scope") == "district":
         targets = [str((answers.get("district") or {}).get("district_code") or "-")]
-    if not all(store.may_address(held, area) for area in targets):
+    if not all(policy.may_address(held, area) for area in targets):
         return [Outgoing(t(lang, "broadcast.area_not_allowed"))]
     send_at = env.now
     if answers.get("when") == "later":
@@ -140,18 +130,18 @@ async def submitted(
     for area in targets:
         broadcast = await create(
             session, creator=user, roles=roles, area=area, text=str(answers["text"]),
-            image=photos[0].path if photos else None, send_at=send_at, status="draft",
+            image=photos[0].path if photos else None, send_at=send_at, status=v.DRAFT,
             now=env.now,
         )  # fmt: skip
         reach = await store.reach(session, roles, area)
         if reach.total == 0:
-            broadcast.status = "cancelled"
+            broadcast.status = v.CANCELLED
             out.append(Outgoing(t(lang, "broadcast.nobody", blocked=reach.blocked)))
             continue
         per_platform = ", ".join(
-            t(lang, "broadcast.reach_item", platform=t(lang, f"platform.{name}"),
-              count=reach.reachable.get(name, 0))
-            for name in catalog.names() if reach.reachable.get(name)
+            t(lang, "broadcast.reach_item", platform=t(lang, f"platform.{name}"), count=count)
+            for name, count in sorted(reach.reachable.items(), key=lambda kv: (-kv[1], kv[0]))
+            if count
         )  # fmt: skip
         preview = t(
             lang, "broadcast.preview", text=broadcast.text, recipients=per_platform,
@@ -165,45 +155,46 @@ async def submitted(
     return out
 
 
-async def command(
-    session: AsyncSession, env: Env, user: User, event: BroadcastCommand, quiet: str
-) -> list[Outgoing]:
+@effect(BroadcastCommand)
+async def command(turn: Turn, event: BroadcastCommand) -> list[Outgoing]:
     """Send (or schedule) a confirmed draft, cancel it, or show how it went. Only its author
     (or an admin) confirms or cancels; anyone who may address its area sees its status."""
-    t, lang = env.i18n.t, _lang(user, env)
+    session, env, user = turn.session, turn.env, turn.user
+    t, lang = env.i18n.t, turn.lang
     held = await staff.assignments(session, user.id or 0)
-    if not may_broadcast(held):
+    if not policy.may_broadcast(held):
         return [Outgoing(t(lang, "broadcast.not_allowed"))]
     # Locked, so a cancel cannot overwrite a broadcast the scheduler is queueing right now.
     broadcast = await session.get(Broadcast, event.broadcast_id, with_for_update=True)
     if broadcast is None:
         return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
-    author = broadcast.created_by_id == user.id or policy.is_admin(held)
+    author = policy.may_author(held, broadcast.created_by_id, user.id)
     if event.action == "status":
-        if not (author or store.may_address(held, broadcast.area)):
+        if not (author or policy.may_address(held, broadcast.area)):
             return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
         return [await status_message(session, env, user, broadcast)]
     if not author:
         return [Outgoing(t(lang, "broadcast.not_yours", id=broadcast.id))]
-    still_open = ("draft", "scheduled") if event.action == "cancel" else ("draft",)
+    still_open = (v.DRAFT, v.SCHEDULED) if event.action == "cancel" else (v.DRAFT,)
     if broadcast.status not in still_open:
         return [Outgoing(t(lang, "broadcast.too_late", id=broadcast.id,
                            status=t(lang, f"broadcast.status.{broadcast.status}")))]  # fmt: skip
     if event.action == "cancel":
-        broadcast.status = "cancelled"
+        broadcast.status = v.CANCELLED
         return [Outgoing(t(lang, "broadcast.cancelled", id=broadcast.id))]
-    broadcast.status = "scheduled"
+    broadcast.status = v.SCHEDULED
     follow = (Choice(button(broadcast.id or 0, "status"), t(lang, "broadcast.show_status")),)
     if broadcast.send_at > env.now:
         cancel = Choice(button(broadcast.id or 0, "cancel"), t(lang, "broadcast.cancel"))
         text = t(lang, "broadcast.scheduled", id=broadcast.id,
                  when=_when_text(broadcast.send_at, lang, env))  # fmt: skip
         return [Outgoing(text, (*follow, cancel), "choice", standing=True)]
-    released = release_time(env.now, env.tz, parse_window(quiet))
-    if released > env.now:
+    turn.queue_broadcasts = True  # its rows are written as soon as this is committed
+    released = release_time(env.now, env.tz, parse_window(turn.rules.quiet_hours))
+    if released > env.now:  # they wait for the end of quiet hours
         text = t(lang, "broadcast.queued_quiet", id=broadcast.id,
                  when=_when_text(released, lang, env))  # fmt: skip
-    else:  # the caller queues it as soon as this is committed
+    else:
         text = t(lang, "broadcast.queued", id=broadcast.id)
     return [Outgoing(text, follow, "choice", standing=True)]
 
@@ -222,12 +213,14 @@ async def status_message(
                       status=t(lang, f"broadcast.status.{state}")))  # fmt: skip
 
 
-async def recent(session: AsyncSession, env: Env, user: User) -> list[Outgoing]:
-    t, lang = env.i18n.t, _lang(user, env)
+@effect(StaffQuery, "broadcasts")
+async def recent(turn: Turn, _event: StaffQuery) -> list[Outgoing]:
+    session, env, user = turn.session, turn.env, turn.user
+    t, lang = env.i18n.t, turn.lang
     held = await staff.assignments(session, user.id or 0)
-    if not may_broadcast(held):
+    if not policy.may_broadcast(held):
         return [Outgoing(t(lang, "broadcast.not_allowed"))]
-    found = await store.recent(session, held)
+    found = await store.recent(session, policy.visible_broadcasts(held))
     if not found:
         return [Outgoing(t(lang, "broadcast.none"))]
     lines = [t(lang, "broadcast.status_title")]

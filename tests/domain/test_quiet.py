@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.quiet import parse_window, release_time
+from domain.quiet import parse_window, release_time
 
 BKK = ZoneInfo("Asia/Bangkok")
 
