@@ -1,3 +1,17 @@
-"""The two-platform fixture of tests/bot/test_alerts.py, for the other officer-side tests."""
+"""The two-platform fixture for the officer-side tests (tests/support/platforms.py)."""
 
-from tests.bot.test_alerts import platforms  # noqa: F401
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.clock import Clock
+from tests.support.platforms import Platforms, open_platforms
+
+
+@pytest.fixture
+async def platforms(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Platforms]:
+    async with open_platforms(database_url, tmp_path, clock) as opened:
+        yield opened

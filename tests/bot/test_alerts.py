@@ -7,103 +7,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.outbox import Dispatcher, backoff
-from bot.server import DISPATCHER_KEY, build_app, settle
-from bot.service import Core, build_core
+from bot.outbox import backoff
+from bot.server import build_app, settle
+from bot.service import Core
 from handlers.messages import Outgoing
 from storage import staff
-from storage.models import OutboxMessage, User
-from tests.conftest import Clock, make_settings
-from tests.support.fake_line import FakeLine, LineEvents, buttons_of, sign, text_of, webhook_body
-from tests.support.fake_telegram import FakeTelegram, TelegramUpdates
+from storage.models import User
+from tests.support.fake_line import LineEvents, buttons_of, sign, text_of, webhook_body
+from tests.support.fake_telegram import TelegramUpdates
 from tests.support.images import png_bytes
-
-LINE_SECRET = "line-secret"
-TG_TOKEN = "777:alerts"
-TG_SECRET = "tg-secret"
-
-
-@dataclass
-class Platforms:
-    core: Core
-    client: TestClient[Any, Any]
-    app: Any
-    line: FakeLine
-    telegram: FakeTelegram
-    clock: Clock
-
-    @property
-    def dispatcher(self) -> Dispatcher:
-        return self.app[DISPATCHER_KEY]
-
-    async def line_send(self, events: LineEvents, *items: dict[str, Any]) -> None:
-        body = webhook_body(*items)
-        await self.client.post(
-            "/webhooks/line", data=body, headers={"X-Line-Signature": sign(LINE_SECRET, body)}
-        )
-        await settle(self.app)
-
-    async def line_say(self, events: LineEvents, *texts: str) -> None:
-        for text in texts:
-            await self.line_send(events, events.text(text))
-
-    async def tg_say(self, updates: TelegramUpdates, *texts: str) -> None:
-        for text in texts:
-            await self.client.post(
-                "/webhooks/telegram",
-                data=json.dumps(updates.text(text)),
-                headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
-            )
-            await settle(self.app)
-
-    async def deliver(self) -> int:
-        return sum([await self.dispatcher.deliver_due(p) for p in ("line", "telegram")])
-
-    async def rows(self) -> list[OutboxMessage]:
-        """The pushes (the replies to what people typed are rows too, on a lane of their own)."""
-        async with self.core.sessions() as session:
-            found = await session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.kind != "reply")  # type: ignore[arg-type]
-                .order_by(OutboxMessage.id)  # type: ignore[arg-type]
-            )
-            return list(found.scalars())
-
-
-@pytest.fixture
-async def platforms(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Platforms]:
-    line, telegram = FakeLine(), FakeTelegram(TG_TOKEN)
-    async with TestServer(line.app()) as line_api, TestServer(telegram.app()) as tg_api:
-        line_base = str(line_api.make_url("")).rstrip("/")
-        settings = make_settings(
-            database_url,
-            tmp_path / "media",
-            LINE_CHANNEL_SECRET=LINE_SECRET,
-            LINE_CHANNEL_ACCESS_TOKEN="line-token",
-            LINE_API_BASE_URL=line_base,
-            LINE_DATA_API_BASE_URL=line_base,
-            TELEGRAM_BOT_TOKEN=TG_TOKEN,
-            TELEGRAM_WEBHOOK_SECRET=TG_SECRET,
-            TELEGRAM_API_BASE_URL=str(tg_api.make_url("")).rstrip("/"),
-        )
-        core = await build_core(settings)
-        core.clock = clock
-        app = build_app(core, dispatch=False)
-        try:
-            async with TestClient(TestServer(app)) as client:
-                yield Platforms(core, client, app, line, telegram, clock)
-        finally:
-            await core.close()
+from tests.support.platforms import LINE_SECRET, TG_SECRET, Platforms, line_texts
+from tests.support.settings import make_settings
 
 
 async def _invite(core: Core, area: str = "5001") -> str:
@@ -280,7 +200,7 @@ async def test_with_nobody_assigned_the_admins_are_alerted_and_the_villager_told
     await _urgent_problem(p, villager, photo=False)  # ด่วนมาก, in a district with nobody
     rows = await p.rows()
     assert [(r.recipient, r.kind) for r in rows] == [(admin.user_id, "alert")]
-    told = "\n".join(_line_texts(p, villager.user_id, since))
+    told = "\n".join(line_texts(p, villager.user_id, since))
     assert p.core.i18n.t("th", "report.nobody_assigned") in told
     assert p.core.i18n.t("th", "report.emergency_call", contact="1784") in told
 
@@ -295,7 +215,7 @@ async def test_with_nobody_at_all_the_villager_is_not_told_anyone_was(
     since = len(p.line.calls)
     await _urgent_problem(p, villager, photo=False)
     assert [r.kind for r in await p.rows() if r.kind == "alert"] == []
-    told = "\n".join(_line_texts(p, villager.user_id, since))
+    told = "\n".join(line_texts(p, villager.user_id, since))
     assert p.core.i18n.t("th", "report.nobody_reached") in told
     assert p.core.i18n.t("th", "report.nobody_assigned") not in told
     assert p.core.i18n.t("th", "report.emergency_call", contact="1784") in told
@@ -359,16 +279,6 @@ async def _problem_id(p: Platforms) -> int:
         return (await session.execute(select(Report.id))).scalar_one()
 
 
-def _line_texts(p: Platforms, user_id: str, since: int = 0) -> list[str]:
-    texts = []
-    for call in p.line.calls[since:]:
-        if call.path.startswith("/v2/bot/message/") and (
-            call.body.get("to") == user_id or call.path.endswith("/reply")
-        ):
-            texts += [text_of(m) for m in call.body["messages"]]
-    return texts
-
-
 async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
     from storage.models import CaseEvent, Report
 
@@ -390,7 +300,7 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
                       headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}),
     )  # fmt: skip
     await settle(p.app)
-    said = " ".join(_line_texts(p, officer.user_id, since)) + " ".join(
+    said = " ".join(line_texts(p, officer.user_id, since)) + " ".join(
         str(c.params.get("text", "")) for c in p.telegram.calls if c.method == "sendMessage"
     )
     assert "acknowledged" in said or "รับเรื่อง PRB-2569-000001 แล้ว" in said
@@ -401,7 +311,7 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
 
     # The reporter hears about it, through the outbox.
     await p.deliver()
-    assert any("รับเรื่องแล้ว" in t for t in _line_texts(p, villager.user_id, since))
+    assert any("รับเรื่องแล้ว" in t for t in line_texts(p, villager.user_id, since))
 
     # In progress, then resolved with a note (a short question), then the reporter says no.
     await p.line_send(officer, officer.postback(f"case:{case_id}:progress"))
@@ -409,7 +319,7 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
     await p.line_say(officer, "ซ่อมสะพานชั่วคราวแล้ว", "ไม่มีรูป", "ยืนยัน")
     since = len(p.line.calls)
     await p.deliver()
-    notice = _line_texts(p, villager.user_id, since)
+    notice = line_texts(p, villager.user_id, since)
     assert any("เสร็จสิ้น" in t and "ซ่อมสะพานชั่วคราวแล้ว" in t for t in notice)
     await p.line_send(villager, villager.postback(f"feedback:{case_id}:no"))
     async with p.core.sessions() as session:
@@ -418,7 +328,7 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
         assert (report.status, report.reopen_count) == ("received", 1)
     since = len(p.line.calls)
     await p.deliver()  # officers alerted again
-    assert any("ยังไม่ได้แก้ เปิดเรื่องใหม่" in t for t in _line_texts(p, officer.user_id, since))
+    assert any("ยังไม่ได้แก้ เปิดเรื่องใหม่" in t for t in line_texts(p, officer.user_id, since))
 
     # Resolved again; this time fixed, rated 5.
     await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
@@ -451,14 +361,14 @@ async def test_forward_and_reject_and_permissions(platforms: Platforms) -> None:
     since = len(p.line.calls)
     await p.line_send(villager, villager.postback(f"case:{case_id}:ack"))
     await p.line_send(other, other.postback(f"case:{case_id}:ack"))
-    assert sum("ไม่มีสิทธิ์" in t for t in _line_texts(p, "", since)) == 2
+    assert sum("ไม่มีสิทธิ์" in t for t in line_texts(p, "", since)) == 2
 
     # Forward to แม่ริม: its officer is alerted and may now act.
     await p.line_send(officer, officer.postback(f"case:{case_id}:forward"))
     await p.line_say(officer, "แม่ริม", "อยู่ในเขตรับผิดชอบของแม่ริม", "ยืนยัน")
     since = len(p.line.calls)
     await p.deliver()
-    assert any("ส่งต่อมาถึงอำเภอของคุณ" in t for t in _line_texts(p, other.user_id, since))
+    assert any("ส่งต่อมาถึงอำเภอของคุณ" in t for t in line_texts(p, other.user_id, since))
     await p.line_send(other, other.postback(f"case:{case_id}:reject"))
     await p.line_say(other, "เป็นถนนของกรมทางหลวง ไม่ใช่ของอำเภอ", "ยืนยัน")
     async with p.core.sessions() as session:
@@ -466,7 +376,7 @@ async def test_forward_and_reject_and_permissions(platforms: Platforms) -> None:
         assert report is not None and (report.status, report.district_code) == ("rejected", "5007")
     since = len(p.line.calls)
     await p.deliver()
-    assert any("กรมทางหลวง" in t for t in _line_texts(p, villager.user_id, since))
+    assert any("กรมทางหลวง" in t for t in line_texts(p, villager.user_id, since))
 
 
 async def test_officer_read_outs(platforms: Platforms) -> None:
@@ -478,7 +388,7 @@ async def test_officer_read_outs(platforms: Platforms) -> None:
     await p.line_say(officer, "PRB-2569-000001")
     await p.line_say(officer, "สรุป")
     await p.line_say(officer, "กิจกรรมล่าสุด")
-    texts = _line_texts(p, officer.user_id, since)
+    texts = line_texts(p, officer.user_id, since)
     assert any("ยังไม่มีรายงานกิจกรรม" in t for t in texts)
     assert any("เรื่องที่รอดำเนินการ 1 เรื่อง" in t for t in texts)
     assert any("📋 เรื่องเลขที่ PRB-2569-000001" in t for t in texts)
@@ -486,7 +396,7 @@ async def test_officer_read_outs(platforms: Platforms) -> None:
     since = len(p.line.calls)
     villager = LineEvents(p.line, "Uvillager000000000")
     await p.line_say(villager, "PRB-2569-000001")  # villagers see no cases by reference
-    assert not any("📋" in t for t in _line_texts(p, villager.user_id, since))
+    assert not any("📋" in t for t in line_texts(p, villager.user_id, since))
 
 
 async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms) -> None:
@@ -514,7 +424,7 @@ async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms)
     }  # fmt: skip
     since = len(p.line.calls)
     await p.deliver()
-    assert any("ยังไม่มีผู้รับเรื่อง" in t for t in _line_texts(p, coordinator.user_id, since))
+    assert any("ยังไม่มีผู้รับเรื่อง" in t for t in line_texts(p, coordinator.user_id, since))
 
     # The next ones wait twice as long each time, and stop after FIELDBOT_ESCALATE_MAX_TIMES
     # (3): the case stays overdue in the summary instead of ringing phones all night.
@@ -529,7 +439,7 @@ async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms)
     p.clock.advance(days=3)
     assert await escalate_due(p.core) == 0
     await p.line_say(officer, "สรุป")
-    assert "เกินเวลารับเรื่อง: 1" in " ".join(_line_texts(p, officer.user_id, since))
+    assert "เกินเวลารับเรื่อง: 1" in " ".join(line_texts(p, officer.user_id, since))
 
     case_id = await _problem_id(p)
     await p.line_send(officer, officer.postback(f"case:{case_id}:ack"))
@@ -679,7 +589,7 @@ async def test_feedback_only_for_a_resolved_case_and_rated_once(platforms: Platf
     case_id = await _problem_id(p)
     since = len(p.line.calls)
     await p.line_send(villager, villager.postback(f"feedback:{case_id}:1"))
-    assert any("ยังยืนยันหรือให้คะแนนไม่ได้" in t for t in _line_texts(p, "", since))
+    assert any("ยังยืนยันหรือให้คะแนนไม่ได้" in t for t in line_texts(p, "", since))
     await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
     await p.line_say(officer, "เรียบร้อย", "ไม่มีรูป", "ยืนยัน")
     await p.line_send(villager, villager.postback(f"feedback:{case_id}:4"))

@@ -19,12 +19,11 @@ from sqlmodel import col
 from bot.service import Core, queue_broadcasts
 from domain import broadcasts, policy
 from storage import broadcasts as store
-from storage import staff
 from storage.models import Broadcast, OutboxMessage, StaffRole, User
-from tests.bot.test_alerts import LINE_SECRET, Platforms, _line_texts
-from tests.conftest import Clock
+from tests.support.clock import Clock
 from tests.support.fake_line import FakeLine, LineEvents
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.platforms import LINE_SECRET, Platforms, join_as_staff, line_texts
 
 BKK = dt.timezone(dt.timedelta(hours=7))
 
@@ -100,16 +99,6 @@ async def test_audiences_and_who_may_address_them(core: Core) -> None:
     assert not policy.may_address(two, "5003") and not policy.may_address(two, "50")
 
 
-async def _coordinator(p: Platforms, area: str = "50", role: str = "coordinator") -> LineEvents:
-    async with p.core.sessions() as session, session.begin():
-        code = await staff.create_invite(
-            session, role, area, expires_in=dt.timedelta(days=1), now=p.clock.now
-        )
-    who = LineEvents(p.line, f"Ucoord{area}{role}00000")
-    await p.line_say(who, f"/join {code}", "ภาษาไทย", "ยินยอม", "ผู้ประสาน", "ข้าม", "ยืนยัน")
-    return who
-
-
 async def _rows(core: Core) -> list[OutboxMessage]:
     async with core.sessions() as session:
         query = select(OutboxMessage).where(OutboxMessage.kind == "broadcast")
@@ -123,12 +112,12 @@ async def test_a_coordinator_broadcasts_from_chat_to_both_platforms(platforms: P
     await _people(p.core, 2, active=False, prefix="gone")  # blocked: counted, not sent
     await _people(p.core, 4, province_code="10", district_code="1001",
                   subdistrict_code="100101", prefix="bkk")  # another province  # fmt: skip
-    coordinator = await _coordinator(p)
+    coordinator = await join_as_staff(p)
     since = len(p.line.calls)
     await p.line_say(coordinator, "ส่งประกาศ", "ผู้รายงานทุกคน", "เสร็จ", "ทั้งพื้นที่ของฉัน",
                      "ประชุมประจำเดือนวันจันทร์ 9 โมง ที่ว่าการอำเภอ", "ข้าม", "ส่งเลย",
                      "ยืนยัน")  # fmt: skip
-    said = _line_texts(p, coordinator.user_id, since)
+    said = line_texts(p, coordinator.user_id, since)
     preview = next(t for t in said if "ตัวอย่างประกาศ" in t)
     assert "LINE 1200 คน" in preview and "Telegram 3 คน" in preview
     assert "บล็อกบอตแล้ว (ไม่ส่ง): 2 คน" in preview
@@ -155,7 +144,7 @@ async def test_a_coordinator_broadcasts_from_chat_to_both_platforms(platforms: P
 
     since = len(p.line.calls)
     await p.line_say(coordinator, "สถานะประกาศ")
-    status = " ".join(_line_texts(p, coordinator.user_id, since))
+    status = " ".join(line_texts(p, coordinator.user_id, since))
     assert "ส่งครบแล้ว" in status and "ส่งแล้ว 1203" in status and "บล็อก 2" in status
     # Pressing "send" again on the old preview does not send it twice.
     await p.line_send(coordinator, coordinator.postback("bcast:1:send"))
@@ -168,11 +157,11 @@ async def test_officers_only_in_their_district_and_villagers_never(
     p = platforms
     await _people(p.core, 5, district_code="5007", subdistrict_code="500701", prefix="rim")
     await _people(p.core, 3, prefix="muang")  # the officer's own district
-    officer = await _coordinator(p, "5001", role="officer")
+    officer = await join_as_staff(p, "5001", role="officer")
     since = len(p.line.calls)
     await p.line_say(officer, "ส่งประกาศ", "ผู้รายงานทุกคน", "เสร็จ", "เลือกอำเภอ", "แม่ริม",
                      "ประชุมด่วน", "ข้าม", "ส่งเลย", "ยืนยัน")  # fmt: skip
-    assert any("เฉพาะในพื้นที่ที่คุณรับผิดชอบ" in t for t in _line_texts(p, officer.user_id, since))
+    assert any("เฉพาะในพื้นที่ที่คุณรับผิดชอบ" in t for t in line_texts(p, officer.user_id, since))
     async with p.core.sessions() as session:
         assert (await session.execute(select(Broadcast))).first() is None
 
@@ -188,18 +177,18 @@ async def test_officers_only_in_their_district_and_villagers_never(
                      "เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3", "ยืนยัน")  # fmt: skip
     since = len(p.line.calls)
     await p.line_say(villager, "ส่งประกาศ")
-    said = " ".join(_line_texts(p, villager.user_id, since))
+    said = " ".join(line_texts(p, villager.user_id, since))
     assert "ตัวอย่างประกาศ" not in said and "ส่งถึงใครบ้าง" not in said
     await p.line_send(villager, villager.postback(f"bcast:{draft.id}:send"))
     await p.line_send(villager, villager.postback(f"bcast:{draft.id}:status"))
-    assert "ขออภัย" in " ".join(_line_texts(p, villager.user_id, since))
+    assert "ขออภัย" in " ".join(line_texts(p, villager.user_id, since))
 
     # Another staff member cannot confirm or cancel someone else's draft.
-    coordinator = await _coordinator(p)
+    coordinator = await join_as_staff(p)
     since = len(p.line.calls)
     await p.line_send(coordinator, coordinator.postback(f"bcast:{draft.id}:send"))
     await p.line_send(coordinator, coordinator.postback(f"bcast:{draft.id}:cancel"))
-    assert sum("ไม่ได้สร้างโดยคุณ" in t for t in _line_texts(p, coordinator.user_id, since)) == 2
+    assert sum("ไม่ได้สร้างโดยคุณ" in t for t in line_texts(p, coordinator.user_id, since)) == 2
     async with p.core.sessions() as session:
         assert (await session.get(Broadcast, draft.id)).status == "draft"  # type: ignore[union-attr]
     assert await _rows(p.core) == []
@@ -207,7 +196,7 @@ async def test_officers_only_in_their_district_and_villagers_never(
     since = len(p.line.calls)
     await p.line_send(officer, officer.postback(f"bcast:{draft.id}:cancel"))
     await p.line_send(officer, officer.postback(f"bcast:{draft.id}:send"))
-    said = " ".join(_line_texts(p, officer.user_id, since))
+    said = " ".join(line_texts(p, officer.user_id, since))
     assert "ยกเลิกประกาศ" in said and "เปลี่ยนไม่ได้แล้ว" in said
     assert await _rows(p.core) == []
 
@@ -217,15 +206,15 @@ async def test_a_scheduled_broadcast_goes_at_its_time_outside_quiet_hours(
 ) -> None:
     p = platforms
     await _people(p.core, 2)
-    coordinator = await _coordinator(p)
+    coordinator = await join_as_staff(p)
     await p.line_say(coordinator, "ส่งประกาศ", "ผู้ใหญ่บ้าน", "เสร็จ", "ทั้งพื้นที่ของฉัน",
                      "พรุ่งนี้ตรวจสุขภาพฟรี", "ข้าม", "ตั้งเวลาส่ง", "พรุ่งนี้", "07:00",
                      "ยืนยัน")  # fmt: skip
     since = len(p.line.calls)
     await p.line_send(coordinator, coordinator.postback("bcast:1:send"))
-    assert any("ตั้งเวลาส่งประกาศ #1" in t for t in _line_texts(p, coordinator.user_id, since))
+    assert any("ตั้งเวลาส่งประกาศ #1" in t for t in line_texts(p, coordinator.user_id, since))
     await p.line_send(coordinator, coordinator.postback("bcast:1:status"))
-    assert any("ตั้งเวลาไว้" in t for t in _line_texts(p, coordinator.user_id, since))
+    assert any("ตั้งเวลาไว้" in t for t in line_texts(p, coordinator.user_id, since))
     assert await queue_broadcasts(p.core) == 0
     p.clock.now = dt.datetime(2026, 3, 21, 6, 59, tzinfo=BKK).astimezone(dt.UTC)
     assert await queue_broadcasts(p.core) == 0
@@ -251,14 +240,14 @@ async def test_broadcast_rows_written_in_quiet_hours_wait(core: Core, clock: Clo
 async def test_send_now_in_quiet_hours_says_when_it_goes(platforms: Platforms) -> None:
     p = platforms
     await _people(p.core, 2)
-    coordinator = await _coordinator(p)
+    coordinator = await join_as_staff(p)
     p.clock.now = dt.datetime(2026, 3, 20, 22, 0, tzinfo=BKK).astimezone(dt.UTC)
     await p.line_say(coordinator, "ส่งประกาศ", "ผู้ใหญ่บ้าน", "เสร็จ", "ทั้งพื้นที่ของฉัน",
                      "ประกาศกลางคืน", "ข้าม", "ส่งเลย", "ยืนยัน")  # fmt: skip
     since = len(p.line.calls)
     await p.line_send(coordinator, coordinator.postback("bcast:1:send"))
     assert any("ระบบจะส่งเวลา" in t and "07:00" in t
-               for t in _line_texts(p, coordinator.user_id, since))  # fmt: skip
+               for t in line_texts(p, coordinator.user_id, since))  # fmt: skip
     assert await p.deliver() == 0  # held until the morning
     p.clock.now = dt.datetime(2026, 3, 21, 7, 0, tzinfo=BKK).astimezone(dt.UTC)
     assert await p.deliver() == 1  # one multicast row for the two

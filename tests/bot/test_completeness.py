@@ -6,9 +6,7 @@ import datetime as dt
 
 from bot.service import Core
 from storage.models import Report, User
-from tests.bot.test_alerts import Platforms, _line_texts
-from tests.bot.test_broadcasts import _coordinator
-from tests.bot.test_staff_areas import _grant
+from tests.support.platforms import Platforms, grant_role, join_as_staff, line_texts
 
 
 async def _village(core: Core, name: str, subdistrict: str, village: int,
@@ -38,18 +36,18 @@ async def test_officers_and_coordinators_see_who_reported_this_week(platforms: P
     await _village(p.core, "d", "500701", 4, reported_days_ago=0.5)  # แม่ริม
     await _village(p.core, "e", "100101", 5, reported_days_ago=None)  # Bangkok: not ours
 
-    officer = await _coordinator(p, "5001", role="officer")
+    officer = await join_as_staff(p, "5001", role="officer")
     since = len(p.line.calls)
     await p.line_say(officer, "ความครบถ้วน")
-    text = "\n".join(_line_texts(p, officer.user_id, since))
+    text = "\n".join(line_texts(p, officer.user_id, since))
     assert "รายงานแล้ว 1 จาก 3 หมู่บ้าน" in text
     assert "หมู่ 2 ต.ศรีภูมิ" in text and "หมู่ 3 ต.พระสิงห์" in text
     assert "หมู่ 1 " not in text
 
-    coordinator = await _coordinator(p, "50")
+    coordinator = await join_as_staff(p, "50")
     since = len(p.line.calls)
     await p.line_say(coordinator, "ความครบถ้วน")
-    text = "\n".join(_line_texts(p, coordinator.user_id, since))
+    text = "\n".join(line_texts(p, coordinator.user_id, since))
     assert "รายงานแล้ว 2 จาก 4 หมู่บ้าน" in text
     assert "• เมืองเชียงใหม่: 1/3" in text and "• แม่ริม: 1/1" in text
     assert "กรุงเทพ" not in text and "หมู่ 5" not in text
@@ -61,12 +59,12 @@ async def test_someone_holding_two_areas_sees_each(platforms: Platforms) -> None
     await _village(p.core, "c", "500102", 3, reported_days_ago=None)
     await _village(p.core, "d", "500701", 4, reported_days_ago=None)  # แม่ริม
     await _village(p.core, "e", "100101", 5, reported_days_ago=0.5)  # Bangkok
-    officer = await _coordinator(p, "5001", role="officer")
-    await _grant(p, officer, "officer", "5007")
-    await _grant(p, officer, "coordinator", "10")
+    officer = await join_as_staff(p, "5001", role="officer")
+    await grant_role(p, officer, "officer", "5007")
+    await grant_role(p, officer, "coordinator", "10")
     since = len(p.line.calls)
     await p.line_say(officer, "ความครบถ้วน")
-    text = "\n".join(_line_texts(p, officer.user_id, since))
+    text = "\n".join(line_texts(p, officer.user_id, since))
     assert "(อ.เมืองเชียงใหม่ จ.เชียงใหม่)\nรายงานแล้ว 1 จาก 2 หมู่บ้าน" in text
     assert "(อ.แม่ริม จ.เชียงใหม่)\nรายงานแล้ว 0 จาก 1 หมู่บ้าน" in text
     assert "(กรุงเทพมหานคร)\nรายงานแล้ว 1 จาก 1 หมู่บ้าน" in text

@@ -23,9 +23,9 @@ from sqlalchemy.engine import make_url
 
 from bot.service import build_core
 from storage.models import Conversation, InboxEvent, User
-from tests.conftest import make_settings
 from tests.support.fake_line import FakeLine, LineEvents, sign, text_of, webhook_body
 from tests.support.processes import free_port, kill, serve, server_env, stop
+from tests.support.settings import make_settings
 
 SECRET = "crash-secret"
 

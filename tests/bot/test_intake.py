@@ -19,8 +19,9 @@ from sqlalchemy.exc import OperationalError
 from bot.server import INTAKE_KEY, build_app, settle
 from bot.service import Core, build_core
 from storage.models import InboxEvent
-from tests.conftest import Clock, make_settings
+from tests.support.clock import Clock
 from tests.support.fake_line import FakeLine, LineEvents, sign, text_of, webhook_body
+from tests.support.settings import make_settings
 
 SECRET = "intake-secret"
 

@@ -19,8 +19,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot import media_links
 from bot.config import Settings
 from storage.media import MediaStore
-from tests.conftest import Clock, make_settings
+from tests.support.clock import Clock
 from tests.support.images import png_bytes
+from tests.support.settings import make_settings
 
 KEY = "k" * 16 + "-media-links-test"
 PHOTO = png_bytes(3, 3, (10, 200, 30))

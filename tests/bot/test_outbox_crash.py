@@ -16,9 +16,9 @@ from bot.service import build_core
 from handlers.messages import Outgoing
 from storage import outbox, repo
 from storage.models import OutboxMessage
-from tests.conftest import make_settings
 from tests.support.fake_line import FakeLine
 from tests.support.processes import free_port, kill, serve, server_env, stop
+from tests.support.settings import make_settings
 
 ROWS = 120
 

@@ -26,8 +26,9 @@ from bot.service import Core, build_core
 from handlers.messages import Outgoing
 from storage import outbox, repo
 from storage.models import OutboxMessage
-from tests.conftest import Clock, make_settings
+from tests.support.clock import Clock
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.settings import make_settings
 
 # Shaped like a real one: bot id, colon, 35 characters.
 TOKEN = "7012345678:AAF3kq9Zp0x-Yw8vB2nC4dE6fG8hJ1kL3mN"

@@ -16,7 +16,8 @@ from bot.leader import FileLeader, PostgresLeader
 from bot.scheduler import Scheduler, last_fire, run_cron_job
 from bot.service import Core, build_core
 from storage.models import Conversation, OutboxMessage, Report, StaffRole, User
-from tests.conftest import Clock, make_settings
+from tests.support.clock import Clock
+from tests.support.settings import make_settings
 
 BKK = dt.timezone(dt.timedelta(hours=7))
 MONDAY_9 = dt.datetime(2026, 3, 23, 9, 0, tzinfo=BKK).astimezone(dt.UTC)

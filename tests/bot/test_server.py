@@ -33,7 +33,7 @@ async def test_healthz_names_the_pilot_districts_no_officer_holds(
     database_url: str, tmp_path: Path
 ) -> None:
     from storage import repo, staff
-    from tests.conftest import make_settings
+    from tests.support.settings import make_settings
 
     pilots = tmp_path / "pilots.toml"
     pilots.write_text('districts = ["5001", "4001", "1001"]\n', encoding="utf-8")

@@ -11,7 +11,7 @@ from bot.service import Core, handle
 from domain.people import user_view
 from handlers.messages import Inbound
 from storage.models import Conversation, Report, User
-from tests.conftest import Clock
+from tests.support.clock import Clock
 
 REGISTER = [
     "สวัสดี",

@@ -14,8 +14,8 @@ from sqlmodel import col
 from bot.service import Core
 from storage import staff
 from storage.models import OutboxMessage, Report, User
-from tests.bot.test_alerts import Platforms, _line_texts
 from tests.support.fake_line import LineEvents
+from tests.support.platforms import Platforms, grant_role, line_texts
 
 NOT_ALLOWED = "ไม่มีสิทธิ์"
 
@@ -68,15 +68,6 @@ async def _status(p: Platforms, report: Report) -> str:
         return found.status
 
 
-async def _grant(p: Platforms, who: LineEvents, role: str, area: str) -> None:
-    """As `fieldbot users grant` does it."""
-    async with p.core.sessions() as session, session.begin():
-        user = (
-            await session.execute(select(User).where(col(User.platform_user_id) == who.user_id))
-        ).scalar_one()
-        await staff.grant(session, user, role, area)
-
-
 @pytest.mark.parametrize("how", ["invite", "grant"])
 async def test_a_village_head_made_officer_elsewhere_still_reports_from_home(
     platforms: Platforms, how: str
@@ -88,9 +79,9 @@ async def test_a_village_head_made_officer_elsewhere_still_reports_from_home(
     if how == "invite":
         since = len(p.line.calls)
         await p.line_say(head, f"/join {await _invite(p.core, '5002')}")
-        assert any("จอมทอง" in t for t in _line_texts(p, head.user_id, since))
+        assert any("จอมทอง" in t for t in line_texts(p, head.user_id, since))
     else:
-        await _grant(p, head, "officer", "5002")
+        await grant_role(p, head, "officer", "5002")
 
     # Their own problem report is filed at home and alerts home's officer only.
     own = await _problem(p, head)
@@ -106,20 +97,20 @@ async def test_a_village_head_made_officer_elsewhere_still_reports_from_home(
     # They work 5002's cases, not those of their home district.
     since = len(p.line.calls)
     await p.line_send(head, head.postback(f"case:{own.id}:ack"))
-    assert any(NOT_ALLOWED in t for t in _line_texts(p, head.user_id, since))
+    assert any(NOT_ALLOWED in t for t in line_texts(p, head.user_id, since))
     assert await _status(p, own) == "received"
     await p.line_send(head, head.postback(f"case:{theirs.id}:ack"))
     assert await _status(p, theirs) == "acknowledged"
     since = len(p.line.calls)
     await p.line_say(head, "เรื่องค้าง")
-    listed = " ".join(_line_texts(p, head.user_id, since))
+    listed = " ".join(line_texts(p, head.user_id, since))
     assert theirs.reference in listed and own.reference not in listed
 
     # Holding 5001 as well, they work both districts' cases and see both in their list.
-    await _grant(p, head, "officer", "5001")
+    await grant_role(p, head, "officer", "5001")
     since = len(p.line.calls)
     await p.line_say(head, "เรื่องค้าง")
-    listed = " ".join(_line_texts(p, head.user_id, since))
+    listed = " ".join(line_texts(p, head.user_id, since))
     assert theirs.reference in listed and own.reference in listed
     await p.line_send(head, head.postback(f"case:{own.id}:ack"))
     assert await _status(p, own) == "acknowledged"
@@ -134,7 +125,7 @@ async def test_a_village_head_made_officer_elsewhere_still_reports_from_home(
 async def test_a_coordinator_who_is_also_an_officer_is_alerted_once(platforms: Platforms) -> None:
     p = platforms
     both = await _officer(p, "Uboth000000000000", "5001")
-    await _grant(p, both, "coordinator", "50")
+    await grant_role(p, both, "coordinator", "50")
     villager = await _villager(p, "Uvillager500100000", "เมืองเชียงใหม่", "สุเทพ")
     report = await _problem(p, villager)
     from bot.scheduler import escalate_due

@@ -28,7 +28,7 @@ from bot.service import Core
 from handlers.messages import Inbound
 from storage import repo
 from storage.models import Conversation, Report, User, utcnow
-from tests.conftest import Clock
+from tests.support.clock import Clock
 
 TRANSCRIPTS = sorted((Path(__file__).parent.parent / "transcripts").glob("*.txt"))
 UNITS = {"h": "hours", "m": "minutes", "d": "days"}

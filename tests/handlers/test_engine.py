@@ -25,7 +25,7 @@ from handlers.engine import (
 )
 from handlers.forms import FORMS, Step, StepType
 from handlers.messages import Inbound, Outgoing, PhotoRef
-from tests.handlers.conftest import (
+from tests.support.conversation import (
     ACTIVITY_ANSWERS,
     CHIANG_MAI,
     MUEANG_CHIANG_MAI,

@@ -45,7 +45,7 @@ from handlers.forms import FORMS, Form, Step, SubmitAction
 from handlers.i18n import Translator
 from handlers.messages import Inbound, Outgoing
 from handlers.router import NO_FORM_LIMIT, JoinOutcome, ReportLine
-from tests.handlers.conftest import NEWCOMER, NOW, REGISTERED, SI_PHUM, make_env
+from tests.support.conversation import NEWCOMER, NOW, REGISTERED, SI_PHUM, make_env
 
 # "นะครับ" is also นะ + ครับ: the old particle pattern tried every split of the run, 2^26 of them,
 # at each of the 157 places it could start.

@@ -13,13 +13,13 @@ from handlers.engine import Env, FormState, Submitted
 from handlers.forms import ACTIVITY, FORMS, PROBLEM
 from handlers.i18n import Translator
 from handlers.reports import card_lines, export_cells, export_columns, report_fields
-from tests.handlers.conftest import (
+from tests.support.added_question import problem_with_water, with_words
+from tests.support.conversation import (
     PROBLEM_ANSWERS,
     REGISTERED,
     Chat,
     make_env,
 )
-from tests.support.added_question import problem_with_water, with_words
 
 AREA = {
     "province_code": "50",

@@ -34,7 +34,7 @@ from handlers.router import (
     RESUME_DISCARD,
     ReportLine,
 )
-from tests.handlers.conftest import (
+from tests.support.conversation import (
     ACTIVITY_ANSWERS,
     NEWCOMER,
     NOW,

@@ -5,11 +5,9 @@ staff_roles and the home villages put back; and goes down again."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -20,7 +18,13 @@ from storage import staff
 from storage.db import create_engine, session_factory
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import User, UTCDateTime
-from tests.conftest import NO_POSTGRES, POSTGRES_URL
+from tests.support.database import (
+    NO_POSTGRES,
+    POSTGRES_URL,
+    create_database,
+    drop_database,
+    new_database_name,
+)
 
 WHEN = dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)
 GRANTED = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
@@ -63,10 +67,6 @@ OLD_REPORTS = sa.table(
 )
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database with nothing in it (not even migrations), on each backend."""
@@ -75,18 +75,10 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
         return
     if not POSTGRES_URL:
         pytest.skip(NO_POSTGRES)
-    name = f"fieldbot_mig_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    name = new_database_name()
+    await create_database(POSTGRES_URL, name)
     yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(POSTGRES_URL, name)
 
 
 async def _downgrade(engine: AsyncEngine, revision: str) -> None:

@@ -16,7 +16,8 @@ from bot.service import Core, build_core
 from handlers.messages import Inbound, Outgoing
 from storage import outbox, repo, staff
 from storage.models import OutboxMessage, User, utcnow
-from tests.conftest import Clock, make_settings
+from tests.support.clock import Clock
+from tests.support.settings import make_settings
 from tests.support.terminal import TypedInput, eventually, wait_for_text
 
 

@@ -18,9 +18,10 @@ from bot.channels.line.adapter import LineChannel
 from bot.server import CHANNELS_KEY, DISPATCHER_KEY, INTAKE_KEY, build_app, settle
 from bot.service import Core, build_core
 from storage.models import InboxEvent, OutboxMessage, Report, ReportPhoto, User
-from tests.conftest import Clock, make_settings
+from tests.support.clock import Clock
 from tests.support.fake_line import FakeLine, LineEvents, sign, text_of, webhook_body
 from tests.support.images import png_bytes
+from tests.support.settings import make_settings
 
 SECRET = "line-channel-secret"
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot.channels import catalog, registry
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def test_one_plugin_per_spec_in_the_catalogs_order() -> None:

@@ -20,9 +20,10 @@ from bot.server import CHANNELS_KEY, DISPATCHER_KEY, build_app, settle
 from bot.service import Core, build_core
 from handlers.messages import Outgoing
 from storage.models import OutboxMessage, Report, ReportPhoto, User
-from tests.conftest import Clock, make_settings
+from tests.support.clock import Clock
 from tests.support.fake_telegram import FakeTelegram, TelegramUpdates
 from tests.support.images import png_bytes
+from tests.support.settings import make_settings
 
 TOKEN = "123456:TEST-token"
 SECRET = "telegram-webhook-secret"
