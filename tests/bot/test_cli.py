@@ -1,11 +1,11 @@
 """The command line as a person uses it: `fieldbot chat` fed by a pipe, then
-`fieldbot reports export`, on SQLite and PostgreSQL; `--help`; bad settings."""
+`fieldbot reports export`, on SQLite and PostgreSQL; `--help`; bad settings. In this process
+(`main(argv)`, tests/support/cli.py), but for one run of `python -m bot.cli` as a process."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +13,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from storage.migrate import head_revision
+from tests.support.cli import run_cli
+from tests.support.env import environment
 
 SCRIPT = """\
 ภาษาไทย
@@ -46,39 +48,27 @@ SCRIPT = """\
 """
 
 
-def _fieldbot(
-    args: list[str], env: dict[str, str], stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
 def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FIELDBOT_", "DATABASE_"))}
-    env.update(DATABASE_URL=database_url, FIELDBOT_MEDIA_DIR=str(tmp_path / "media"))
-    return env
+    return environment(
+        drop=("FIELDBOT_", "DATABASE_"),
+        DATABASE_URL=database_url,
+        FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
+    )
 
 
 def test_piped_chat_stores_reports_visible_in_export(
     database_url: str, tmp_path: Path, photo_file: Path
 ) -> None:
     env = _env(database_url, tmp_path)
-    chat = _fieldbot(["chat", "--user", "somchai"], env, SCRIPT.format(photo=photo_file))
-    assert chat.returncode == 0, chat.stderr
-    assert "> ยืนยัน" in chat.stdout  # piped input is echoed, so the output reads as a transcript
-    assert "ลงทะเบียนเรียบร้อย" in chat.stdout
-    assert "ACT-" in chat.stdout and "PRB-" in chat.stdout
+    chat = run_cli(["chat", "--user", "somchai"], env, SCRIPT.format(photo=photo_file))
+    assert chat.code == 0, chat.err
+    assert "> ยืนยัน" in chat.out  # piped input is echoed, so the output reads as a transcript
+    assert "ลงทะเบียนเรียบร้อย" in chat.out
+    assert "ACT-" in chat.out and "PRB-" in chat.out
 
-    exported = _fieldbot(["reports", "export", "--out", "-"], env)
-    assert exported.returncode == 0, exported.stderr
-    rows = list(csv.reader(io.StringIO(exported.stdout)))
+    exported = run_cli(["reports", "export", "--out", "-"], env)
+    assert exported.code == 0, exported.err
+    rows = list(csv.reader(io.StringIO(exported.out)))
     header, body = rows[0], rows[1:]
     assert header[0] == "เลขที่ / Reference"
     assert len(body) == 2
@@ -95,107 +85,127 @@ def test_piped_chat_stores_reports_visible_in_export(
     assert problem["ครัวเรือนที่เดือดร้อน / Households affected"] == "40"
     assert problem["ละติจูด / Latitude"] == "18.79"
 
-    only_problems = _fieldbot(
+    only_problems = run_cli(
         ["reports", "export", "--kind", "problem", "--district", "5001", "--out", "-"], env
     )
-    assert len(list(csv.reader(io.StringIO(only_problems.stdout)))) == 2
+    assert len(list(csv.reader(io.StringIO(only_problems.out)))) == 2
 
     xlsx = tmp_path / "reports.xlsx"
-    made = _fieldbot(["reports", "export", "--format", "xlsx", "--out", str(xlsx)], env)
-    assert made.returncode == 0, made.stderr
+    made = run_cli(["reports", "export", "--format", "xlsx", "--out", str(xlsx)], env)
+    assert made.code == 0, made.err
     sheet = load_workbook(xlsx).active
     assert sheet is not None
     assert sheet.max_row == 3
 
-    future = _fieldbot(["reports", "export", "--since", "2999-01-01", "--out", "-"], env)
-    assert len(list(csv.reader(io.StringIO(future.stdout)))) == 1  # header only
+    future = run_cli(["reports", "export", "--since", "2999-01-01", "--out", "-"], env)
+    assert len(list(csv.reader(io.StringIO(future.out)))) == 1  # header only
+
+
+def test_fieldbot_runs_as_a_process_of_its_own(tmp_path: Path) -> None:
+    """The command as the shell starts it: its help with exit status 0, and a bad setting
+    refused with exit status 2 and one line on standard error."""
+
+    def fieldbot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
+        )  # fmt: skip
+
+    shown = fieldbot("--help", env=environment())
+    assert shown.returncode == 0, shown.stderr
+    assert "usage: fieldbot" in shown.stdout and "reports" in shown.stdout
+    env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
+    bad = fieldbot("db", "current", env={**env, "FIELDBOT_TIMEZONE": "Mars/Olympus"})
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("fieldbot: invalid setting: FIELDBOT_TIMEZONE")
+    assert "Traceback" not in bad.stderr
 
 
 def test_help_explains_commands() -> None:
-    result = _fieldbot(["--help"], dict(os.environ))
-    assert result.returncode == 0
+    result = run_cli(["--help"], environment())
+    assert result.code == 0
     for command in ("serve", "chat", "db", "reports"):
-        assert command in result.stdout
-    export_help = _fieldbot(["reports", "export", "--help"], dict(os.environ))
-    assert "--since" in export_help.stdout and "--format" in export_help.stdout
+        assert command in result.out
+    export_help = run_cli(["reports", "export", "--help"], environment())
+    assert "--since" in export_help.out and "--format" in export_help.out
 
 
 def test_db_upgrade_and_bad_settings(tmp_path: Path) -> None:
     env = _env(f"sqlite:///{tmp_path / 'new.db'}", tmp_path)
-    upgraded = _fieldbot(["db", "upgrade"], env)
-    assert upgraded.returncode == 0, upgraded.stderr
-    assert head_revision() in upgraded.stdout
-    current = _fieldbot(["db", "current"], env)
-    assert current.stdout.strip() == head_revision()
+    upgraded = run_cli(["db", "upgrade"], env)
+    assert upgraded.code == 0, upgraded.err
+    assert head_revision() in upgraded.out
+    current = run_cli(["db", "current"], env)
+    assert current.out.strip() == head_revision()
 
-    bad = _fieldbot(["db", "current"], {**env, "FIELDBOT_TIMEZONE": "Mars/Olympus"})
-    assert bad.returncode == 2
-    assert "FIELDBOT_TIMEZONE" in bad.stderr or "timezone" in bad.stderr.lower()
+    bad = run_cli(["db", "current"], {**env, "FIELDBOT_TIMEZONE": "Mars/Olympus"})
+    assert bad.code == 2
+    assert "FIELDBOT_TIMEZONE" in bad.err or "timezone" in bad.err.lower()
 
 
 def test_bad_since_date_is_explained(tmp_path: Path) -> None:
     env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
-    result = _fieldbot(["reports", "export", "--since", "someday", "--out", "-"], env)
-    assert result.returncode != 0
-    assert "cannot read the date" in result.stderr
+    result = run_cli(["reports", "export", "--since", "someday", "--out", "-"], env)
+    assert result.code != 0
+    assert "cannot read the date" in result.err
 
 
 def test_failures_are_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
     env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
-    no_dir = _fieldbot(["reports", "export", "--out", str(tmp_path / "missing" / "x.csv")], env)
-    assert no_dir.returncode == 1
-    assert "No such file or directory" in no_dir.stderr and "Traceback" not in no_dir.stderr
+    no_dir = run_cli(["reports", "export", "--out", str(tmp_path / "missing" / "x.csv")], env)
+    assert no_dir.code == 1
+    assert "No such file or directory" in no_dir.err and "Traceback" not in no_dir.err
 
     unreachable = {**env, "DATABASE_URL": "postgresql://postgres:s3cret@127.0.0.1:1/nowhere"}
-    down = _fieldbot(["db", "current"], unreachable)
-    assert down.returncode == 1
-    assert "cannot reach the database" in down.stderr and "Traceback" not in down.stderr
-    assert "s3cret" not in down.stderr  # the password is never printed
+    down = run_cli(["db", "current"], unreachable)
+    assert down.code == 1
+    assert "cannot reach the database" in down.err and "Traceback" not in down.err
+    assert "s3cret" not in down.err  # the password is never printed
 
-    level = _fieldbot(["db", "current"], {**env, "FIELDBOT_LOG_LEVEL": "verbose"})
-    assert level.returncode == 2 and "FIELDBOT_LOG_LEVEL" in level.stderr
+    level = run_cli(["db", "current"], {**env, "FIELDBOT_LOG_LEVEL": "verbose"})
+    assert level.code == 2 and "FIELDBOT_LOG_LEVEL" in level.err
 
-    empty = _fieldbot(["db", "current"], {**env, "TELEGRAM_BOT_TOKEN": " "})
-    assert empty.returncode == 2 and "Traceback" not in empty.stderr
-    assert empty.stderr.startswith("fieldbot: invalid setting: TELEGRAM_BOT_TOKEN: ")
-    assert "unset it to turn the Telegram channel off, or give it a value" in empty.stderr
+    empty = run_cli(["db", "current"], {**env, "TELEGRAM_BOT_TOKEN": " "})
+    assert empty.code == 2 and "Traceback" not in empty.err
+    assert empty.err.startswith("fieldbot: invalid setting: TELEGRAM_BOT_TOKEN: ")
+    assert "unset it to turn the Telegram channel off, or give it a value" in empty.err
 
 
 def test_platform_set_up_commands_say_what_is_missing(tmp_path: Path) -> None:
     env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
     env = {k: v for k, v in env.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
-    line = _fieldbot(["line", "setup-richmenu"], env)
-    assert line.returncode != 0 and "LINE_CHANNEL_ACCESS_TOKEN" in line.stderr
-    telegram = _fieldbot(["telegram", "set-webhook", "https://example.org/hook"], env)
-    assert telegram.returncode != 0 and "TELEGRAM_WEBHOOK_SECRET" in telegram.stderr
+    line = run_cli(["line", "setup-richmenu"], env)
+    assert line.code != 0 and "LINE_CHANNEL_ACCESS_TOKEN" in line.err
+    telegram = run_cli(["telegram", "set-webhook", "https://example.org/hook"], env)
+    assert telegram.code != 0 and "TELEGRAM_WEBHOOK_SECRET" in telegram.err
 
 
 def test_invite_join_and_users_commands(database_url: str, tmp_path: Path) -> None:
     env = _env(database_url, tmp_path)
-    made = _fieldbot(["invite", "create", "--role", "officer", "--area", "5001"], env)
-    assert made.returncode == 0, made.stderr
-    code = made.stdout.strip().splitlines()[-1]
+    made = run_cli(["invite", "create", "--role", "officer", "--area", "5001"], env)
+    assert made.code == 0, made.err
+    code = made.out.strip().splitlines()[-1]
     assert len(code) == 11
 
-    chat = _fieldbot(
+    chat = run_cli(
         ["chat", "--user", "officer1"],
         env,
         f"/join {code}\nภาษาไทย\nยินยอม\nปลัดสมศักดิ์ ดีเลิศ\nข้าม\nยืนยัน\n",
     )
-    assert "คุณเป็นเจ้าหน้าที่ของ อ.เมืองเชียงใหม่ จ.เชียงใหม่ แล้ว" in chat.stdout, chat.stdout
+    assert "คุณเป็นเจ้าหน้าที่ของ อ.เมืองเชียงใหม่ จ.เชียงใหม่ แล้ว" in chat.out, chat.out
 
-    listed = _fieldbot(["users", "list", "--role", "officer"], env)
-    rows = listed.stdout.strip().splitlines()
+    listed = run_cli(["users", "list", "--role", "officer"], env)
+    rows = listed.out.strip().splitlines()
     assert len(rows) == 2 and "ปลัดสมศักดิ์" in rows[1] and "5001" in rows[1]
     user_id = rows[1].split("\t")[0]
-    assert _fieldbot(["users", "revoke", user_id], env).returncode == 0
-    assert len(_fieldbot(["users", "list", "--role", "officer"], env).stdout.splitlines()) == 1
-    granted = _fieldbot(["users", "grant", user_id, "--role", "coordinator", "--area", "TH"], env)
-    assert granted.returncode == 0 and "coordinator of TH" in granted.stdout
+    assert run_cli(["users", "revoke", user_id], env).code == 0
+    assert len(run_cli(["users", "list", "--role", "officer"], env).out.splitlines()) == 1
+    granted = run_cli(["users", "grant", user_id, "--role", "coordinator", "--area", "TH"], env)
+    assert granted.code == 0 and "coordinator of TH" in granted.out
 
-    wrong = _fieldbot(["invite", "create", "--role", "officer", "--area", "50"], env)
-    assert wrong.returncode != 0 and "not an area for a officer" in wrong.stderr
-    bad_time = _fieldbot(
+    wrong = run_cli(["invite", "create", "--role", "officer", "--area", "50"], env)
+    assert wrong.code != 0 and "not an area for a officer" in wrong.err
+    bad_time = run_cli(
         ["invite", "create", "--role", "admin", "--area", "TH", "--expires", "x"], env
     )
-    assert bad_time.returncode == 2 and "use a number" in bad_time.stderr
+    assert bad_time.code == 2 and "use a number" in bad_time.err
