@@ -19,6 +19,8 @@ from bot.service import Core
 from handlers.messages import Outgoing
 from storage import staff
 from storage.models import User
+from tests.support.cli import run_cli_async
+from tests.support.env import environment
 from tests.support.fake_line import LineEvents, buttons_of, sign, text_of, webhook_body
 from tests.support.fake_telegram import TelegramUpdates
 from tests.support.images import png_bytes
@@ -229,16 +231,9 @@ def test_backoff_grows_and_is_jittered() -> None:
 
 
 async def _cli(p: Platforms, *args: str) -> tuple[int, str]:
-    import os
-    import sys
-
-    env = {**os.environ, "DATABASE_URL": p.core.settings.database_url}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await process.communicate()
-    return process.returncode or 0, out.decode()
+    """`fieldbot ARGS` on the test's database: its exit code and all it wrote."""
+    ran = await run_cli_async(args, environment(DATABASE_URL=p.core.settings.database_url))
+    return ran.code, ran.out + ran.err
 
 
 async def test_outbox_status_retry_and_cancel_commands(platforms: Platforms) -> None:

@@ -5,10 +5,7 @@ the command line."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,9 @@ from bot.service import Core, queue_broadcasts
 from domain import broadcasts, policy
 from storage import broadcasts as store
 from storage.models import Broadcast, OutboxMessage, StaffRole, User
+from tests.support.cli import Ran, run_cli_async
 from tests.support.clock import Clock
+from tests.support.env import environment
 from tests.support.fake_line import FakeLine, LineEvents
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.platforms import LINE_SECRET, Platforms, join_as_staff, line_texts
@@ -253,13 +252,8 @@ async def test_send_now_in_quiet_hours_says_when_it_goes(platforms: Platforms) -
     assert await p.deliver() == 1  # one multicast row for the two
 
 
-async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "broadcast", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    return process.returncode or 0, out.decode(), err.decode()
+async def _cli(*args: str, env: dict[str, str]) -> Ran:
+    return await run_cli_async(["broadcast", *args], env)
 
 
 async def test_the_command_line_sends_and_reports(
@@ -279,8 +273,8 @@ async def test_the_command_line_sends_and_reports(
         await outbox.enqueue(session, officer, "alert", [Outgoing("an alert")])
     line, telegram = FakeLine(), FakeTelegram("123:cli")
     async with TestServer(line.app()) as line_api, TestServer(telegram.app()) as tg_api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
-        env.update(
+        env = environment(
+            drop=("LINE_", "TELEGRAM_"),
             DATABASE_URL=database_url, FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
             FIELDBOT_QUIET_HOURS="off", FIELDBOT_LOG_LEVEL="WARNING",
             LINE_CHANNEL_SECRET=LINE_SECRET, LINE_CHANNEL_ACCESS_TOKEN="t",
