@@ -4,12 +4,9 @@ error names the URL, which holds the bot token) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
-import os
 import shutil
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -26,7 +23,9 @@ from bot.service import Core, build_core
 from handlers.messages import Outgoing
 from storage import outbox, repo
 from storage.models import OutboxMessage
+from tests.support.cli import run_cli_async
 from tests.support.clock import Clock
+from tests.support.env import environment
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.settings import make_settings
 
@@ -178,21 +177,17 @@ async def test_command_line_failures_do_not_quote_the_token(
     shutil.copy(sqlite_template, database)  # migrated already: a faster start
     fake = FakeTelegram(TOKEN)
     async with TestServer(fake.app()) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
-        env.update(
+        env = environment(
+            drop=("LINE_", "TELEGRAM_"),
             DATABASE_URL=f"sqlite+aiosqlite:///{database}",
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             TELEGRAM_API_BASE_URL=str(api.make_url("")).rstrip("/"),
         )
 
-        async def set_webhook() -> tuple[int | None, str]:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "telegram", "set-webhook", "https://x.test/h",
-                env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
-            output, _ = await process.communicate()
-            return process.returncode, output.decode()
+        async def set_webhook() -> tuple[int, str]:
+            ran = await run_cli_async(["telegram", "set-webhook", "https://x.test/h"], env)
+            return ran.code, ran.out + ran.err
 
         fake.redirect_loop.add("setWebhook")
         code, output = await set_webhook()

@@ -20,7 +20,9 @@ from bot.server import CHANNELS_KEY, DISPATCHER_KEY, build_app, settle
 from bot.service import Core, build_core
 from handlers.messages import Outgoing
 from storage.models import OutboxMessage, Report, ReportPhoto, User
+from tests.support.cli import run_cli_async
 from tests.support.clock import Clock
+from tests.support.env import environment
 from tests.support.fake_telegram import FakeTelegram, TelegramUpdates
 from tests.support.images import png_bytes
 from tests.support.settings import make_settings
@@ -371,26 +373,19 @@ async def test_a_file_that_is_no_image_is_refused_as_a_photo(telegram: Telegram)
 
 
 async def test_the_bot_token_never_reaches_the_log(telegram: Telegram, tmp_path: Path) -> None:
-    import asyncio
-    import os
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
-    env.update(
+    env = environment(
+        drop=("LINE_", "TELEGRAM_"),
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_WEBHOOK_SECRET=SECRET,
         TELEGRAM_API_BASE_URL=telegram.api_base,
         FIELDBOT_LOG_LEVEL="INFO",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "telegram", "set-webhook", "https://x.example/hook",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    assert "Telegram webhook set" in output.decode()
-    assert TOKEN.split(":")[1] not in output.decode()
+    ran = await run_cli_async(["telegram", "set-webhook", "https://x.example/hook"], env)
+    output = ran.out + ran.err
+    assert ran.code == 0, output
+    assert "Telegram webhook set" in output
+    assert TOKEN.split(":")[1] not in output
     assert "setWebhook" in telegram.fake.methods()
 
 
