@@ -1,11 +1,10 @@
-"""`fieldbot serve`: the health check, in-process and as the real command."""
+"""`fieldbot serve`: the health check, in-process and as the real command (a process of its
+own: its start-up, its channels report and its stop on SIGTERM)."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.server import build_app
 from bot.service import Core, build_core
+from tests.support.env import environment
+from tests.support.processes import free_port
 
 
 async def test_healthz_reports_database_and_channels(core: Core) -> None:
@@ -73,18 +74,12 @@ async def test_healthz_says_when_the_database_is_gone(core: Core) -> None:
     assert body["database"] is False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_starts_with_no_credentials_and_says_channels_are_off(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
+    port = free_port()
     pilots = tmp_path / "pilots.toml"
     pilots.write_text('districts = ["5001"]\n', encoding="utf-8")
-    env.update(
+    env = environment(
+        drop=("LINE_", "TELEGRAM_"),
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
         FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
         FIELDBOT_PORT=str(port),

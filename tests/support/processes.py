@@ -1,14 +1,16 @@
-"""`fieldbot serve` as a process of its own, for the tests that kill it with SIGKILL."""
+"""`fieldbot serve` as a process of its own, for the tests that kill it with SIGKILL. (Every
+other command is run in-process: tests/support/cli.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sys
 from pathlib import Path
 
 from aiohttp import ClientError, ClientSession
+
+from tests.support.env import environment
 
 
 def free_port() -> int:
@@ -19,14 +21,13 @@ def free_port() -> int:
 
 def server_env(database_url: str, tmp_path: Path, **settings: str) -> dict[str, str]:
     """This environment without platform credentials, plus the test's settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "TELEGRAM_"))}
-    env.update(
+    return environment(
+        drop=("LINE_", "TELEGRAM_"),
         DATABASE_URL=database_url,
         FIELDBOT_MEDIA_DIR=str(tmp_path / "media"),
         FIELDBOT_LOG_LEVEL="WARNING",
         **settings,
     )
-    return env
 
 
 async def serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
