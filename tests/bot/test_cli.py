@@ -194,8 +194,20 @@ def test_invite_join_and_users_commands(database_url: str, tmp_path: Path) -> No
     assert granted.returncode == 0 and "coordinator of TH" in granted.stdout
 
     wrong = _fieldbot(["invite", "create", "--role", "officer", "--area", "50"], env)
-    assert wrong.returncode != 0 and "not an area for a officer" in wrong.stderr
+    assert wrong.returncode != 0 and "not an area for an officer" in wrong.stderr
     bad_time = _fieldbot(
         ["invite", "create", "--role", "admin", "--area", "TH", "--expires", "x"], env
     )
     assert bad_time.returncode == 2 and "use a number" in bad_time.stderr
+    for option, value, said in (
+        ("--uses", "99999999999999999999", "a whole number from 1 to 10000"),
+        ("--expires", "999999999d", "up to 365d"),
+        ("--expires", "0d", "up to 365d"),
+    ):
+        refused = _fieldbot(
+            ["invite", "create", "--role", "admin", "--area", "TH", option, value], env
+        )
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    too_big = _fieldbot(["users", "grant", "99999999999", "--role", "admin", "--area", "TH"], env)
+    assert too_big.returncode == 2 and "an id is a whole number" in too_big.stderr
