@@ -100,6 +100,11 @@ class TelegramChannel:
                 "Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped?): "
                 "check it with @BotFather"
             ) from None
+        except NetworkError as error:
+            # Telegram out of reach (a network down, a proxy): the rest of the service must
+            # not stop for it. Webhooks are still stored, and the outbox retries every send.
+            log.warning("Telegram API not reachable at start (%s): its webhooks are still "
+                        "accepted; sends are retried", redact(str(error)))  # fmt: skip
 
     async def close(self) -> None:
         await self.bot.shutdown()
