@@ -129,6 +129,10 @@ class ConsoleChannel:
     async def close(self) -> None:
         pass
 
+    def render(self, outgoing: Outgoing) -> list[str]:
+        """Terminal lines: the text, its choices numbered from 1, navigation in brackets."""
+        return render([outgoing]).splitlines()
+
     def routes(self, receive: Receive) -> list[web.RouteDef]:
         return []
 
