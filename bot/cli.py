@@ -21,6 +21,7 @@ from bot import redact
 from bot.channels import catalog, registry
 from bot.config import ChannelOffError, Settings, explain
 from bot.lists import ConfigError
+from handlers import vocab
 
 log = logging.getLogger("fieldbot")
 
@@ -86,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Make a code that gives a staff role. The user sends '/join CODE' (or "
         "'เข้าร่วม CODE') in chat. The last line of the output is the code alone.",
     )
-    create.add_argument("--role", required=True, choices=("officer", "coordinator", "admin"))
+    create.add_argument("--role", required=True, choices=vocab.STAFF_ROLES)
     create.add_argument(
         "--area", required=True,
         help="officer: district code (4 digits); coordinator: province code (2 digits) or TH; "
@@ -132,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: fieldbot users grant 42 --role officer --area 5002",
     )
     give.add_argument("user_id", type=_row_id, help="the user's id (first column of 'users list')")
-    give.add_argument("--role", required=True, choices=("officer", "coordinator", "admin"))
+    give.add_argument("--role", required=True, choices=vocab.STAFF_ROLES)
     give.add_argument(
         "--area", required=True,
         help="officer: district code such as 5001; coordinator: province code such as 50, or "
@@ -146,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: fieldbot users revoke 42 --role officer --area 5002",
     )
     take.add_argument("user_id", type=_row_id, help="the user's id (first column of 'users list')")
-    take.add_argument("--role", choices=("officer", "coordinator", "admin"))
+    take.add_argument("--role", choices=vocab.STAFF_ROLES)
     take.add_argument("--area", help="the area of the role to take away")
 
     box = commands.add_parser(
