@@ -8,7 +8,7 @@ import contextlib
 import datetime as dt
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -21,6 +21,7 @@ from bot import redact
 from bot.channels import catalog, registry
 from bot.config import ChannelOffError, Settings, explain
 from bot.lists import ConfigError
+from handlers import vocab
 
 log = logging.getLogger("fieldbot")
 
@@ -86,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Make a code that gives a staff role. The user sends '/join CODE' (or "
         "'เข้าร่วม CODE') in chat. The last line of the output is the code alone.",
     )
-    create.add_argument("--role", required=True, choices=("officer", "coordinator", "admin"))
+    create.add_argument("--role", required=True, choices=vocab.STAFF_ROLES)
     create.add_argument(
         "--area", required=True,
         help="officer: district code (4 digits); coordinator: province code (2 digits) or TH; "
@@ -98,7 +99,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_duration,
         help="how long the code works: 30m, 12h, 7d (default 7d)",
     )
-    create.add_argument("--uses", default=1, type=int, help="how many people may use it (1)")
+    create.add_argument(
+        "--uses",
+        default=1,
+        type=_count(MAX_USES),
+        help=f"how many people may use it (1 to {MAX_USES}; default 1)",
+    )
 
     users = commands.add_parser(
         "users",
@@ -126,8 +132,8 @@ def _parser() -> argparse.ArgumentParser:
         "their home village. Granting a role they hold already changes nothing.",
         epilog="example: fieldbot users grant 42 --role officer --area 5002",
     )
-    give.add_argument("user_id", type=int, help="the user's id (first column of 'users list')")
-    give.add_argument("--role", required=True, choices=("officer", "coordinator", "admin"))
+    give.add_argument("user_id", type=_row_id, help="the user's id (first column of 'users list')")
+    give.add_argument("--role", required=True, choices=vocab.STAFF_ROLES)
     give.add_argument(
         "--area", required=True,
         help="officer: district code such as 5001; coordinator: province code such as 50, or "
@@ -140,8 +146,8 @@ def _parser() -> argparse.ArgumentParser:
         "only the matching ones. The home village stays.",
         epilog="example: fieldbot users revoke 42 --role officer --area 5002",
     )
-    take.add_argument("user_id", type=int, help="the user's id (first column of 'users list')")
-    take.add_argument("--role", choices=("officer", "coordinator", "admin"))
+    take.add_argument("user_id", type=_row_id, help="the user's id (first column of 'users list')")
+    take.add_argument("--role", choices=vocab.STAFF_ROLES)
     take.add_argument("--area", help="the area of the role to take away")
 
     box = commands.add_parser(
@@ -155,22 +161,41 @@ def _parser() -> argparse.ArgumentParser:
     box_commands.add_parser(
         "status",
         help="messages by platform, kind and state; the oldest alert not yet delivered",
+        description="How many messages there are of each platform, kind and state, and the "
+        "oldest alert or escalation not yet delivered (how long it waits, its tries, its last "
+        "error). 'outbox list' shows the rows themselves, with their ids.",
     )
+    rows = box_commands.add_parser(
+        "list",
+        help="the latest failed (or other) messages, with the id that retry and cancel take",
+        description="One line per message, newest first: id, platform, kind, state, tries, "
+        "when it was written, last error. Message text is not shown (it is personal data).",
+    )
+    rows.add_argument(
+        "--status",
+        action="append",
+        choices=("pending", "sending", "sent", "failed", "skipped", "cancelled"),
+        help="which states (may be given more than once; default: failed)",
+    )
+    rows.add_argument("--limit", type=_count(1000), default=20, help="how many (default 20)")
     again = box_commands.add_parser(
         "retry",
         help="send failed (or cancelled) messages again",
-        description="Make messages due again now, with their tries counted afresh.",
+        description="Make messages due again now, with their tries counted afresh. --failed "
+        "takes every failed row; a row an operator cancelled comes back only by its --id.",
     )
     which = again.add_mutually_exclusive_group(required=True)
-    which.add_argument("--id", type=int, metavar="N", help="the row N (see 'outbox status')")
-    which.add_argument("--failed", action="store_true", help="every failed or cancelled row")
+    which.add_argument("--id", type=_row_id, metavar="N", help="the row N (see 'outbox list')")
+    which.add_argument("--failed", action="store_true", help="every failed row")
     stop = box_commands.add_parser(
         "cancel",
         help="stop trying to send a message",
         description="Stop trying to send the row N (an alert to a phone number that is gone, "
         "say). 'outbox retry --id N' takes it up again.",
     )
-    stop.add_argument("--id", type=int, metavar="N", required=True, help="the row to stop")
+    stop.add_argument(
+        "--id", type=_row_id, metavar="N", required=True, help="the row to stop (see 'outbox list')"
+    )
 
     cast = commands.add_parser(
         "broadcast",
@@ -321,12 +346,49 @@ async def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+MAX_ID = 2_147_483_647  # the largest row id either database hands out
+MAX_USES = 10_000
+MAX_VALID = dt.timedelta(days=365)
+
+
+def _whole(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 10
+
+
+def _row_id(text: str) -> int:
+    """A row's id: a whole number from 1 (a larger one than any id is refused here, not by
+    the database)."""
+    if not _whole(text) or not 1 <= int(text) <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"{text!r}: an id is a whole number from 1 to {MAX_ID}")
+    return int(text)
+
+
+def _count(most: int) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        if (
+            not (text.isascii() and text.isdigit() and len(text) <= 10)
+            or not 1 <= int(text) <= most
+        ):
+            raise argparse.ArgumentTypeError(f"{text!r}: a whole number from 1 to {most}")
+        return int(text)
+
+    return count
+
+
 def _duration(text: str) -> dt.timedelta:
     units = {"m": "minutes", "h": "hours", "d": "days"}
     number, unit = text[:-1], text[-1:].lower()
-    if unit not in units or not number.isdigit() or int(number) <= 0:
+    if unit not in units or not (number.isascii() and number.isdigit()) or len(number) > 9:
         raise argparse.ArgumentTypeError(f"{text!r}: use a number and m, h or d (e.g. 7d)")
-    return dt.timedelta(**{units[unit]: int(number)})
+    length = dt.timedelta(**{units[unit]: int(number)})
+    if not dt.timedelta(0) < length <= MAX_VALID:
+        raise argparse.ArgumentTypeError(f"{text!r}: from 1m up to {MAX_VALID.days}d")
+    return length
+
+
+def _a(role: str) -> str:
+    """The role with its article: "an officer", "a coordinator"."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
 
 
 def _check_area(role: str, area: str) -> str:
@@ -340,7 +402,7 @@ def _check_area(role: str, area: str) -> str:
     )
     if not area_fits_role(role, area) or not known:
         raise SystemExit(
-            f"fieldbot: {area!r} is not an area for a {role} "
+            f"fieldbot: {area!r} is not an area for {_a(role)} "
             "(officer: district code such as 5001; coordinator: province code such as 50, or TH; "
             "admin: TH)"
         )
@@ -352,8 +414,6 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
     from storage.staff import create_invite
 
     area = _check_area(args.role, args.area)
-    if args.uses < 1:
-        raise SystemExit("fieldbot: --uses must be 1 or more")
     core = await build_core(settings)
     try:
         async with core.writing(), core.sessions() as session, session.begin():
@@ -363,7 +423,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await core.close()
     until = (dt.datetime.now(settings.tz) + args.expires).strftime("%Y-%m-%d %H:%M")
-    print(f"invite for a {args.role} of {area}: {args.uses} use(s), valid until {until}")
+    print(f"invite for {_a(args.role)} of {area}: {args.uses} use(s), valid until {until}")
     print("the user sends: /join CODE   (or: เข้าร่วม CODE)")
     print(code)
     return 0
@@ -398,7 +458,7 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
                 area = _check_area(args.role, args.area)
                 added = await staff.grant(session, user, args.role, area)
                 already = "" if added else " (already)"
-                print(f"user {user.id} is a {args.role} of {area}{already}")
+                print(f"user {user.id} is {_a(args.role)} of {area}{already}")
             else:
                 area = args.area.upper() if args.area and args.area.upper() == "TH" else args.area
                 removed = await staff.revoke(session, user, args.role, area)
@@ -433,6 +493,18 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"fieldbot: no row {args.id} waiting to be sent", file=sys.stderr)
                 return 1
             print(f"row {args.id} cancelled; 'fieldbot outbox retry --id {args.id}' undoes it")
+            return 0
+        if args.outbox_command == "list":
+            async with sessions() as session:
+                found = await outbox.listing(session, args.status or ["failed"], args.limit)
+            print("id\tplatform\tkind\tstate\ttries\twritten\tlast error")
+            for row in found:
+                written = row.created_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+                error = (row.last_error or "").replace("\n", " ")[:200]
+                print(f"{row.id}\t{row.platform}\t{row.kind}\t{row.status}\t{row.attempts}\t"
+                      f"{written}\t{error}")  # fmt: skip
+            if not found:
+                print(f"(no {' or '.join(args.status or ['failed'])} messages)")
             return 0
         async with sessions() as session:
             rows = await outbox.counts(session)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.areas import validate_pilot_districts
-from handlers.forms import FORMS
+from handlers.engine import words_needed
+from handlers.forms import FORMS, Form
 from handlers.i18n import Translator
 
 LIST_NAMES = ("activity_types", "problem_categories", "partner_sectors")
@@ -23,7 +25,9 @@ class Lists:
     pilot_districts: frozenset[str]
 
 
-def load_lists(choices_file: Path, pilot_file: Path, i18n: Translator) -> Lists:
+def load_lists(
+    choices_file: Path, pilot_file: Path, i18n: Translator, forms: Mapping[str, Form] = FORMS
+) -> Lists:
     try:
         choices = tomllib.loads(choices_file.read_text(encoding="utf-8"))
         pilot = tomllib.loads(pilot_file.read_text(encoding="utf-8"))
@@ -43,16 +47,16 @@ def load_lists(choices_file: Path, pilot_file: Path, i18n: Translator) -> Lists:
             raise ConfigError(f"{choices_file}: '{name}' lists an id twice")
         options[name] = tuple(values)
 
-    # Every button needs a label in every language; catch a missing one now, not in a chat.
+    # Every question, answer name and button needs its words in every language: catch a
+    # missing one now, not in a chat.
     wanted = {f"choice.{name}.{v}" for name, values in options.items() for v in values}
-    for form in FORMS.values():
-        for step in form.steps:
-            wanted |= {f"choice.{step.options_list}.{v}" for v in step.options}
+    for form in forms.values():
+        wanted |= words_needed(form)
     missing = sorted(
         f"{lang}: {key}" for lang in i18n.languages for key in wanted if not i18n.has(lang, key)
     )
     if missing:
-        raise ConfigError("labels missing in locales/: " + ", ".join(missing))
+        raise ConfigError("words missing in locales/: " + ", ".join(missing))
 
     districts = pilot.get("districts", [])
     if not isinstance(districts, list) or not all(isinstance(c, str) for c in districts):

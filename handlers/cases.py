@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from handlers import vocab
 from handlers.buttons import button_number
 from handlers.forms import PROBLEM, Step
 from handlers.messages import Choice, Outgoing
@@ -172,7 +173,7 @@ def case_card(
     )  # fmt: skip
 
 
-_OPEN = ("received", "forwarded", "acknowledged", "in_progress")
+_OPEN = vocab.OPEN_STATUSES
 
 
 def case_list(cases: list[CaseView], page: int, total: int, lang: str, env: Env) -> Outgoing:

@@ -336,3 +336,16 @@ def _nav(turn: Turn) -> list[Choice]:
         nav.append(Choice(NAV_BACK, turn.t("nav.back")))
     nav.append(Choice(NAV_CANCEL, turn.t("nav.cancel")))
     return nav
+
+
+def words_needed(form: Form) -> set[str]:
+    """The catalog keys `form` reads: its title, each step's question, the name of each answer
+    the summary shows, and the label of each fixed option (options from configuration are
+    the configuration's to check)."""
+    keys = {f"{form.key}.title"}
+    for step in form.steps:
+        keys.add(f"{step.key}.prompt")
+        if kind_of(step).editable:
+            keys.add(f"{step.key}.label")
+        keys |= {f"choice.{step.options_list}.{value}" for value in step.options}
+    return keys

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers import vocab as v
 from handlers.vocab import OPEN_STATUSES as OPEN
 from handlers.vocab import URGENCIES
 from handlers.vocab import WAITING_STATUSES as WAITING
@@ -18,12 +19,12 @@ from storage.models import CaseEvent, Report, User, utcnow
 
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "ack": (("received", "forwarded"), "acknowledged"),
-    "progress": (("received", "forwarded", "acknowledged"), "in_progress"),
-    "resolve": (OPEN, "resolved"),
-    "forward": (OPEN, "forwarded"),
-    "reject": (OPEN, "rejected"),
-    "reopen": (("resolved",), "received"),
+    "ack": (WAITING, v.ACKNOWLEDGED),
+    "progress": ((*WAITING, v.ACKNOWLEDGED), v.IN_PROGRESS),
+    "resolve": (OPEN, v.RESOLVED),
+    "forward": (OPEN, v.FORWARDED),
+    "reject": (OPEN, v.REJECTED),
+    v.REOPEN: ((v.RESOLVED,), v.RECEIVED),
 }
 URGENCY_ORDER = {urgency: i for i, urgency in enumerate(URGENCIES)}
 
@@ -134,9 +135,9 @@ async def by_reference(session: AsyncSession, reference: str) -> Report | None:
 
 def _urgency_is(urgency: str) -> ColumnElement[bool]:
     """Reports of `urgency`; anything not very urgent or urgent counts as normal."""
-    level = func.coalesce(col(Report.urgency), "normal")
-    if urgency == "normal":
-        return level.not_in(("very_urgent", "urgent"))
+    level = func.coalesce(col(Report.urgency), v.NORMAL)
+    if urgency == v.NORMAL:
+        return level.not_in((v.VERY_URGENT, v.URGENT))
     return level == urgency
 
 

@@ -29,10 +29,6 @@ def insert_or_skip(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
-
-
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Build the engine for `url`. SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE`
     transactions: a transaction that reads and then writes would otherwise fail with

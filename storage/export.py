@@ -3,12 +3,11 @@ resolved, photo references as paths under the media directory."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -167,12 +166,6 @@ def safe_text(value: Cell) -> Cell:
 
 def csv_cells(row: Sequence[Cell]) -> list[str]:
     return ["" if v is None else str(safe_text(v)) for v in row]
-
-
-def write_csv(out: TextIO, header: list[str], rows: Iterable[Sequence[Cell]]) -> None:
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(csv_cells(row) for row in rows)
 
 
 def write_xlsx(path: Path, header: list[str], rows: Iterable[Sequence[Cell]]) -> None:

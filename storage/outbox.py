@@ -345,6 +345,19 @@ async def finish(
     await session.execute(update(OutboxMessage).where(_held(row_id, token)).values(**values))
 
 
+async def listing(
+    session: AsyncSession, statuses: Sequence[str], limit: int
+) -> list[OutboxMessage]:
+    """The latest rows in `statuses`, newest first: what an operator picks an id from."""
+    rows = await session.execute(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status).in_(statuses))
+        .order_by(col(OutboxMessage.id).desc())
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
 async def counts(session: AsyncSession) -> list[tuple[str, str, str, int]]:
     """(platform, kind, status, count) for every combination that has rows."""
     rows = await session.execute(
@@ -363,9 +376,10 @@ async def counts(session: AsyncSession) -> list[tuple[str, str, str, int]]:
 async def requeue(
     session: AsyncSession, now: dt.datetime, *, row_id: int | None = None, failed: bool = False
 ) -> int:
-    """An operator's "try again": the row `row_id` (unless sent), or every failed row, is due
-    now with its attempts counted afresh. Returns how many rows."""
-    query = update(OutboxMessage).where(col(OutboxMessage.status).in_(("failed", "cancelled")))
+    """An operator's "try again": the row `row_id` (unless sent; a cancelled one too), or
+    every failed row (not those an operator cancelled), is due now with its attempts counted
+    afresh. Returns how many rows."""
+    query = update(OutboxMessage).where(col(OutboxMessage.status) == "failed")
     if row_id is not None:
         query = update(OutboxMessage).where(
             col(OutboxMessage.id) == row_id, col(OutboxMessage.status) != "sent"

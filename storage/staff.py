@@ -16,13 +16,14 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers import vocab
 from handlers.vocab import NATIONAL as NATIONAL
 from storage.db import insert_or_skip
 from storage.models import Invite, StaffRole, User, utcnow
 
 log = logging.getLogger(__name__)
 
-STAFF_ROLES = ("officer", "coordinator", "admin")
+STAFF_ROLES = vocab.STAFF_ROLES
 # Codes people read aloud and type on a phone: no 0/O, 1/I/L look-alikes.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 10

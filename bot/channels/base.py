@@ -103,6 +103,12 @@ class Channel(Sender, Protocol):
     def routes(self, receive: Receive) -> list[web.RouteDef]:
         """The HTTP routes this channel answers; `receive` stores a webhook's events."""
 
+    def render(self, outgoing: Outgoing) -> Sequence[object]:
+        """One neutral message in this platform's form, within its limits (`capabilities`):
+        text split to `max_text`, choices as the buttons it has (LINE quick replies or a
+        card, Telegram keyboards, the console's numbered lines), a photo as it sends photos.
+        `deliver` sends what this returns."""
+
     async def read(self, request: web.Request) -> list[NewEvent]:
         """The events of one webhook, checked and cleaned, for the inbox. Raises the HTTP
         error to answer otherwise (bad signature, malformed body)."""

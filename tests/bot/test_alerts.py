@@ -257,6 +257,10 @@ async def test_outbox_status_retry_and_cancel_commands(platforms: Platforms) -> 
     code, out = await _cli(p, "outbox", "status")
     assert "alerts: none waiting to be delivered" in out  # an operator said stop
     code, out = await _cli(p, "outbox", "retry", "--failed")
+    assert code == 0 and out.startswith("0 message(s)"), out  # a cancel is not undone by it
+    code, out = await _cli(p, "outbox", "list", "--status", "cancelled")
+    assert code == 0 and f"{telegram_row.id}\ttelegram\talert\tcancelled\t" in out, out
+    code, out = await _cli(p, "outbox", "retry", "--id", str(telegram_row.id))
     assert code == 0 and out.startswith("1 message(s)"), out
     p.clock.now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # the command's "now"
     assert await p.dispatcher.deliver_due("telegram") == 1
@@ -265,6 +269,9 @@ async def test_outbox_status_retry_and_cancel_commands(platforms: Platforms) -> 
     assert "telegram\talert\t0\t0\t1\t0\t0\t0" in out.splitlines()
     code, out = await _cli(p, "outbox", "retry", "--id", "99999")
     assert code == 1 and "no row 99999" in out
+    code, out = await _cli(p, "outbox", "cancel", "--id", "99999999999999999999")
+    assert code == 2 and "a whole number from 1 to 2147483647" in out, out
+    assert "Traceback" not in out
 
 
 async def _problem_id(p: Platforms) -> int:

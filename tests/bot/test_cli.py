@@ -204,8 +204,20 @@ def test_invite_join_and_users_commands(database_url: str, tmp_path: Path) -> No
     assert granted.code == 0 and "coordinator of TH" in granted.out
 
     wrong = run_cli(["invite", "create", "--role", "officer", "--area", "50"], env)
-    assert wrong.code != 0 and "not an area for a officer" in wrong.err
+    assert wrong.code != 0 and "not an area for an officer" in wrong.err
     bad_time = run_cli(
         ["invite", "create", "--role", "admin", "--area", "TH", "--expires", "x"], env
     )
     assert bad_time.code == 2 and "use a number" in bad_time.err
+    for option, value, said in (
+        ("--uses", "99999999999999999999", "a whole number from 1 to 10000"),
+        ("--expires", "999999999d", "up to 365d"),
+        ("--expires", "0d", "up to 365d"),
+    ):
+        refused = run_cli(
+            ["invite", "create", "--role", "admin", "--area", "TH", option, value], env
+        )
+        assert refused.code == 2 and said in refused.err, refused.err
+        assert "Traceback" not in refused.err
+    too_big = run_cli(["users", "grant", "99999999999", "--role", "admin", "--area", "TH"], env)
+    assert too_big.code == 2 and "an id is a whole number" in too_big.err

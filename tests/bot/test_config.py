@@ -90,6 +90,24 @@ def test_a_new_option_without_labels_is_refused(tmp_path: Path) -> None:
         load_lists(choices, CONFIG / "pilot_districts.toml", load_translator())
 
 
+def test_a_new_question_without_its_words_is_refused() -> None:
+    """A step added to a form with its words in one catalog only: the bot refuses to start
+    and names the key, instead of asking an English speaker in Thai (the trial of issue 10)."""
+    from handlers.forms import FORMS
+    from handlers.i18n import Translator
+    from tests.support.added_question import WORDS, problem_with_water
+
+    i18n = load_translator()
+    only_thai = {lang: {**entries, **(WORDS["th"] if lang == "th" else {})}
+                 for lang, entries in i18n.catalogs.items()}  # fmt: skip
+    forms = {**FORMS, "problem": problem_with_water()}
+    with pytest.raises(ConfigError, match=r"en: form\.problem\.water_source\.label") as refused:
+        load_lists(CONFIG / "choices.toml", CONFIG / "pilot_districts.toml",
+                   Translator(only_thai, i18n.default), forms)  # fmt: skip
+    assert "en: form.problem.water_source.prompt" in str(refused.value)
+    assert "th: form.problem.water_source" not in str(refused.value)
+
+
 @pytest.mark.parametrize(
     "name",
     [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import shutil
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -166,6 +167,31 @@ async def test_a_refused_token_is_not_quoted(database_url: str, tmp_path: Path) 
             await core.close()
     assert TOKEN not in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+async def test_telegram_out_of_reach_at_start_stops_nothing(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram's API cannot be reached when the service starts (the trial of issue 9 found
+    the whole server, LINE too, stopped on it): the channel starts all the same, says so in
+    one line without the token, and sends once the API answers."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    settings = make_settings(
+        database_url, tmp_path / "media", TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET, TELEGRAM_API_BASE_URL=dead,
+    )  # fmt: skip
+    core = await build_core(settings)
+    channel = TelegramChannel(core)
+    try:
+        with caplog.at_level(logging.WARNING):
+            await channel.start()
+    finally:
+        await channel.close()
+        await core.close()
+    said = [r.getMessage() for r in caplog.records if "not reachable" in r.getMessage()]
+    assert len(said) == 1 and TOKEN not in said[0] and TOKEN.split(":")[1] not in said[0]
 
 
 async def test_command_line_failures_do_not_quote_the_token(

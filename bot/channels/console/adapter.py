@@ -32,15 +32,18 @@ def numbered(message: Outgoing) -> tuple[Choice, ...]:
     return tuple(c for c in message.choices if not c.value.startswith(NAV_PREFIX))
 
 
-def render(messages: list[Outgoing]) -> str:
-    """Messages as terminal text: each message, its options numbered from 1, then the
-    navigation words in brackets."""
+def render(messages: list[Outgoing], photo: Callable[[str], object] | None = None) -> str:
+    """Messages as terminal text: each message, its photo (the file, where `photo` says the
+    media store keeps it), its options numbered from 1, then the navigation words in
+    brackets."""
     lines: list[str] = []
     for message in messages:
         lines.extend(
             f"bot: {line}" if i == 0 else f"     {line}"
             for i, line in enumerate(message.text.splitlines() or [""])
         )
+        if message.image:
+            lines.append(f"  📷 {photo(message.image) if photo else message.image}")
         for number, choice in enumerate(numbered(message), start=1):
             lines.append(f"  {number}) {choice.label}")
         words = [c.label for c in message.choices if c.value.startswith(NAV_PREFIX)]
@@ -128,6 +131,10 @@ class ConsoleChannel:
 
     async def close(self) -> None:
         pass
+
+    def render(self, outgoing: Outgoing) -> list[str]:
+        """Terminal lines: the text, its choices numbered from 1, navigation in brackets."""
+        return render([outgoing]).splitlines()
 
     def routes(self, receive: Receive) -> list[web.RouteDef]:
         return []

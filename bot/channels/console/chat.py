@@ -26,7 +26,7 @@ async def run_chat(
 
     def show(messages: list[Outgoing], waited: bool) -> None:
         nonlocal heading
-        text = render(messages)
+        text = render(messages, core.media.path)
         if waited and not heading:
             heading = True
             text = t(messages[0].language or default, "console.while_away") + "\n" + text
@@ -36,10 +36,14 @@ async def run_chat(
 
     pushes = ConsolePushes(core, user, show)
     core.on_outbox = pushes.wake  # rows this process writes (to anyone) may be this user's
-    await pushes.show_waiting()
-    stdout.write(render(await chat.send(Inbound("start"))) + "\n")
+    greeting = await chat.send(Inbound("start"))
+    stdout.write(render(greeting, core.media.path) + "\n")
+    language = next((m.language for m in reversed(greeting) if m.language), default)
     if interactive:
-        stdout.write(t(default, "console.hint") + "\n")
+        stdout.write(t(language, "console.hint") + "\n")
+    # What waited comes after the greeting: the last list on the screen is the one a typed
+    # number answers, so a waiting alert's or notice's buttons can be answered at once.
+    await pushes.show_waiting()
     stdout.flush()
     stop = asyncio.Event()
     watcher = asyncio.create_task(pushes.run(stop, poll), name="console-pushes")
@@ -60,7 +64,7 @@ async def run_chat(
                 continue
             if not interactive:
                 stdout.write(f"> {text}\n")
-            stdout.write(render(await chat.line(text)) + "\n")
+            stdout.write(render(await chat.line(text), core.media.path) + "\n")
             stdout.flush()
     finally:
         stop.set()

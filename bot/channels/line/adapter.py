@@ -120,6 +120,12 @@ class LineChannel:
         await self._api_client.close()
         await self._data_client.close()
 
+    def render(self, outgoing: Outgoing) -> list[Any]:
+        """LINE messages (SDK models): text in pieces of 5,000 characters, choices as quick
+        replies (a Flex card for standing buttons and the summary), a photo by its signed
+        public link."""
+        return render(self.core, outgoing)
+
     def routes(self, receive: Receive) -> list[web.RouteDef]:
         return [web.post(f"/webhooks/{PLATFORM}", receive)]
 
@@ -235,7 +241,7 @@ class LineChannel:
         after a crash or a lost answer arrives once; parts (calls of up to five messages) LINE
         acknowledged before are not even asked again. A row with `to` goes to all of them in
         one multicast call (at most 500)."""
-        rendered = [m for item in messages for m in render(self.core, item)]
+        rendered = [m for item in messages for m in self.render(item)]
         token = self._fresh_token(extra or {})
         parts = -(-len(rendered) // MAX_MESSAGES_PER_CALL)
         for part, index in enumerate(range(0, len(rendered), MAX_MESSAGES_PER_CALL)):

@@ -12,8 +12,9 @@ import hmac
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from telegram import (
@@ -65,6 +66,18 @@ SHORT_LABEL = 14  # labels this short go two to a keyboard row
 COMMANDS = ("start", "menu", "activity", "problem", "myreports", "language", "help", "cancel")
 
 
+@dataclass(frozen=True)
+class Part:
+    """One Telegram call of a rendered message: `sendMessage` (text, markup) or `sendPhoto`
+    (the stored photo `photo`, `text` as its caption)."""
+
+    method: Literal["sendMessage", "sendPhoto"]
+    text: str | None
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None
+    photo: str | None = None
+    last: bool = False  # the message's last text: where the keyboard state is settled
+
+
 class TelegramChannel:
     """One per process, with one HTTP client (PTB's) for its whole life."""
 
@@ -100,6 +113,11 @@ class TelegramChannel:
                 "Telegram refused TELEGRAM_BOT_TOKEN (revoked or mistyped?): "
                 "check it with @BotFather"
             ) from None
+        except NetworkError as error:
+            # Telegram out of reach (a network down, a proxy): the rest of the service must
+            # not stop for it. Webhooks are still stored, and the outbox retries every send.
+            log.warning("Telegram API not reachable at start (%s): its webhooks are still "
+                        "accepted; sends are retried", redact(str(error)))  # fmt: skip
 
     async def close(self) -> None:
         await self.bot.shutdown()
@@ -235,38 +253,8 @@ class TelegramChannel:
         reply = (extra or {}).get("kind") in ("reply", "private_only")
         sends: list[Callable[[], Awaitable[object]]] = []
         for item in messages:
-            markup = self.markup(item)
-            photo = await self._photo(item.image) if item.image else None
-            if photo is not None and len(item.text) <= MAX_CAPTION:
-                sends.append(
-                    partial(self.bot.send_photo, recipient, photo, caption=item.text,
-                            reply_markup=markup)
-                )  # fmt: skip
-                continue
-            if photo is not None:  # too long for a caption: the photo, then the whole text
-                sends.append(partial(self.bot.send_photo, recipient, photo))
-            pieces = split_text(item.text, MAX_TEXT)
-            for index, piece in enumerate(pieces):
-                last = index == len(pieces) - 1
-                params: dict[str, Any] = {"chat_id": recipient, "text": piece}
-                if last and markup is not None:
-                    if isinstance(markup, ReplyKeyboardMarkup):
-                        self._reply_keyboard.add(recipient)
-                    elif recipient in self._reply_keyboard:
-                        # The location keyboard must go; one message cannot both remove it
-                        # and carry inline buttons, so the buttons follow on their own.
-                        self._reply_keyboard.discard(recipient)
-                        removal = {"chat_id": recipient, "text": piece,
-                                   "reply_markup": ReplyKeyboardRemove()}  # fmt: skip
-                        sends.append(partial(self.bot.do_api_request, "sendMessage", removal))
-                        params["text"] = self.core.i18n.t(item.language, "telegram.buttons")
-                    params["reply_markup"] = markup
-                elif last and recipient in self._reply_keyboard:
-                    self._reply_keyboard.discard(recipient)
-                    params["reply_markup"] = ReplyKeyboardRemove()
-                # The raw call: a push needs no Message object built from Telegram's answer
-                # (that was a quarter of a broadcast's CPU); errors are the same exceptions.
-                sends.append(partial(self.bot.do_api_request, "sendMessage", params))
+            for part in self.render(item):
+                sends += await self._sends(recipient, item, part)
         try:
             for number, send in enumerate(sends, start=1):
                 if number <= done:
@@ -287,6 +275,57 @@ class TelegramChannel:
             raise DeliveryError("permanent", redact(str(error))) from error
         except (NetworkError, OSError) as error:  # includes TimedOut; the platform may be down
             raise DeliveryError("retry", redact(str(error))) from error
+
+    def render(self, outgoing: Outgoing) -> list[Part]:
+        """Telegram calls for one message: a photo with the text as its caption when it fits
+        (1,024 characters), else the photo and then the text in pieces of 4,096; the choices
+        (`markup`) on the last piece."""
+        markup = self.markup(outgoing)
+        if outgoing.image and len(outgoing.text) <= MAX_CAPTION:
+            return [Part("sendPhoto", outgoing.text, markup, photo=outgoing.image)]
+        parts = [Part("sendPhoto", None, None, photo=outgoing.image)] if outgoing.image else []
+        pieces = split_text(outgoing.text, MAX_TEXT)
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            parts.append(Part("sendMessage", piece, markup if last else None, last=last))
+        return parts
+
+    async def _sends(
+        self, recipient: str, item: Outgoing, part: Part
+    ) -> list[Callable[[], Awaitable[object]]]:
+        """The calls that send `part` to `recipient` (each one counts as a part acknowledged),
+        with the chat's keyboard state kept: a location keyboard shown is removed by the next
+        message that has none."""
+        if part.method == "sendPhoto":
+            photo = await self._photo(part.photo) if part.photo else None
+            if photo is not None:
+                return [partial(self.bot.send_photo, recipient, photo, caption=part.text,
+                                reply_markup=part.markup)]  # fmt: skip
+            # The photo is gone from the media store: its caption goes as text.
+            if part.text is None:
+                return []
+            part = Part("sendMessage", part.text, part.markup, last=True)
+        params: dict[str, Any] = {"chat_id": recipient, "text": part.text}
+        sends: list[Callable[[], Awaitable[object]]] = []
+        if part.last and part.markup is not None:
+            if isinstance(part.markup, ReplyKeyboardMarkup):
+                self._reply_keyboard.add(recipient)
+            elif recipient in self._reply_keyboard:
+                # The location keyboard must go; one message cannot both remove it and carry
+                # inline buttons, so the buttons follow on their own.
+                self._reply_keyboard.discard(recipient)
+                removal = {"chat_id": recipient, "text": part.text,
+                           "reply_markup": ReplyKeyboardRemove()}  # fmt: skip
+                sends.append(partial(self.bot.do_api_request, "sendMessage", removal))
+                params["text"] = self.core.i18n.t(item.language, "telegram.buttons")
+            params["reply_markup"] = part.markup
+        elif part.last and recipient in self._reply_keyboard:
+            self._reply_keyboard.discard(recipient)
+            params["reply_markup"] = ReplyKeyboardRemove()
+        # The raw call: a push needs no Message object built from Telegram's answer (that was
+        # a quarter of a broadcast's CPU); errors are the same exceptions.
+        sends.append(partial(self.bot.do_api_request, "sendMessage", params))
+        return sends
 
     async def _photo(self, path: str) -> bytes | None:
         """The stored photo, or None when it is gone (the alert then goes as text)."""

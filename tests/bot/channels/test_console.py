@@ -13,7 +13,8 @@ from sqlalchemy import select
 from bot.channels.console.adapter import ConsoleChat, render
 from bot.channels.console.chat import run_chat
 from bot.service import Core, build_core
-from handlers.messages import Inbound, Outgoing
+from handlers.cases import feedback_value
+from handlers.messages import Choice, Inbound, Outgoing
 from storage import outbox, repo, staff
 from storage.models import OutboxMessage, User, utcnow
 from tests.support.clock import Clock
@@ -78,12 +79,36 @@ async def test_pushes_that_waited_are_shown_first_under_a_heading_and_only_once(
     shown = screen.getvalue()
     heading = core.i18n.t("th", "console.while_away")
     assert shown.index(heading) < shown.index("รับเรื่องแล้ว") < shown.index("ประชุมวันจันทร์")
-    assert shown.index("ประชุมวันจันทร์") < shown.index("ต้องการทำอะไร")  # then the menu
+    # The greeting (the menu) first, what waited last: the last list on the screen is what a
+    # typed number answers.
+    assert shown.index("ต้องการทำอะไร") < shown.index(heading)
     assert await _statuses(core, "somchai") == ["sent", "sent"]
 
     again = io.StringIO()
     await run_chat(core, "somchai", io.StringIO(""), again, poll=0.05)
     assert heading not in again.getvalue() and "รับเรื่องแล้ว" not in again.getvalue()
+
+
+async def test_the_buttons_of_a_push_that_waited_can_be_answered(core: Core) -> None:
+    """A case resolved while the villager was away: its notice asks "fixed?" with two buttons,
+    and typing 1 at the next start answers it (the trial of issue 10 found the menu took the
+    number). Its photo is shown as the file it is."""
+    somchai = await _console_user(core, "somchai")
+    fixed = (Choice(feedback_value(7, "yes"), "แก้ไขแล้ว"),
+             Choice(feedback_value(7, "no"), "ยังไม่ได้แก้"))  # fmt: skip
+    notice = Outgoing("เรื่อง PRB-2569-000007 ของคุณ: แก้ไขแล้ว", fixed, "choice",
+                      language="th", image="ab/abcdef.jpg")  # fmt: skip
+    async with core.sessions() as session, session.begin():
+        await outbox.enqueue(session, somchai, "status", [notice], now=core.clock())
+    screen = io.StringIO()
+    await run_chat(core, "somchai", io.StringIO("1\n"), screen, poll=0.05)
+    shown = screen.getvalue()
+    assert f"📷 {core.media.path('ab/abcdef.jpg')}" in shown
+    answered = shown.split("> 1", 1)[1]
+    # The notice's first button: feedback on case 7 (not this villager's, so refused), not
+    # the menu's first item (an activity report).
+    assert core.i18n.t("th", "case.not_allowed") in answered
+    assert core.i18n.t("th", "form.activity.type.prompt") not in answered
 
 
 async def test_a_push_reaches_a_running_chat_as_it_comes(core: Core) -> None:
