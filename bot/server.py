@@ -202,6 +202,12 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
+    # SIGINT/SIGTERM stop the service cleanly from the moment it answers: a stop sent right
+    # after the first /healthz must not kill it half-way (a supervisor does exactly that).
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     await site.start()
     for spec in catalog.SPECS:
         on = channel_status(settings)[spec.name]
@@ -222,15 +228,11 @@ async def serve(settings: Settings, host: str, port: int) -> None:
             "coordinators (or the admins). Invite one with fieldbot invite create --role "
             "officer --area CODE: %s", len(uncovered), names,
         )  # fmt: skip
-    stop = asyncio.Event()
     timers = [asyncio.create_task(_housekeeping(core, stop), name="housekeeping")]
     # Reminders, digests, nudges, scheduled broadcasts and escalation: on the one instance
     # that leads (bot.leader).
     scheduler = Scheduler(core)
     scheduler.start()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:

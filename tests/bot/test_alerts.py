@@ -19,10 +19,12 @@ from bot.service import Core
 from handlers.messages import Outgoing
 from storage import staff
 from storage.models import User
+from tests.support.added_question import problem_with_water, with_words
 from tests.support.cli import run_cli_async
 from tests.support.env import environment
 from tests.support.fake_line import LineEvents, buttons_of, sign, text_of, webhook_body
 from tests.support.fake_telegram import TelegramUpdates
+from tests.support.forms import fill
 from tests.support.images import png_bytes
 from tests.support.platforms import LINE_SECRET, TG_SECRET, Platforms, line_texts
 from tests.support.settings import make_settings
@@ -46,16 +48,48 @@ async def _officers(p: Platforms) -> tuple[LineEvents, TelegramUpdates]:
 
 
 async def _urgent_problem(p: Platforms, villager: LineEvents, photo: bool = True) -> None:
-    await p.line_say(villager, "สวัสดี", "ภาษาไทย", "ยินยอม", "สมชาย ใจดี", "ข้าม", "ผู้ใหญ่บ้าน",
-                     "เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3", "ยืนยัน")  # fmt: skip
-    await p.line_say(villager, "แจ้งปัญหา", "น้ำท่วม", "ด่วนมาก", "25", "น้ำท่วมสะพาน ข้ามไม่ได้")
-    if photo:
+    """A villager registers and files a very urgent problem, answering by step id (a question
+    added to either form gets a plain answer: tests/support/forms.py)."""
+
+    async def say(text: str) -> None:
+        await p.line_say(villager, text)
+
+    async def send_photo() -> None:
         await p.line_send(villager, villager.image(png_bytes(5, 5, (0, 0, 255))))
         await p.line_say(villager, "เสร็จ")
-    else:
-        await p.line_say(villager, "ไม่มีรูป")
-    await p.line_send(villager, villager.location(18.7953, 98.9523))
-    await p.line_say(villager, "ยืนยัน")
+
+    async def send_location() -> None:
+        await p.line_send(villager, villager.location(18.7953, 98.9523))
+
+    await p.line_say(villager, "สวัสดี")
+    await fill(p.core, "line", villager.user_id, say, {
+        "language": "ภาษาไทย", "consent": "ยินยอม", "name": "สมชาย ใจดี", "role": "ผู้ใหญ่บ้าน",
+        "area": ["เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3"], "confirm": "ยืนยัน",
+    })  # fmt: skip
+    await p.line_say(villager, "แจ้งปัญหา")
+    await fill(p.core, "line", villager.user_id, say, {
+        "category": "น้ำท่วม", "urgency": "ด่วนมาก", "households": "25",
+        "description": "น้ำท่วมสะพาน ข้ามไม่ได้", "photos": send_photo if photo else "ไม่มีรูป",
+        "location": send_location, "confirm": "ยืนยัน",
+    })  # fmt: skip
+
+
+async def test_a_question_added_to_the_problem_form_breaks_no_walk_through(
+    platforms: Platforms,
+) -> None:
+    """The walk-throughs answer by step id: with a question added to the problem form (one
+    step and its words), the same test still files the problem, gives the new question a plain
+    answer, and the officers' alert carries it."""
+    p = platforms
+    p.core.forms = {**p.core.forms, "problem": problem_with_water()}
+    p.core.i18n = with_words(p.core.i18n)
+    officer_line, _officer_tg = await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"))
+    assert await p.deliver() == 2
+    push = next(c for c in p.line.calls if c.path == "/v2/bot/message/push"
+                and c.body["to"] == officer_line.user_id)  # fmt: skip
+    text = text_of(push.body["messages"][-1])
+    assert "PRB-2569-000001" in text and "แหล่งน้ำ: บ่อน้ำ" in text
 
 
 async def test_an_urgent_problem_reaches_officers_on_both_platforms(platforms: Platforms) -> None:
