@@ -1,0 +1,248 @@
+"""fieldbot on Telegram against the python-telegram-bot peer (../shared/peers/ptb_conv.py), side
+by side in one run: the same fake Telegram API, the same number of simulated users who each wait
+for the answer before typing again, alternating the two servers round by round, and the ratio.
+
+    .venv/bin/python -m bench.telegram_compare --users 50 --rounds 2 \\
+        --database-url sqlite+aiosqlite:////tmp/tg-bench.db
+
+Each server runs as a process of its own; the load generator and the fake Telegram API share
+another, so the server's CPU (read from /proc) is its own. A step is one user input answered:
+fieldbot's users register and file activity reports; the peer's users answer its three-question
+form over and over. fieldbot may answer one input with several messages (a confirmation and the
+menu): a first user walks the conversation alone to learn how many each input gets, and under
+load an input counts as answered when its last message arrives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bench.line_load import REGISTER, _cpu_seconds, _free_port, _pct
+
+ROOT = Path(__file__).parent.parent
+PEER = ROOT.parent / "shared" / "peers" / "ptb_conv.py"
+TOKEN = "123456:bench-token"
+SECRET = "bench-webhook-secret"
+ACTIVITY = ["รายงานกิจกรรม", "ฝายชะลอน้ำ", "เมื่อวาน", "ที่หมู่บ้านของฉัน", "25", "ภาครัฐ",
+            "ซ่อมฝายกับชาวบ้าน", "ไม่มีรูป", "ยืนยัน"]  # fmt: skip
+PEER_FORM = ["สวัสดี", "ทำฝาย", "25", "ซ่อมฝายกับชาวบ้าน"]
+
+
+@dataclass
+class FakeApi:
+    """Just enough of the Bot API for both servers: getMe, setWebhook, sendMessage (and the
+    like) answered at once, each sent message counted per chat."""
+
+    sent: dict[str, int] = field(default_factory=dict)
+    waiters: dict[str, list[tuple[int, asyncio.Future[float]]]] = field(default_factory=dict)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post(f"/bot{TOKEN}/{{method}}", self._api)
+        return app
+
+    def wait_for(self, chat: str, count: int) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        if self.sent.get(chat, 0) >= count:
+            future.set_result(time.perf_counter())
+        else:
+            self.waiters.setdefault(chat, []).append((count, future))
+        return future
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if method == "getMe":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "result": {
+                        "id": 123456,
+                        "is_bot": True,
+                        "first_name": "bench",
+                        "username": "bench_bot",
+                    },
+                }
+            )
+        if method.startswith("send"):
+            data = dict(await request.post())
+            chat = str(data.get("chat_id"))
+            self.sent[chat] = self.sent.get(chat, 0) + 1
+            now = time.perf_counter()
+            keep = []
+            for count, future in self.waiters.get(chat, []):
+                if self.sent[chat] >= count and not future.done():
+                    future.set_result(now)
+                elif not future.done():
+                    keep.append((count, future))
+            self.waiters[chat] = keep
+            return web.json_response(
+                {
+                    "ok": True,
+                    "result": {
+                        "message_id": next(self.ids),
+                        "date": int(time.time()),
+                        "chat": {"id": int(chat), "type": "private"},
+                        "text": str(data.get("text", "")),
+                    },
+                }
+            )
+        return web.json_response({"ok": True, "result": True})
+
+
+def _update(update_id: int, chat: int, text: str) -> bytes:
+    user = {"id": chat, "is_bot": False, "first_name": "ทดสอบ"}
+    return json.dumps({"update_id": update_id, "message": {
+        "message_id": update_id, "date": int(time.time()), "chat": {"id": chat, "type": "private"},
+        "from": user, "text": text}}).encode()  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    target: str
+    steps: int
+    seconds: float
+    replies: list[float]
+    cpu: float
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "steps": self.steps,
+            "steps_per_second": round(self.steps / self.seconds, 1),
+            "reply_ms_p50": round(_pct(self.replies, 0.5), 1),
+            "reply_ms_p99": round(_pct(self.replies, 0.99), 1),
+            "reply_ms_mean": round(statistics.mean(self.replies) * 1000, 1),
+            "server_cpu_ms_per_step": round(self.cpu / self.steps * 1000, 2),
+        }
+
+
+async def _start(
+    target: str, api: str, database_url: str, profile: str | None = None
+) -> tuple[Any, int]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "TELEGRAM_API_BASE_URL": api,
+        "FIELDBOT_LOG_LEVEL": "WARNING",
+        "FIELDBOT_FLOOD_PER_MINUTE": "1000000",  # simulated users type far faster than people
+        "TELEGRAM_MAX_PER_SECOND": "100000",  # the fake API has no 30/s limit to keep
+        "DATABASE_URL": database_url,
+        "FIELDBOT_MEDIA_DIR": tempfile.mkdtemp(prefix="tg-bench-media-"),
+        "FIELDBOT_PORT": str(port),
+    }
+    fieldbot = [*(["-m", "cProfile", "-o", profile] if profile else []), "-m", "bot.cli", "serve"]
+    argv = fieldbot if target == "fieldbot" else [str(PEER), "--port", str(port)]
+    process = await asyncio.create_subprocess_exec(sys.executable, *argv, env=env, cwd=ROOT)
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                    if answer.status == 200:
+                        return process, port
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{target} did not start")
+
+
+async def _round(
+    target: str, users: int, reports: int, database_url: str, profile: str | None = None
+) -> Outcome:
+    fake = FakeApi()
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    api_port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", api_port).start()
+    process, port = await _start(target, f"http://127.0.0.1:{api_port}", database_url, profile)
+    update_ids = itertools.count(1)
+    base = 10_000_000 * (1 + os.getpid() % 100) + int(time.time()) % 1_000_000 * 100
+    script = REGISTER + ACTIVITY * reports if target == "fieldbot" else PEER_FORM * (2 + reports)
+    replies: list[float] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{port}/webhooks/telegram"
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET,
+                       "Content-Type": "application/json"}  # fmt: skip
+
+            async def walk(chat: int, expected: Sequence[int] | None) -> list[int]:
+                """One user through the script; returns the messages each input got."""
+                counts: list[int] = []
+                for index, text in enumerate(script):
+                    before = fake.sent.get(str(chat), 0)
+                    want = before + (expected[index] if expected else 1)
+                    waiting = fake.wait_for(str(chat), want)
+                    started = time.perf_counter()
+                    body = _update(next(update_ids), chat, text)
+                    async with http.post(url, data=body, headers=headers) as answer:
+                        assert answer.status == 200, answer.status
+                    done = await asyncio.wait_for(waiting, 60)
+                    if expected is None:  # learning: wait until the answer is complete
+                        await asyncio.sleep(0.3)
+                        counts.append(fake.sent.get(str(chat), 0) - before)
+                    else:
+                        replies.append(done - started)
+                return counts
+
+            expected = await walk(base, None)  # one user alone: how many messages each input gets
+            cpu_before = _cpu_seconds(process.pid)
+            began = time.perf_counter()
+            await asyncio.gather(*(walk(base + 1 + n, expected) for n in range(users)))
+            seconds = time.perf_counter() - began
+            cpu = _cpu_seconds(process.pid) - cpu_before
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+        await runner.cleanup()
+    return Outcome(target, len(replies), seconds, replies, cpu)
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50, help="simulated users at once (50)")
+    parser.add_argument("--reports", type=int, default=2, help="activity reports per user (2)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of each target (2)")
+    parser.add_argument("--database-url", required=True, help="fieldbot's database")
+    parser.add_argument("--profile", metavar="FILE", help="run fieldbot under cProfile into FILE")
+    args = parser.parse_args()
+    if not PEER.exists():
+        parser.error(f"the peer is not at {PEER}")
+    outcomes: list[Outcome] = []
+    for _ in range(args.rounds):
+        for target in ("fieldbot", "peer"):
+            outcome = await _round(
+                target, args.users, args.reports, args.database_url,
+                args.profile if target == "fieldbot" else None,
+            )  # fmt: skip
+            print(json.dumps(outcome.row(), ensure_ascii=False), flush=True)
+            outcomes.append(outcome)
+    ours = [o.steps / o.seconds for o in outcomes if o.target == "fieldbot"]
+    theirs = [o.steps / o.seconds for o in outcomes if o.target == "peer"]
+    p99 = [_pct(o.replies, 0.99) for o in outcomes]
+    print(json.dumps({
+        "throughput_ratio": round(statistics.mean(ours) / statistics.mean(theirs), 2),
+        "p99_ratio": round(statistics.mean(p99[0::2]) / statistics.mean(p99[1::2]), 2),
+    }))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
