@@ -4,6 +4,7 @@ the draft nudge, the officers' digest, and which instance leads."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -273,6 +274,11 @@ async def test_with_two_instances_one_leads_and_the_other_takes_over(
         admin = await asyncpg.connect(dsn)
         try:
             await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            # The backend ends (and its locks go) a moment after it is told to, not at once.
+            for _ in range(100):
+                if not await admin.fetchval("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid):
+                    break
+                await asyncio.sleep(0.05)
         finally:
             await admin.close()
         clock.now = MONDAY_9 + dt.timedelta(minutes=1)
