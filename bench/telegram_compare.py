@@ -173,7 +173,7 @@ async def _round(
     api_port = _free_port()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
     process, port = await _start(target, f"http://127.0.0.1:{api_port}", database_url, profile)
-    update_ids = itertools.count(1)
+    update_ids = itertools.count(int(time.time() * 1000))  # unique across rounds: fieldbot dedups
     base = 10_000_000 * (1 + os.getpid() % 100) + int(time.time()) % 1_000_000 * 100
     script = REGISTER + ACTIVITY * reports if target == "fieldbot" else PEER_FORM * (2 + reports)
     replies: list[float] = []
