@@ -134,7 +134,7 @@ class Outcome:
 
 
 async def _start(
-    target: str, api: str, database_url: str, profile: str | None = None
+    target: str, api: str, database_url: str, profile: str | None = None, peer: Path = PEER
 ) -> tuple[Any, int]:
     port = _free_port()
     env = {
@@ -150,7 +150,7 @@ async def _start(
         "FIELDBOT_PORT": str(port),
     }
     fieldbot = [*(["-m", "cProfile", "-o", profile] if profile else []), "-m", "bot.cli", "serve"]
-    argv = fieldbot if target == "fieldbot" else [str(PEER), "--port", str(port)]
+    argv = fieldbot if target == "fieldbot" else [str(peer), "--port", str(port)]
     process = await asyncio.create_subprocess_exec(sys.executable, *argv, env=env, cwd=ROOT)
     async with aiohttp.ClientSession() as http:
         for _ in range(600):
@@ -165,14 +165,20 @@ async def _start(
 
 
 async def _round(
-    target: str, users: int, reports: int, database_url: str, profile: str | None = None
+    target: str,
+    users: int,
+    reports: int,
+    database_url: str,
+    profile: str | None = None,
+    peer: Path = PEER,
 ) -> Outcome:
     fake = FakeApi()
     runner = web.AppRunner(fake.app(), access_log=None)
     await runner.setup()
     api_port = _free_port()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
-    process, port = await _start(target, f"http://127.0.0.1:{api_port}", database_url, profile)
+    api = f"http://127.0.0.1:{api_port}"
+    process, port = await _start(target, api, database_url, profile, peer)
     update_ids = itertools.count(int(time.time() * 1000))  # unique across rounds: fieldbot dedups
     base = 10_000_000 * (1 + os.getpid() % 100) + int(time.time()) % 1_000_000 * 100
     script = REGISTER + ACTIVITY * reports if target == "fieldbot" else PEER_FORM * (2 + reports)
@@ -222,15 +228,16 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each target (2)")
     parser.add_argument("--database-url", required=True, help="fieldbot's database")
     parser.add_argument("--profile", metavar="FILE", help="run fieldbot under cProfile into FILE")
+    parser.add_argument("--peer", type=Path, default=PEER, help=f"the peer bot (default {PEER})")
     args = parser.parse_args()
-    if not PEER.exists():
-        parser.error(f"the peer is not at {PEER}")
+    if not args.peer.exists():
+        parser.error(f"the peer is not at {args.peer} (--peer PATH)")
     outcomes: list[Outcome] = []
     for _ in range(args.rounds):
         for target in ("fieldbot", "peer"):
             outcome = await _round(
                 target, args.users, args.reports, args.database_url,
-                args.profile if target == "fieldbot" else None,
+                args.profile if target == "fieldbot" else None, args.peer,
             )  # fmt: skip
             print(json.dumps(outcome.row(), ensure_ascii=False), flush=True)
             outcomes.append(outcome)

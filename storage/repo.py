@@ -32,7 +32,16 @@ async def get_or_create_user(
 ) -> User:
     """The user row for this platform identity, created on first contact and locked for the
     rest of the transaction on PostgreSQL (so a second instance handles this user after us)."""
-    dialect = session.get_bind().dialect.name
+    query = select(User).where(
+        col(User.platform) == platform, col(User.platform_user_id) == platform_user_id
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    query = query.execution_options(populate_existing=True)
+    # Someone known (every step but their first): one statement.
+    user = (await session.execute(query)).scalar_one_or_none()
+    if user is not None:
+        return user
     now = now or utcnow()
     await session.execute(
         insert_or_skip(session, User)
@@ -44,14 +53,8 @@ async def get_or_create_user(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
-    )
-    query = select(User).where(
-        col(User.platform) == platform, col(User.platform_user_id) == platform_user_id
-    )
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    user = (await session.execute(query.execution_options(populate_existing=True))).scalar_one()
-    return user
+    )  # another instance may have made them meanwhile: then theirs is the row
+    return (await session.execute(query)).scalar_one()
 
 
 async def load_conversation(session: AsyncSession, user_id: int) -> Conversation | None:
