@@ -365,10 +365,7 @@ def _row_id(text: str) -> int:
 
 def _count(most: int) -> Callable[[str], int]:
     def count(text: str) -> int:
-        if (
-            not (text.isascii() and text.isdigit() and len(text) <= 10)
-            or not 1 <= int(text) <= most
-        ):
+        if not _whole(text) or not 1 <= int(text) <= most:
             raise argparse.ArgumentTypeError(f"{text!r}: a whole number from 1 to {most}")
         return int(text)
 
@@ -471,8 +468,9 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.channels import catalog
     from storage import outbox
-    from storage.db import create_engine, session_factory
+    from storage.db import create_engine, reading, session_factory
     from storage.models import utcnow
 
     engine = create_engine(settings.database_url)
@@ -495,7 +493,7 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
             print(f"row {args.id} cancelled; 'fieldbot outbox retry --id {args.id}' undoes it")
             return 0
         if args.outbox_command == "list":
-            async with sessions() as session:
+            async with reading(sessions) as session:
                 found = await outbox.listing(session, args.status or ["failed"], args.limit)
             print("id\tplatform\tkind\tstate\ttries\twritten\tlast error")
             for row in found:
@@ -506,9 +504,9 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
             if not found:
                 print(f"(no {' or '.join(args.status or ['failed'])} messages)")
             return 0
-        async with sessions() as session:
+        async with reading(sessions) as session:
             rows = await outbox.counts(session)
-            oldest = await outbox.oldest_undelivered(session)
+            oldest = await outbox.oldest_undelivered(session, catalog.server_platforms())
     finally:
         await engine.dispose()
     table: dict[tuple[str, str], dict[str, int]] = {}

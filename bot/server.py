@@ -198,47 +198,50 @@ async def _housekeeping(core: Core, stop: asyncio.Event) -> None:
 
 async def serve(settings: Settings, host: str, port: int) -> None:
     core = await build_core(settings)
-    app = build_app(core)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
     # SIGINT/SIGTERM stop the service cleanly from the moment it answers: a stop sent right
     # after the first /healthz must not kill it half-way (a supervisor does exactly that).
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await site.start()
-    for spec in catalog.SPECS:
-        on = channel_status(settings)[spec.name]
-        hint = f"off ({spec.off_hint} to turn it on)" if spec.off_hint else "off"
-        log.info("channel %s: %s", spec.name, "on" if on else hint)
-    log.info(
-        "fieldbot serving on http://%s:%s (health: /healthz); database %s",
-        host,
-        port,
-        core.engine.url.render_as_string(hide_password=True),
-    )
-    log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
-    uncovered = await pilot_districts_without_officer(core)
-    if uncovered:
-        names = ", ".join(f"{code} {core.areas.describe(code, 'en')}" for code in uncovered)
-        log.warning(
-            "%d pilot district(s) have no officer in the bot: their problems reach only "
-            "coordinators (or the admins). Invite one with fieldbot invite create --role "
-            "officer --area CODE: %s", len(uncovered), names,
-        )  # fmt: skip
-    timers = [asyncio.create_task(_housekeeping(core, stop), name="housekeeping")]
-    # Reminders, digests, nudges, scheduled broadcasts and escalation: on the one instance
-    # that leads (bot.leader).
-    scheduler = Scheduler(core)
-    scheduler.start()
-    try:
+    runner: web.AppRunner | None = None
+    scheduler: Scheduler | None = None
+    timers: list[asyncio.Task[None]] = []
+    try:  # whatever fails from here (a port in use, a database down) still closes what opened
+        runner = web.AppRunner(build_app(core), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        for spec in catalog.SPECS:
+            on = channel_status(settings)[spec.name]
+            hint = f"off ({spec.off_hint} to turn it on)" if spec.off_hint else "off"
+            log.info("channel %s: %s", spec.name, "on" if on else hint)
+        log.info(
+            "fieldbot serving on http://%s:%s (health: /healthz); database %s",
+            host,
+            port,
+            core.engine.url.render_as_string(hide_password=True),
+        )
+        log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
+        uncovered = await pilot_districts_without_officer(core)
+        if uncovered:
+            names = ", ".join(f"{code} {core.areas.describe(code, 'en')}" for code in uncovered)
+            log.warning(
+                "%d pilot district(s) have no officer in the bot: their problems reach only "
+                "coordinators (or the admins). Invite one with fieldbot invite create --role "
+                "officer --area CODE: %s", len(uncovered), names,
+            )  # fmt: skip
+        timers.append(asyncio.create_task(_housekeeping(core, stop), name="housekeeping"))
+        # Reminders, digests, nudges, scheduled broadcasts and escalation: on the one instance
+        # that leads (bot.leader).
+        scheduler = Scheduler(core)
+        scheduler.start()
         await stop.wait()
     finally:
         log.info("shutting down")
         stop.set()  # the timers finish the round they are in
         await asyncio.gather(*timers, return_exceptions=True)
-        await scheduler.stop()
-        await runner.cleanup()
+        if scheduler is not None:
+            await scheduler.stop()
+        if runner is not None:
+            await runner.cleanup()
         await core.close()

@@ -281,12 +281,12 @@ async def handle_locked(
             row = await outbox.enqueue(
                 session, user, outbox.REPLY, messages, now=env.now, extra=reply, claim=claim
             )
-    if turn.queue_broadcasts:
-        await queue_broadcasts(core)  # "send now" goes now, not at the scheduler's next look
     if row is not None and row.status == "sending" and core.send_reply is not None:
         core.send_reply(platform, row)
     elif reply is not None and core.on_outbox is not None:
         core.on_outbox(platform, "reply")
+    if turn.queue_broadcasts:  # after the reply is on its way: a big audience takes a while
+        await queue_broadcasts(core)  # "send now" goes now, not at the scheduler's next look
     if result.events and core.on_outbox is not None:
         core.on_outbox(None, "push")  # what happened may have queued pushes, to anyone
     return messages

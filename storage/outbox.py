@@ -376,13 +376,20 @@ async def counts(session: AsyncSession) -> list[tuple[str, str, str, int]]:
 async def requeue(
     session: AsyncSession, now: dt.datetime, *, row_id: int | None = None, failed: bool = False
 ) -> int:
-    """An operator's "try again": the row `row_id` (unless sent; a cancelled one too), or
-    every failed row (not those an operator cancelled), is due now with its attempts counted
-    afresh. Returns how many rows."""
+    """An operator's "try again": the row `row_id` (unless sent, or being sent by a
+    dispatcher whose lease still runs: taking it from under it would send it twice; a
+    cancelled one too), or every failed row (not those an operator cancelled), is due now with
+    its attempts counted afresh. Returns how many rows."""
     query = update(OutboxMessage).where(col(OutboxMessage.status) == "failed")
     if row_id is not None:
         query = update(OutboxMessage).where(
-            col(OutboxMessage.id) == row_id, col(OutboxMessage.status) != "sent"
+            col(OutboxMessage.id) == row_id,
+            col(OutboxMessage.status) != "sent",
+            or_(
+                col(OutboxMessage.status) != "sending",
+                col(OutboxMessage.claimed_until).is_(None),
+                col(OutboxMessage.claimed_until) < now,
+            ),
         )
     elif not failed:
         return 0
@@ -406,13 +413,15 @@ async def cancel(session: AsyncSession, row_id: int, now: dt.datetime) -> bool:
 
 
 async def oldest_undelivered(
-    session: AsyncSession, kinds: Sequence[str] = ALERT_KINDS
+    session: AsyncSession, platforms: Sequence[str], kinds: Sequence[str] = ALERT_KINDS
 ) -> OutboxMessage | None:
-    """The oldest row of `kinds` not delivered yet (pending, being sent, or failed)."""
+    """The oldest row of `kinds` to one of `platforms` (those the server delivers: a console
+    user's rows wait for their own chat) not delivered yet (pending, being sent, or failed)."""
     found = await session.execute(
         select(OutboxMessage)
         .where(
             col(OutboxMessage.kind).in_(list(kinds)),
+            col(OutboxMessage.platform).in_(list(platforms)),
             col(OutboxMessage.status).in_((*UNFINISHED, "failed")),
         )
         .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))

@@ -63,3 +63,34 @@ async def test_replies_and_pushes_are_claimed_on_their_own_lanes_in_chat_order(c
     async with core.sessions() as session, session.begin():
         taken = await outbox.claim(session, "telegram", later, 10, LEASE, "B", lane="reply")
         assert [r.id for r in taken] == ids[:2]
+
+
+async def test_an_operators_retry_never_takes_a_row_from_under_its_sender(core: Core) -> None:
+    """`outbox retry --id N` on a row a dispatcher is sending now would send it twice: it is
+    refused until that dispatcher's lease has run out."""
+    async with core.sessions() as session, session.begin():
+        user = await repo.get_or_create_user(session, "telegram", "42")
+        row = await outbox.enqueue(session, user, "alert", [Outgoing("hi")], now=NOW)
+        await session.flush()
+        row_id = row.id or 0
+    async with core.sessions() as session, session.begin():
+        assert await outbox.claim(session, "telegram", NOW, 10, LEASE, "A")
+        assert await outbox.requeue(session, NOW, row_id=row_id) == 0  # being sent
+    later = NOW + LEASE + dt.timedelta(seconds=1)
+    async with core.sessions() as session, session.begin():
+        assert await outbox.requeue(session, later, row_id=row_id) == 1  # its sender is gone
+
+
+async def test_the_oldest_undelivered_alert_is_one_the_server_delivers(core: Core) -> None:
+    """A console user's alert waits for their own chat: it is not the server's oldest alert."""
+    async with core.sessions() as session, session.begin():
+        console = await repo.get_or_create_user(session, "console", "officer")
+        line = await repo.get_or_create_user(session, "line", "Uofficer")
+        await outbox.enqueue(session, console, "alert", [Outgoing("hi")], now=NOW)
+        waiting = await outbox.enqueue(
+            session, line, "alert", [Outgoing("hi")], now=NOW + dt.timedelta(minutes=1)
+        )
+        await session.flush()
+    async with core.sessions() as session:
+        oldest = await outbox.oldest_undelivered(session, ["line", "telegram"])
+        assert oldest is not None and oldest.id == waiting.id

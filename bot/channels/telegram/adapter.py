@@ -192,6 +192,19 @@ class TelegramChannel:
             log.warning("Telegram callback answer failed: %s", redact(str(error)))
         await self._handle(user_id, Inbound("choice", value=query.data or ""), inbox_id)
 
+    async def _username(self) -> str | None:
+        """The bot's own @name, learnt at start; when Telegram could not be reached then, asked
+        now (None while it still cannot be: a private chat's command is ours anyway)."""
+        try:
+            return self.bot.username
+        except RuntimeError:  # getMe never answered
+            try:
+                await self.bot.initialize()
+                return self.bot.username
+            except (TelegramError, RuntimeError) as error:
+                log.warning("Telegram getMe still fails: %s", redact(str(error)))
+                return None
+
     async def _inbound(self, message: Message) -> Inbound:
         if message.text is not None:
             text = message.text.strip()
@@ -199,7 +212,8 @@ class TelegramChannel:
                 # "/start payload", "/problem@fieldbot": the command word is what counts.
                 command, _, rest = text.partition(" ")
                 name, _, addressee = command.partition("@")
-                if addressee and addressee.lower() != (self.bot.username or "").lower():
+                mine = await self._username()
+                if addressee and mine is not None and addressee.lower() != mine.lower():
                     return Inbound("unsupported")  # a command for another bot in the chat
                 if name == "/start":
                     return Inbound("start")
@@ -252,9 +266,13 @@ class TelegramChannel:
         (`on_part`) and never sent again when the row is retried."""
         reply = (extra or {}).get("kind") in ("reply", "private_only")
         sends: list[Callable[[], Awaitable[object]]] = []
+        # Whether the chat shows our location keyboard, as the calls leave it: recorded only
+        # once they all went, so a retry splits the row into the same calls again.
+        keyboard = recipient in self._reply_keyboard
         for item in messages:
             for part in self.render(item):
-                sends += await self._sends(recipient, item, part)
+                calls, keyboard = await self._sends(recipient, item, part, keyboard)
+                sends += calls
         try:
             for number, send in enumerate(sends, start=1):
                 if number <= done:
@@ -275,6 +293,10 @@ class TelegramChannel:
             raise DeliveryError("permanent", redact(str(error))) from error
         except (NetworkError, OSError) as error:  # includes TimedOut; the platform may be down
             raise DeliveryError("retry", redact(str(error))) from error
+        if keyboard:
+            self._reply_keyboard.add(recipient)
+        else:
+            self._reply_keyboard.discard(recipient)
 
     def render(self, outgoing: Outgoing) -> list[Part]:
         """Telegram calls for one message: a photo with the text as its caption when it fits
@@ -291,41 +313,41 @@ class TelegramChannel:
         return parts
 
     async def _sends(
-        self, recipient: str, item: Outgoing, part: Part
-    ) -> list[Callable[[], Awaitable[object]]]:
+        self, recipient: str, item: Outgoing, part: Part, keyboard: bool
+    ) -> tuple[list[Callable[[], Awaitable[object]]], bool]:
         """The calls that send `part` to `recipient` (each one counts as a part acknowledged),
-        with the chat's keyboard state kept: a location keyboard shown is removed by the next
-        message that has none."""
+        and whether the chat shows the location keyboard after them (`keyboard`: before): a
+        location keyboard shown is removed by the next message that has none."""
         if part.method == "sendPhoto":
             photo = await self._photo(part.photo) if part.photo else None
             if photo is not None:
                 return [partial(self.bot.send_photo, recipient, photo, caption=part.text,
-                                reply_markup=part.markup)]  # fmt: skip
+                                reply_markup=part.markup)], keyboard  # fmt: skip
             # The photo is gone from the media store: its caption goes as text.
             if part.text is None:
-                return []
+                return [], keyboard
             part = Part("sendMessage", part.text, part.markup, last=True)
         params: dict[str, Any] = {"chat_id": recipient, "text": part.text}
         sends: list[Callable[[], Awaitable[object]]] = []
         if part.last and part.markup is not None:
             if isinstance(part.markup, ReplyKeyboardMarkup):
-                self._reply_keyboard.add(recipient)
-            elif recipient in self._reply_keyboard:
+                keyboard = True
+            elif keyboard:
                 # The location keyboard must go; one message cannot both remove it and carry
                 # inline buttons, so the buttons follow on their own.
-                self._reply_keyboard.discard(recipient)
+                keyboard = False
                 removal = {"chat_id": recipient, "text": part.text,
                            "reply_markup": ReplyKeyboardRemove()}  # fmt: skip
                 sends.append(partial(self.bot.do_api_request, "sendMessage", removal))
                 params["text"] = self.core.i18n.t(item.language, "telegram.buttons")
             params["reply_markup"] = part.markup
-        elif part.last and recipient in self._reply_keyboard:
-            self._reply_keyboard.discard(recipient)
+        elif part.last and keyboard:
+            keyboard = False
             params["reply_markup"] = ReplyKeyboardRemove()
         # The raw call: a push needs no Message object built from Telegram's answer (that was
         # a quarter of a broadcast's CPU); errors are the same exceptions.
         sends.append(partial(self.bot.do_api_request, "sendMessage", params))
-        return sends
+        return sends, keyboard
 
     async def _photo(self, path: str) -> bytes | None:
         """The stored photo, or None when it is gone (the alert then goes as text)."""

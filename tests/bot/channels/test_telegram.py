@@ -15,10 +15,11 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from bot.channels.base import DeliveryError
 from bot.channels.telegram.adapter import TelegramChannel
 from bot.server import CHANNELS_KEY, DISPATCHER_KEY, build_app, settle
 from bot.service import Core, build_core
-from handlers.messages import Outgoing
+from handlers.messages import Choice, Outgoing
 from storage.models import OutboxMessage, Report, ReportPhoto, User
 from tests.support.cli import run_cli_async
 from tests.support.clock import Clock
@@ -453,3 +454,58 @@ async def test_groups_and_channels_are_told_once_to_talk_one_to_one(telegram: Te
 async def test_deeply_nested_json_is_a_bad_request(telegram: Telegram) -> None:
     body = b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     assert (await telegram.post(body)).status == 400
+
+
+async def test_a_start_without_telegram_still_reads_commands_addressed_to_the_bot(
+    database_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """Telegram out of reach when the service starts: the channel starts anyway, and a command
+    addressed to the bot by name ("/problem@fieldbot") is read once Telegram answers again
+    (the bot's own name is learnt then), not failed for want of it."""
+    fake = FakeTelegram(TOKEN)
+    fake.failures["getMe"] = [(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})]
+    async with TestServer(fake.app()) as api:
+        settings = make_settings(
+            database_url, tmp_path / "media", TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_API_BASE_URL=str(api.make_url("")).rstrip("/"),
+        )  # fmt: skip
+        core = await build_core(settings)
+        core.clock = clock
+        app = build_app(core)
+        try:
+            async with TestClient(TestServer(app)) as client:
+                tg = Telegram(
+                    fake, client, app[CHANNELS_KEY]["telegram"], core, TelegramUpdates(fake, 4242),
+                    settings.telegram_api_base_url,
+                )  # fmt: skip
+                assert fake.methods().count("getMe") == 1  # refused at start
+                await register(tg)
+                texts = await tg.say("/problem@fieldbot")
+                assert any("ปัญหาเรื่องอะไร" in t for t in texts), texts
+        finally:
+            await core.close()
+
+
+async def test_a_retry_after_the_keyboard_went_still_sends_the_buttons(telegram: Telegram) -> None:
+    """A chat shows the location keyboard; a message with buttons goes as two calls (the
+    keyboard's removal, then the buttons). The first is acknowledged, the second fails: the
+    retry splits the row into the same two calls and sends the second (the keyboard state is
+    recorded only once every call went, so the buttons are not taken as sent)."""
+    tg = telegram
+    chat = "4242"
+    tg.channel._reply_keyboard.add(chat)
+    message = Outgoing("ด่วนแค่ไหน?", (Choice("a:urgency:urgent", "ด่วน"),), "choice")
+    tg.fake.fail_nth["sendMessage"] = 2
+    acknowledged: list[int] = []
+
+    async def on_part(count: int) -> None:
+        acknowledged.append(count)
+
+    with pytest.raises(DeliveryError):
+        await tg.channel.deliver(chat, [message], "key", on_part=on_part)
+    assert acknowledged == [1]  # the removal went
+    await tg.channel.deliver(chat, [message], "key", done=1)
+    on_the_phone = [c.params for c in tg.fake.delivered if c.method == "sendMessage"]
+    assert on_the_phone[-2]["reply_markup"] == {"remove_keyboard": True}
+    assert "inline_keyboard" in on_the_phone[-1]["reply_markup"]  # the buttons arrived
+    assert chat not in tg.channel._reply_keyboard
