@@ -3,6 +3,7 @@ SDK (python-telegram-bot) talking to a fake Bot API on loopback, and the stored 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -72,9 +73,11 @@ class Telegram:
         raise AssertionError(f"no button {label!r} in {[b['text'] for b in buttons]}")
 
 
-@pytest.fixture
-async def telegram(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Telegram]:
-    fake = FakeTelegram(TOKEN)
+@contextlib.asynccontextmanager
+async def open_telegram(
+    fake: FakeTelegram, database_url: str, tmp_path: Path, clock: Clock
+) -> AsyncIterator[Telegram]:
+    """The server with its Telegram channel on, the SDK pointed at `fake` on loopback."""
     async with TestServer(fake.app()) as api:
         settings = make_settings(
             database_url,
@@ -94,6 +97,12 @@ async def telegram(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIter
                 )  # fmt: skip
         finally:
             await core.close()
+
+
+@pytest.fixture
+async def telegram(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Telegram]:
+    async with open_telegram(FakeTelegram(TOKEN), database_url, tmp_path, clock) as opened:
+        yield opened
 
 
 async def register(tg: Telegram) -> None:
@@ -464,26 +473,11 @@ async def test_a_start_without_telegram_still_reads_commands_addressed_to_the_bo
     (the bot's own name is learnt then), not failed for want of it."""
     fake = FakeTelegram(TOKEN)
     fake.failures["getMe"] = [(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})]
-    async with TestServer(fake.app()) as api:
-        settings = make_settings(
-            database_url, tmp_path / "media", TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_API_BASE_URL=str(api.make_url("")).rstrip("/"),
-        )  # fmt: skip
-        core = await build_core(settings)
-        core.clock = clock
-        app = build_app(core)
-        try:
-            async with TestClient(TestServer(app)) as client:
-                tg = Telegram(
-                    fake, client, app[CHANNELS_KEY]["telegram"], core, TelegramUpdates(fake, 4242),
-                    settings.telegram_api_base_url,
-                )  # fmt: skip
-                assert fake.methods().count("getMe") == 1  # refused at start
-                await register(tg)
-                texts = await tg.say("/problem@fieldbot")
-                assert any("ปัญหาเรื่องอะไร" in t for t in texts), texts
-        finally:
-            await core.close()
+    async with open_telegram(fake, database_url, tmp_path, clock) as tg:
+        assert fake.methods().count("getMe") == 1  # refused at start
+        await register(tg)
+        texts = await tg.say("/problem@fieldbot")
+        assert any("ปัญหาเรื่องอะไร" in t for t in texts), texts
 
 
 async def test_a_retry_after_the_keyboard_went_still_sends_the_buttons(telegram: Telegram) -> None:
