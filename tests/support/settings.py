@@ -16,3 +16,12 @@ def make_settings(database_url: str, media_dir: Path, **extra: object) -> Settin
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def telegram_on(base: str, token: str, secret: str) -> dict[str, object]:
+    """The settings that turn the Telegram channel on, its API at `base` (a fake on loopback)."""
+    return {
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_WEBHOOK_SECRET": secret,
+        "TELEGRAM_API_BASE_URL": base.rstrip("/"),
+    }

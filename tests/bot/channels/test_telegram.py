@@ -27,7 +27,7 @@ from tests.support.clock import Clock
 from tests.support.env import environment
 from tests.support.fake_telegram import FakeTelegram, TelegramUpdates
 from tests.support.images import png_bytes
-from tests.support.settings import make_settings
+from tests.support.settings import make_settings, telegram_on
 
 TOKEN = "123456:TEST-token"
 SECRET = "telegram-webhook-secret"
@@ -80,11 +80,7 @@ async def open_telegram(
     """The server with its Telegram channel on, the SDK pointed at `fake` on loopback."""
     async with TestServer(fake.app()) as api:
         settings = make_settings(
-            database_url,
-            tmp_path / "media",
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_WEBHOOK_SECRET=SECRET,
-            TELEGRAM_API_BASE_URL=str(api.make_url("")).rstrip("/"),
+            database_url, tmp_path / "media", **telegram_on(str(api.make_url("")), TOKEN, SECRET)
         )
         core = await build_core(settings)
         core.clock = clock
