@@ -35,7 +35,7 @@ from bot.channels.base import DeliveryError, Sender
 from bot.redact import redact
 from bot.service import Core, set_active
 from handlers.messages import Outgoing
-from storage import outbox
+from storage import hot, outbox
 from storage.db import reading
 from storage.models import OutboxMessage
 
@@ -116,10 +116,7 @@ class _Batch:
             if len(self._accepted) < FLUSH_ROWS:
                 await asyncio.sleep(self.linger)  # let a few more acceptances join this commit
             ids, self._accepted = self._accepted, []
-            async with self.core.writing(), self.core.sessions() as session, session.begin():
-                await outbox.finish_many(
-                    session, ids, "sent", now=self.core.clock(), token=self.token
-                )
+            await finish_sent(self.core, ids, self.token)
 
     async def flush(self) -> None:
         if self._flushing is not None:
@@ -138,6 +135,19 @@ class _Inline(_Batch):
 
     async def holds(self, row_id: int) -> bool:
         return True  # claimed a moment ago, in the step's own transaction
+
+
+async def finish_sent(core: Core, ids: list[int], token: str) -> None:
+    """Record rows the platform accepted as sent (on the driver where the hot path runs)."""
+    if core.hot is not None:
+        try:
+            async with core.writing():
+                await core.hot.finish_sent([(i, token) for i in ids], core.clock())
+            return
+        except hot.BusyError:
+            pass  # SQLite: another process writes; wait for it the ORM's way
+    async with core.writing(), core.sessions() as session, session.begin():
+        await outbox.finish_many(session, ids, "sent", now=core.clock(), token=token)
 
 
 def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
@@ -196,7 +206,7 @@ class Dispatcher:
                 if its_lane == "reply":
                     self._queued_replies.add(each)
 
-    def send_reply(self, platform: str, row: OutboxMessage) -> None:
+    def send_reply(self, platform: str, row: OutboxMessage | hot.Reply) -> None:
         """Send a reply now: a conversation step wrote it already claimed by `inline_token`
         (when no earlier reply to the chat was unfinished), so it goes without a claim round
         trip. Should this process die first, the short lease lets the reply loop send it."""
@@ -386,6 +396,13 @@ class Dispatcher:
         messages = [Outgoing.from_json(m) for m in row.payload.get("messages", [])]
 
         async def on_part(parts: int) -> None:
+            if self.core.hot is not None:
+                try:
+                    async with self.core.writing():
+                        await self.core.hot.part_sent(row.id, token, parts)
+                    return
+                except hot.BusyError:
+                    pass
             async with self.core.writing(), self.core.sessions() as session, session.begin():
                 await outbox.part_sent(session, row.id, token, parts)
 

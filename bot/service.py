@@ -9,6 +9,7 @@ import asyncio
 import copy
 import datetime as dt
 import logging
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -31,7 +32,7 @@ from handlers.engine import Env, FormState, language_of
 from handlers.forms import FORMS, Form
 from handlers.i18n import Translator, load_translator
 from handlers.messages import Inbound, Outgoing, PhotoRef, clean_inbound
-from storage import inbox, outbox, repo, staff
+from storage import hot, inbox, outbox, repo, staff
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.media import MediaStore
 from storage.migrate import upgrade
@@ -124,8 +125,10 @@ class Core:
     on_outbox: Callable[..., None] | None = None
     # The server's dispatcher: replies are written claimed by `reply_token` and handed to
     # `send_reply` after the commit, so they go out without a claim round trip.
-    send_reply: Callable[[str, OutboxMessage], None] | None = None
+    send_reply: Callable[[str, OutboxMessage | hot.Reply], None] | None = None
     reply_token: str | None = None
+    # The ordinary form step's statements on the driver (storage.hot); None: the ORM only.
+    hot: hot.HotPath | None = None
     # SQLite takes one writer at a time, and a writer that finds the database busy sleeps in
     # growing steps (up to 100 ms) before it tries again. Queueing writers here instead hands
     # the database over the moment it is free. PostgreSQL needs no such queue.
@@ -168,6 +171,8 @@ class Core:
         return release_time(self.clock(), self.settings.tz, window)
 
     async def close(self) -> None:
+        if self.hot is not None:
+            await self.hot.close()
         await self.engine.dispose()
 
 
@@ -185,6 +190,10 @@ async def build_core(settings: Settings, *, migrate: bool = True) -> Core:
 
         async with sessions() as session, session.begin():
             await sync_areas(session)
+    fast = None
+    if hot.HotPath.supports(settings.database_url):
+        fast = hot.HotPath(settings.database_url)
+        await fast.open()
     return Core(
         settings=settings,
         engine=engine,
@@ -193,6 +202,7 @@ async def build_core(settings: Settings, *, migrate: bool = True) -> Core:
         lists=lists,
         areas=AreaDirectory(lists.pilot_districts),
         media=MediaStore(settings.media_dir),
+        hot=fast,
     )
 
 
@@ -240,6 +250,12 @@ async def handle_locked(
     failed send. Returns the answers, or None when the inbox event was handled before."""
     inbound = clean_inbound(inbound)
     env = core.env(page_size)
+    if core.hot is not None:
+        try:
+            return await _hot_step(core, platform, platform_user_id, inbound, env, inbox_id,
+                                   reply)  # fmt: skip
+        except (hot.FallbackError, hot.BusyError):
+            pass  # a step that does more than the hot path does, or SQLite busy: the ORM's way
     async with core.writing(), core.sessions() as session, session.begin():
         if inbox_id is not None and not await inbox.take(session, inbox_id, env.now):
             log.info("%s inbox event %s was handled before; skipped", platform, inbox_id)
@@ -289,6 +305,61 @@ async def handle_locked(
         await queue_broadcasts(core)  # "send now" goes now, not at the scheduler's next look
     if result.events and core.on_outbox is not None:
         core.on_outbox(None, "push")  # what happened may have queued pushes, to anyone
+    return messages
+
+
+async def _hot_step(
+    core: Core,
+    platform: str,
+    platform_user_id: str,
+    inbound: Inbound,
+    env: Env,
+    inbox_id: int | None,
+    reply: Mapping[str, Any] | None,
+) -> list[Outgoing] | None:
+    """`handle_locked` for an ordinary step of a known user (storage.hot): the same
+    statements in one transaction, on the driver. Raises hot.FallbackError (rolled back) for a
+    step that needs the ORM's way: a first contact, or a step whose outcome has events."""
+    assert core.hot is not None
+    async with core.writing(), core.hot.transaction() as tx:
+        if inbox_id is not None and not await tx.take(inbox_id, env.now):
+            log.info("%s inbox event %s was handled before; skipped", platform, inbox_id)
+            return None
+        person = await tx.person(platform, platform_user_id)
+        if person is None:
+            raise hot.FallbackError  # first contact: the user is created the ORM's way
+        held = await tx.staff(person.id)
+        stored = person.conversation
+        state = FormState(*stored) if stored is not None else None
+        view = user_view(person, held)
+        result = router.handle(view, state, inbound, env)
+        if result.events:
+            raise hot.FallbackError
+        if not person.active:  # a message from someone who had blocked us means they are back
+            await tx.reactivate(person.id, env.now)
+        after = result.state
+        await tx.save_conversation(
+            person.id,
+            stored[0] if stored is not None else None,
+            (after.form_id, after.form_version, after.step_id, after.answers, after.context)
+            if after is not None
+            else None,
+            env.now,
+        )
+        language = language_of(view, after, env)
+        messages = [replace(m, language=language) for m in result.messages]
+        row = None
+        if reply is not None and messages:
+            claim = None
+            if core.reply_token is not None and not person.reply_waiting:
+                claim = (core.reply_token, outbox.REPLY_LEASE)
+            payload = {**reply, "messages": [m.as_json() for m in messages]}
+            row = await tx.reply(platform, platform_user_id, person.id, outbox.REPLY, payload,
+                                 str(uuid.uuid4()), env.now, claim)  # fmt: skip
+    if row is not None and row.attempts and core.send_reply is not None:
+        core.send_reply(platform, row)
+    elif reply is not None and core.on_outbox is not None:
+        core.on_outbox(platform, "reply")
     return messages
 
 

@@ -4,7 +4,7 @@ know of a stored person."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 from domain.policy import Held
 from domain.turn import Turn, effect
@@ -16,7 +16,28 @@ from storage import staff
 from storage.models import User
 
 
-def user_view(user: User, held: Held) -> UserView:
+class Profile(Protocol):
+    """What `user_view` reads of a stored user: a User row, or the hot path's Person."""
+
+    @property
+    def consent_at(self) -> dt.datetime | None: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def display_name(self) -> str | None: ...
+    @property
+    def province_code(self) -> str | None: ...
+    @property
+    def district_code(self) -> str | None: ...
+    @property
+    def subdistrict_code(self) -> str | None: ...
+    @property
+    def village_no(self) -> int | None: ...
+
+
+def user_view(user: Profile, held: Held) -> UserView:
     """What the pure core may know of a stored user holding the staff assignments `held`
     (storage.staff.assignments)."""
     registered = user.consent_at is not None and (user.role is not None or bool(held))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.service import Core, handle
@@ -150,3 +151,32 @@ async def test_the_writer_queue_serves_the_first_queue_first_and_in_order() -> N
     assert order == ["holder", "webhook", "a", "b"]
     async with queue.turn():  # free again
         pass
+
+
+async def test_ordinary_steps_take_the_hot_path_and_the_rest_the_orm(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that only moves the form along runs on the driver (storage.hot): with the ORM's
+    conversation statements broken, a registered user still walks the form; the first
+    contact and the submit (which file a user and a report) take the ORM's way."""
+    from storage import repo
+
+    await _say(core, "hot", *REGISTER)
+    saves = 0
+    real = repo.save_conversation
+
+    async def counted(*args: object, **kwargs: object) -> None:
+        nonlocal saves
+        saves += 1
+        await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "save_conversation", counted)
+    texts = ["รายงานกิจกรรม", "ฝายชะลอน้ำ", "วันนี้", "ที่หมู่บ้านของฉัน", "12", "ข้าม",
+             "สร้างฝาย", "ไม่มีรูป"]  # fmt: skip
+    await _say(core, "hot", *texts)
+    assert saves == 0  # every one of them on the hot path
+    assert "ACT-2569-000001" in await _say(core, "hot", "ยืนยัน")
+    assert saves == 1  # the submit: an event, so the ORM's way
+    async with core.sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(Report))).scalar() == 1
+        assert (await session.execute(select(func.count()).select_from(Conversation))).scalar() == 0

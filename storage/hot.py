@@ -1,0 +1,469 @@
+"""The conversation's hot path: the few statements of an ordinary form step, run on the
+database driver itself.
+
+Most inputs change nothing but the user's conversation and queue its reply. Through the ORM
+(an AsyncSession, its unit of work, SQLAlchemy's execution layer and, on SQLite, a thread hop
+per call through aiosqlite) such a step cost ten times the CPU of the python-telegram-bot peer
+(docs/benchmarks.md). Here the same statements, built with SQLAlchemy Core from the same
+tables and compiled once per dialect (SQLAlchemy writes the SQL; the column types' own bind and
+result processors convert the values), run on the driver:
+
+- SQLite: Python's sqlite3 on the event loop's thread, with no busy wait: a transaction whose
+  BEGIN IMMEDIATE finds another process writing raises `BusyError` at once (the caller then takes
+  the ORM path, which waits its turn). In WAL mode nothing else in a write transaction waits.
+- PostgreSQL: an asyncpg pool of its own (prepared statements, no pool ping).
+
+Steps that do more (registration, reports, case work) take the ORM path; the caller finds out
+after the pure core has answered and rolls this transaction back (`FallbackError`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
+from sqlalchemy.engine import Dialect, make_url
+
+from storage.models import Conversation, InboxEvent, OutboxMessage, StaffRole, User
+
+_Row = tuple[Any, ...]
+
+
+class BusyError(Exception):
+    """SQLite: another process holds the write lock; take the path that waits for it."""
+
+
+class FallbackError(Exception):
+    """This step needs more than the hot path does: roll back and take the ORM path."""
+
+
+def dumps(value: Any) -> str:
+    """JSON as the database stores it (orjson: several times faster than the json module;
+    dictionary keys that are not strings become strings, as json.dumps makes them)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class Statement:
+    """A Core statement compiled once for one dialect: its SQL, the order of its parameters
+    with the column types' bind processors, and result processors for what it returns."""
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        names = list(compiled.positiontup or [])
+        self._params: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+        for name in names:
+            bind = compiled.binds[name]
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            default = bind.value if not bind.required else _REQUIRED
+            self._params.append((bind.key, default, processor))
+        # What a SELECT returns is converted by its columns' types (RETURNING here gives ids).
+        columns = statement.selected_columns if isinstance(statement, sa.Select) else ()
+        self._results = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+
+    def args(self, values: Mapping[str, Any]) -> list[Any]:
+        out = []
+        for key, default, processor in self._params:
+            value = values.get(key, default)
+            if value is _REQUIRED:
+                raise KeyError(key)
+            out.append(processor(value) if processor is not None else value)
+        return out
+
+    def row(self, raw: Sequence[Any]) -> _Row:
+        if not self._results:
+            return tuple(raw)
+        return tuple(
+            p(value) if p is not None else value
+            for p, value in zip(self._results, raw, strict=True)
+        )
+
+
+_REQUIRED = object()
+
+users, conversations = User.__table__, Conversation.__table__  # type: ignore[attr-defined]
+outbox_t, inbox_t = OutboxMessage.__table__, InboxEvent.__table__  # type: ignore[attr-defined]
+staff_t = StaffRole.__table__  # type: ignore[attr-defined]
+b = sa.bindparam
+
+USER_COLUMNS = ("id", "language", "display_name", "role", "province_code", "district_code",
+                "subdistrict_code", "village_no", "consent_at", "active")  # fmt: skip
+CONVERSATION_COLUMNS = ("form_id", "form_version", "step_id", "answers", "context", "updated_at")
+
+
+def _statements(dialect: Dialect) -> dict[str, Statement]:
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    waiting = (
+        sa.select(sa.literal_column("1"))
+        .where(
+            outbox_t.c.platform == b("platform"),
+            outbox_t.c.recipient == b("recipient"),
+            sa.or_(
+                outbox_t.c.status == b("s_pending", "pending"),
+                outbox_t.c.status == b("s_sending", "sending"),
+            ),
+            outbox_t.c.kind == b("k_reply", "reply"),
+        )
+        .exists()
+    )
+    person = (
+        sa.select(
+            *(users.c[name] for name in USER_COLUMNS),
+            conversations.c.user_id,
+            *(conversations.c[name] for name in CONVERSATION_COLUMNS),
+            waiting.label("reply_waiting"),
+        )
+        .select_from(users.outerjoin(conversations, conversations.c.user_id == users.c.id))
+        .where(users.c.platform == b("platform"), users.c.platform_user_id == b("recipient"))
+    )
+    if dialect.name == "postgresql":
+        person = person.with_for_update(of=users)
+    conversation_values = {
+        "form_id": b("form_id"), "form_version": b("form_version"), "step_id": b("step_id"),
+        "answers": b("answers", type_=conversations.c.answers.type),
+        "context": b("context", type_=conversations.c.context.type),
+        "updated_at": b("now", type_=conversations.c.updated_at.type),
+    }  # fmt: skip
+    built = {
+        "take": sa.update(inbox_t)
+        .where(inbox_t.c.id == b("id"), inbox_t.c.status == b("pending", "pending"))
+        .values(status=b("done", "done"), handled_at=b("now", type_=inbox_t.c.handled_at.type))
+        .returning(inbox_t.c.id),
+        "store_done": insert(inbox_t)
+        .values(
+            platform=b("platform"),
+            event_id=b("event_id"),
+            sender=b("sender"),
+            payload=b("payload", type_=inbox_t.c.payload.type),
+            status=b("done", "done"),
+            note=b("note", None),
+            received_at=b("now", type_=inbox_t.c.received_at.type),
+            handled_at=b("now", type_=inbox_t.c.handled_at.type),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(inbox_t.c.id),
+        "person": person,
+        "staff": sa.select(staff_t.c.role, staff_t.c.area)
+        .where(staff_t.c.user_id == b("user_id"))
+        .order_by(staff_t.c.role, staff_t.c.area),
+        "reactivate": sa.update(users)
+        .where(users.c.id == b("user_id"))
+        .values(active=b("active", True), updated_at=b("now", type_=users.c.updated_at.type)),
+        "conversation_update": sa.update(conversations)
+        .where(conversations.c.user_id == b("user_id"))
+        .values(**conversation_values),
+        "conversation_restart": sa.update(conversations)
+        .where(conversations.c.user_id == b("user_id"))
+        .values(**conversation_values, started_at=b("now", type_=conversations.c.started_at.type)),
+        "conversation_insert": sa.insert(conversations).values(
+            user_id=b("user_id"),
+            **conversation_values,
+            started_at=b("now", type_=conversations.c.started_at.type),
+        ),
+        "conversation_delete": sa.delete(conversations).where(
+            conversations.c.user_id == b("user_id")
+        ),
+        "reply": sa.insert(outbox_t)
+        .values(
+            platform=b("platform"),
+            recipient=b("recipient"),
+            user_id=b("user_id"),
+            kind=b("kind"),
+            report_id=b("report_id", None),
+            payload=b("payload", type_=outbox_t.c.payload.type),
+            status=b("status"),
+            attempts=b("attempts"),
+            retry_key=b("retry_key"),
+            next_attempt_at=b("now", type_=outbox_t.c.next_attempt_at.type),
+            claimed_until=b("claimed_until", type_=outbox_t.c.claimed_until.type),
+            claim_token=b("claim_token"),
+            parts_sent=b("parts_sent", 0),
+            broadcast_id=b("broadcast_id", None),
+            recipient_count=b("recipient_count", 1),
+            last_error=b("last_error", None),
+            created_at=b("now", type_=outbox_t.c.created_at.type),
+        )
+        .returning(outbox_t.c.id),
+        "sent": sa.update(outbox_t)
+        .where(outbox_t.c.id == b("id"), outbox_t.c.claim_token == b("token"))
+        .values(
+            status=b("sent", "sent"),
+            last_error=b("nothing", None, type_=sa.Text()),
+            claimed_until=b("no_lease", None, type_=outbox_t.c.claimed_until.type),
+            claim_token=b("no_token", None, type_=sa.String()),
+            sent_at=b("now", type_=outbox_t.c.sent_at.type),
+        ),
+        "part_sent": sa.update(outbox_t)
+        .where(outbox_t.c.id == b("id"), outbox_t.c.claim_token == b("token"))
+        .values(parts_sent=b("parts")),
+    }
+    return {name: Statement(statement, dialect) for name, statement in built.items()}
+
+
+@dataclass(frozen=True)
+class Person:
+    """A known user as the pure core sees them (the attributes `domain.people.user_view`
+    reads), their conversation if any, and whether a reply to them is still unsent."""
+
+    id: int
+    language: str | None
+    display_name: str | None
+    role: str | None
+    province_code: str | None
+    district_code: str | None
+    subdistrict_code: str | None
+    village_no: int | None
+    consent_at: dt.datetime | None
+    active: bool
+    conversation: tuple[str, int, str, dict[str, Any], dict[str, Any], dt.datetime] | None
+    reply_waiting: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply row as written, for the dispatcher to send at once."""
+
+    id: int
+    recipient: str
+    kind: str
+    attempts: int
+    retry_key: str
+    parts_sent: int
+    payload: dict[str, Any]
+
+
+class _Driver(Protocol):
+    async def fetch(self, name: str, values: Mapping[str, Any]) -> list[_Row]: ...
+
+    async def run(self, name: str, values: Mapping[str, Any]) -> None: ...
+
+    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+class Transaction:
+    """The hot path's statements inside one transaction (see `HotPath.transaction`)."""
+
+    def __init__(self, driver: _Driver) -> None:
+        self._d = driver
+
+    async def take(self, inbox_id: int, now: dt.datetime) -> bool:
+        """storage.inbox.take: mark a stored pending event done; False when it was not."""
+        return bool(await self._d.fetch("take", {"id": inbox_id, "now": now}))
+
+    async def store_done(
+        self, platform: str, event_id: str, sender: str, payload: dict[str, Any], now: dt.datetime
+    ) -> bool:
+        """Store an event that this transaction handles, as done; False for a redelivery of
+        an event stored before (it must not be handled again)."""
+        values = {"platform": platform, "event_id": event_id, "sender": sender,
+                  "payload": payload, "now": now}  # fmt: skip
+        return bool(await self._d.fetch("store_done", values))
+
+    async def person(self, platform: str, platform_user_id: str) -> Person | None:
+        """The known user (locked for the transaction on PostgreSQL), or None."""
+        rows = await self._d.fetch("person", {"platform": platform, "recipient": platform_user_id})
+        if not rows:
+            return None
+        row = rows[0]
+        n = len(USER_COLUMNS)
+        conversation = None
+        if row[n] is not None:
+            form_id, version, step, answers, context, updated = row[n + 1 : n + 7]
+            conversation = (form_id, int(version), step, answers, context, updated)
+        (user_id, language, name, role, province, district, subdistrict, village, consent,
+         active) = row[:n]  # fmt: skip
+        return Person(int(user_id), language, name, role, province, district, subdistrict,
+                      village, consent, bool(active), conversation, bool(row[-1]))  # fmt: skip
+
+    async def staff(self, user_id: int) -> tuple[tuple[str, str], ...]:
+        rows = await self._d.fetch("staff", {"user_id": user_id})
+        return tuple((str(role), str(area)) for role, area in rows)
+
+    async def reactivate(self, user_id: int, now: dt.datetime) -> None:
+        await self._d.run("reactivate", {"user_id": user_id, "now": now})
+
+    async def save_conversation(
+        self,
+        user_id: int,
+        before: str | None,
+        state: tuple[str, int, str, Mapping[str, Any], Mapping[str, Any]] | None,
+        now: dt.datetime,
+    ) -> None:
+        """storage.repo.save_conversation: `before` is the form in progress until now."""
+        if state is None:
+            if before is not None:
+                await self._d.run("conversation_delete", {"user_id": user_id})
+            return
+        form_id, version, step_id, answers, context = state
+        values = {"user_id": user_id, "form_id": form_id, "form_version": version,
+                  "step_id": step_id, "answers": dict(answers), "context": dict(context),
+                  "now": now}  # fmt: skip
+        if before is None:
+            await self._d.run("conversation_insert", values)
+        elif before != form_id:
+            await self._d.run("conversation_restart", values)
+        else:
+            await self._d.run("conversation_update", values)
+
+    async def reply(
+        self,
+        platform: str,
+        recipient: str,
+        user_id: int,
+        kind: str,
+        payload: dict[str, Any],
+        retry_key: str,
+        now: dt.datetime,
+        claim: tuple[str, dt.timedelta] | None,
+    ) -> Reply:
+        """storage.outbox.enqueue for a reachable user: a pending row, or with `claim`
+        (token, lease) one already claimed for its writer to send."""
+        token, until = (claim[0], now + claim[1]) if claim is not None else (None, None)
+        status, attempts = ("sending", 1) if claim is not None else ("pending", 0)
+        values = {"platform": platform, "recipient": recipient, "user_id": user_id,
+                  "kind": kind, "payload": payload, "status": status, "attempts": attempts,
+                  "retry_key": retry_key, "claimed_until": until, "claim_token": token,
+                  "now": now}  # fmt: skip
+        (row_id,) = (await self._d.fetch("reply", values))[0]
+        return Reply(int(row_id), recipient, kind, attempts, retry_key, 0, payload)
+
+
+class HotPath:
+    """The driver-level connections of the hot path, for one database."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.dialect_name = parsed.get_backend_name()
+        self._sqlite: sqlite3.Connection | None = None
+        self._pool: Any = None
+        dialect: Dialect
+        if self.dialect_name == "sqlite":
+            dialect = sqlite.dialect(paramstyle="qmark")
+            dialect._json_serializer = dumps
+            self._path = parsed.database or ":memory:"
+        elif self.dialect_name == "postgresql":
+            dialect = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
+            dialect._json_serializer = dumps
+            self._connect = dialect.create_connect_args(parsed)[1]  # type: ignore[no-untyped-call]
+        else:
+            raise ValueError(f"no hot path for {self.dialect_name}")
+        self.statements = _statements(dialect)
+
+    @staticmethod
+    def supports(url: str) -> bool:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            return bool(parsed.database) and parsed.database != ":memory:"
+        return parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg"
+
+    async def open(self, connections: int = 20) -> None:
+        if self.dialect_name == "sqlite":
+            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            # No busy wait on the event loop's thread: a busy database raises Busy at once.
+            connection.execute("PRAGMA busy_timeout=0")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._sqlite = connection
+            return
+        import asyncpg  # type: ignore[import-untyped]  # only PostgreSQL needs it
+
+        async def codecs(connection: Any) -> None:
+            for name in ("json", "jsonb"):
+                await connection.set_type_codec(
+                    name, encoder=str, decoder=orjson.loads, schema="pg_catalog", format="text"
+                )
+
+        self._pool = await asyncpg.create_pool(
+            **self._connect, min_size=1, max_size=connections, init=codecs
+        )
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One write transaction: committed when the block ends, rolled back when it raises
+        (`FallbackError` included, which the caller catches). Raises `BusyError` (SQLite) before
+        anything ran when another process is writing."""
+        if self._sqlite is not None:
+            connection = self._sqlite
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) or "busy" in str(error):
+                    raise BusyError from error
+                raise
+            try:
+                yield Transaction(_SqliteDriver(connection, self.statements))
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return
+        if self._pool is None:
+            raise RuntimeError("HotPath.open() was not called")
+        async with self._pool.acquire() as connection, connection.transaction():
+            yield Transaction(_AsyncpgDriver(connection, self.statements))
+
+    async def finish_sent(self, rows: Sequence[tuple[int, str]], now: dt.datetime) -> None:
+        """storage.outbox.finish_many(…, "sent"): rows (id, claim token) the platform
+        accepted, in one transaction."""
+        async with self.transaction() as tx:
+            await tx._d.run_many("sent", [{"id": i, "token": t, "now": now} for i, t in rows])
+
+    async def part_sent(self, row_id: int, token: str, parts: int) -> None:
+        async with self.transaction() as tx:
+            await tx._d.run("part_sent", {"id": row_id, "token": token, "parts": parts})
+
+
+class _SqliteDriver:
+    def __init__(self, connection: sqlite3.Connection, statements: dict[str, Statement]) -> None:
+        self._c = connection
+        self._s = statements
+
+    async def fetch(self, name: str, values: Mapping[str, Any]) -> list[_Row]:
+        statement = self._s[name]
+        rows = self._c.execute(statement.sql, statement.args(values)).fetchall()
+        return [statement.row(row) for row in rows]
+
+    async def run(self, name: str, values: Mapping[str, Any]) -> None:
+        statement = self._s[name]
+        self._c.execute(statement.sql, statement.args(values))
+
+    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        statement = self._s[name]
+        self._c.executemany(statement.sql, [statement.args(row) for row in rows])
+
+
+class _AsyncpgDriver:
+    def __init__(self, connection: Any, statements: dict[str, Statement]) -> None:
+        self._c = connection
+        self._s = statements
+
+    async def fetch(self, name: str, values: Mapping[str, Any]) -> list[_Row]:
+        statement = self._s[name]
+        rows = await self._c.fetch(statement.sql, *statement.args(values))
+        return [statement.row(tuple(row)) for row in rows]
+
+    async def run(self, name: str, values: Mapping[str, Any]) -> None:
+        statement = self._s[name]
+        await self._c.execute(statement.sql, *statement.args(values))
+
+    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        statement = self._s[name]
+        await self._c.executemany(statement.sql, [statement.args(row) for row in rows])
