@@ -99,6 +99,8 @@ class Intake:
         self._slots = asyncio.Semaphore(HANDLING)
         self._to_store: list[tuple[str, Sequence[NewEvent], asyncio.Future[list[Stored]]]] = []
         self._storing: asyncio.Task[None] | None = None
+        # Senders whose event is being handled straight from its webhook (`_inline`).
+        self._inline: dict[tuple[str, str], asyncio.Future[None]] = {}
 
     # ------------------------------------------------------------------ in
 
@@ -117,11 +119,54 @@ class Intake:
                 if self._tell(platform, event.sender, now):
                     flooded.add(event.sender)
             decided.append(event)
-        await self._store(platform, decided)
+        one = decided[0] if len(decided) == 1 else None
+        if one is None or one.status != inbox.PENDING or not await self._handle_now(platform, one):
+            await self._store(platform, decided)
         for sender in flooded:
             log.warning("%s user %s sends too fast; the excess is dropped", platform, sender)
             if not sender.startswith("chat:"):
                 self._notice(slow_down(self.core, platform, sender, self.per_minute))
+
+    async def _handle_now(self, platform: str, event: NewEvent) -> bool:
+        """Handle a webhook's one event before the webhook is answered, in one transaction
+        that also stores it (as done): half the transactions of storing it first and handling
+        it from the inbox. Only when nothing of its sender's waits before it (and the intake is
+        not over its capacity); False: it is to be stored for its sender's line instead. It
+        waits for a handling slot like the lines do.
+
+        Should the handling fail, the event is stored (pending) for the line, which waits out
+        a database failure or gives up on it as before; should that fail too, the webhook is
+        not answered 200. A sender's next event waits until this one is handled or stored."""
+        key = (platform, event.sender)
+        while key in self._inline:
+            await self._inline[key]
+        handler = self.handlers.get(platform)
+        if (
+            handler is None
+            or self._stopping
+            or self._spilled
+            or key in self._lines
+            or len(self._known) >= self.capacity
+        ):
+            return False
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inline[key] = done
+        try:
+            async with self._slots, self.core.locks.hold(f"{platform}:{event.sender}"):
+                item = Stored(0, platform, event.event_id, event.sender, event.payload,
+                              self.core.clock(), fresh=True, parsed=event.parsed)  # fmt: skip
+                try:
+                    await handler(item)
+                except Exception as error:
+                    log.warning(
+                        "%s event %s: handling it at once failed (%s); stored for its line",
+                        platform, event.event_id, redact(repr(error)),
+                    )  # fmt: skip
+                    await self._store(platform, [event])  # before the sender's next one
+            return True
+        finally:
+            del self._inline[key]
+            done.set_result(None)
 
     async def _store(self, platform: str, events: Sequence[NewEvent]) -> list[Stored]:
         """Store in a group commit: the webhooks that arrive while one commit runs (or waits
@@ -258,7 +303,8 @@ class Intake:
         pause = RETRY_FIRST
         while not self._stopping:
             try:
-                await give_up(self.core, item.platform, item.sender, item.id, note, tell=person)
+                await give_up(self.core, item.platform, item.sender, item.source, note,
+                              tell=person)  # fmt: skip
                 return
             except Exception as again:
                 if not transient(again):

@@ -239,26 +239,26 @@ async def handle_locked(
     inbound: Inbound,
     *,
     page_size: int = 13,
-    inbox_id: int | None = None,
+    event: inbox.Source | None = None,
     reply: Mapping[str, Any] | None = None,
 ) -> list[Outgoing] | None:
     """Handle one input of one user, for a caller that holds the user's lock, in one
     transaction: the conversation state, what the input caused (reports, case changes, pushes)
-    and, with `inbox_id`, the stored platform event marked done. With `reply`, the answers are
-    written to the outbox as a reply row in that same transaction (its values, such as a LINE
-    reply token, go with the row to the channel), so an answer is never lost to a crash or a
-    failed send. Returns the answers, or None when the inbox event was handled before."""
+    and, with `event`, the platform event marked done (storage.inbox.take). With `reply`, the
+    answers are written to the outbox as a reply row in that same transaction (its values, such
+    as a LINE reply token, go with the row to the channel), so an answer is never lost to a
+    crash or a failed send. Returns the answers, or None when the inbox event was handled before."""
     inbound = clean_inbound(inbound)
     env = core.env(page_size)
     if core.hot is not None:
         try:
-            return await _hot_step(core, platform, platform_user_id, inbound, env, inbox_id,
+            return await _hot_step(core, platform, platform_user_id, inbound, env, event,
                                    reply)  # fmt: skip
         except (hot.FallbackError, hot.BusyError):
             pass  # a step that does more than the hot path does, or SQLite busy: the ORM's way
     async with core.writing(), core.sessions() as session, session.begin():
-        if inbox_id is not None and not await inbox.take(session, inbox_id, env.now):
-            log.info("%s inbox event %s was handled before; skipped", platform, inbox_id)
+        if event is not None and not await inbox.take(session, event, env.now):
+            log.info("%s inbox event %s was handled before; skipped", platform, _name(event))
             return None
         user = await repo.get_or_create_user(session, platform, platform_user_id, env.now)
         assert user.id is not None
@@ -314,7 +314,7 @@ async def _hot_step(
     platform_user_id: str,
     inbound: Inbound,
     env: Env,
-    inbox_id: int | None,
+    event: inbox.Source | None,
     reply: Mapping[str, Any] | None,
 ) -> list[Outgoing] | None:
     """`handle_locked` for an ordinary step of a known user (storage.hot): the same
@@ -322,8 +322,8 @@ async def _hot_step(
     step that needs the ORM's way: a first contact, or a step whose outcome has events."""
     assert core.hot is not None
     async with core.writing(), core.hot.transaction() as tx:
-        if inbox_id is not None and not await tx.take(inbox_id, env.now):
-            log.info("%s inbox event %s was handled before; skipped", platform, inbox_id)
+        if event is not None and not await tx.take(event, env.now):
+            log.info("%s inbox event %s was handled before; skipped", platform, _name(event))
             return None
         person = await tx.person(platform, platform_user_id)
         if person is None:
@@ -363,15 +363,24 @@ async def _hot_step(
     return messages
 
 
+def _name(event: inbox.Source) -> str:
+    return event.event_id if isinstance(event, inbox.Fresh) else str(event)
+
+
 async def set_active(
-    core: Core, platform: str, platform_user_id: str, active: bool, *, inbox_id: int | None = None
+    core: Core,
+    platform: str,
+    platform_user_id: str,
+    active: bool,
+    *,
+    event: inbox.Source | None = None,
 ) -> None:
     """Mark a user as reachable or not (LINE follow/unfollow, Telegram block/unblock), for a
     caller that holds the user's lock or needs no order (a send that finds the user has
     blocked us)."""
     now = core.clock()
     async with core.writing(), core.sessions() as session, session.begin():
-        if inbox_id is not None and not await inbox.take(session, inbox_id, now):
+        if event is not None and not await inbox.take(session, event, now):
             return
         user = await repo.get_or_create_user(session, platform, platform_user_id, now)
         user.active = active
@@ -379,14 +388,20 @@ async def set_active(
 
 
 async def give_up(
-    core: Core, platform: str, platform_user_id: str, inbox_id: int, note: str, *, tell: bool
+    core: Core,
+    platform: str,
+    platform_user_id: str,
+    event: inbox.Source,
+    note: str,
+    *,
+    tell: bool,
 ) -> None:
     """An inbox event that cannot be handled (a fault of ours, not of the database): record
     it as failed with the reason and, with `tell`, ask the user in their language to send it
     again."""
     now = core.clock()
     async with core.writing(), core.sessions() as session, session.begin():
-        if not await inbox.finish(session, inbox_id, inbox.FAILED, now, note=redact(note)[:2000]):
+        if not await inbox.finish(session, event, inbox.FAILED, now, note=redact(note)[:2000]):
             return  # handled meanwhile after all
         if tell:
             await _tell(session, core, platform, platform_user_id, "error.try_again", now)
@@ -415,13 +430,13 @@ async def _tell(
     await outbox.enqueue(session, user, outbox.REPLY, [text], now=now)
 
 
-async def private_only(core: Core, platform: str, chat: str, inbox_id: int) -> None:
+async def private_only(core: Core, platform: str, chat: str, event: inbox.Source) -> None:
     """Someone wrote to the bot in a group or a channel: the bot talks to people one to one
     only. The chat is told so once (in both languages: a group has none of its own); nobody
     becomes a user."""
     now = core.clock()
     async with core.writing(), core.sessions() as session, session.begin():
-        if not await inbox.take(session, inbox_id, now):
+        if not await inbox.take(session, event, now):
             return
         if await outbox.has_kind(session, platform, chat, outbox.PRIVATE_ONLY):
             return

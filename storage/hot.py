@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.engine import Dialect, make_url
 
+from storage.inbox import Fresh, Source
 from storage.models import Conversation, InboxEvent, OutboxMessage, StaffRole, User
 
 _Row = tuple[Any, ...]
@@ -256,18 +257,14 @@ class Transaction:
     def __init__(self, driver: _Driver) -> None:
         self._d = driver
 
-    async def take(self, inbox_id: int, now: dt.datetime) -> bool:
-        """storage.inbox.take: mark a stored pending event done; False when it was not."""
-        return bool(await self._d.fetch("take", {"id": inbox_id, "now": now}))
-
-    async def store_done(
-        self, platform: str, event_id: str, sender: str, payload: dict[str, Any], now: dt.datetime
-    ) -> bool:
-        """Store an event that this transaction handles, as done; False for a redelivery of
-        an event stored before (it must not be handled again)."""
-        values = {"platform": platform, "event_id": event_id, "sender": sender,
-                  "payload": payload, "now": now}  # fmt: skip
-        return bool(await self._d.fetch("store_done", values))
+    async def take(self, source: Source, now: dt.datetime) -> bool:
+        """storage.inbox.take: mark a stored pending event done, or store a fresh one as
+        done; False when it was handled before (a redelivery): it must not be handled again."""
+        if isinstance(source, Fresh):
+            values = {"platform": source.platform, "event_id": source.event_id,
+                      "sender": source.sender, "payload": source.payload, "now": now}  # fmt: skip
+            return bool(await self._d.fetch("store_done", values))
+        return bool(await self._d.fetch("take", {"id": source, "now": now}))
 
     async def person(self, platform: str, platform_user_id: str) -> Person | None:
         """The known user (locked for the transaction on PostgreSQL), or None."""

@@ -33,11 +33,31 @@ class NewEvent:
     payload: dict[str, Any]
     status: str = PENDING
     note: str | None = None
+    # The platform's own object as the webhook read it (an event handled straight from its
+    # webhook need not be read twice).
+    parsed: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """An event handled straight from its webhook, not stored before: the transaction that
+    handles it stores it, as done (`take`), so that it commits with what it caused and a
+    redelivery finds it handled."""
+
+    platform: str
+    event_id: str
+    sender: str
+    payload: dict[str, Any] = field(repr=False)
+
+
+# How a handling transaction names its event: a stored row's id, or a fresh event.
+Source = int | Fresh
 
 
 @dataclass(frozen=True)
 class Stored:
-    """An inbox row as the intake handles it."""
+    """An event as the intake hands it to its channel: an inbox row, or (`fresh`) one that
+    its handling transaction stores."""
 
     id: int
     platform: str
@@ -46,6 +66,14 @@ class Stored:
     payload: dict[str, Any] = field(repr=False)
     received_at: dt.datetime
     status: str = PENDING
+    fresh: bool = False
+    parsed: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def source(self) -> Source:
+        if self.fresh:
+            return Fresh(self.platform, self.event_id, self.sender, self.payload)
+        return self.id
 
 
 async def store(
@@ -82,10 +110,13 @@ async def store(
     ]
 
 
-async def take(session: AsyncSession, inbox_id: int, now: dt.datetime) -> bool:
-    """Mark a pending event done inside the transaction that handles it; False when it was
-    handled (or dropped) already. On PostgreSQL a second instance taking the same row waits for
-    the first one's commit and then finds it done."""
+async def take(session: AsyncSession, source: Source, now: dt.datetime) -> bool:
+    """Mark a pending event done inside the transaction that handles it (a fresh one: store it
+    as done); False when it was handled (or dropped) already. On PostgreSQL a second instance
+    taking the same row waits for the first one's commit and then finds it done."""
+    if isinstance(source, Fresh):
+        return await _store_fresh(session, source, DONE, now)
+    inbox_id = source
     taken = await session.execute(
         update(InboxEvent)
         .where(col(InboxEvent.id) == inbox_id, col(InboxEvent.status) == PENDING)
@@ -95,10 +126,34 @@ async def take(session: AsyncSession, inbox_id: int, now: dt.datetime) -> bool:
     return taken.first() is not None
 
 
+async def _store_fresh(
+    session: AsyncSession, event: Fresh, status: str, now: dt.datetime, note: str | None = None
+) -> bool:
+    stored = await session.execute(
+        insert_or_skip(session, InboxEvent)
+        .values(
+            platform=event.platform,
+            event_id=event.event_id,
+            sender=event.sender,
+            payload=event.payload,
+            status=status,
+            note=note,
+            received_at=now,
+            handled_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(col(InboxEvent.id))
+    )
+    return stored.first() is not None
+
+
 async def finish(
-    session: AsyncSession, inbox_id: int, status: str, now: dt.datetime, note: str | None = None
+    session: AsyncSession, source: Source, status: str, now: dt.datetime, note: str | None = None
 ) -> bool:
     """Record that a pending event will not be handled (failed, or dropped) and why."""
+    if isinstance(source, Fresh):
+        return await _store_fresh(session, source, status, now, note)
+    inbox_id = source
     done = await session.execute(
         update(InboxEvent)
         .where(col(InboxEvent.id) == inbox_id, col(InboxEvent.status) == PENDING)

@@ -169,3 +169,62 @@ async def test_a_fault_is_recorded_and_apologised_for_in_the_users_language(
         rows = await inbox_rows(core)
     assert rows[-1].status == "failed" and "RuntimeError: a bug" in (rows[-1].note or "")
     assert text_of(fake.messages()[-1]) == core.i18n.t("en", "error.try_again")
+
+
+async def test_an_event_alone_is_handled_before_its_webhook_is_answered_and_once(
+    line_server: Callable[..., Any],
+) -> None:
+    """One event in a webhook, nothing of its sender's waiting: handled in the transaction
+    that stores it, before the 200. Its redelivery is recorded as handled and not answered
+    again."""
+    async with line_server() as (fake, client, core):
+        user = LineEvents(fake, "Unow0000000000000")
+        event = user.follow()
+        assert await post(client, event) == 200
+        rows = await inbox_rows(core)  # no settling: it is done already
+        assert [(r.event_id, r.status) for r in rows] == [(event["webhookEventId"], "done")]
+        assert len(app_of(client)[INTAKE_KEY]) == 0  # it never waited in a line
+        assert await post(client, event) == 200  # the platform sends it again
+        await settle(app_of(client))
+        assert [r.status for r in await inbox_rows(core)] == ["done"]
+    said = [text_of(m) for m in fake.messages()]
+    assert sum("ยินดีต้อนรับ" in t for t in said) == 1
+
+
+async def test_a_senders_next_event_waits_for_the_one_handled_at_once(
+    line_server: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first event is handled straight from its webhook, slowly, and then fails once (a
+    database hiccup): it is stored for its line, and the sender's second event, which arrived
+    meanwhile in a webhook of its own, is still handled after it."""
+    import bot.channels.line.adapter
+    import bot.intake
+
+    monkeypatch.setattr(bot.intake, "RETRY_FIRST", 0.01)
+    real = bot.channels.line.adapter.handle_locked
+    first = asyncio.Event()
+    calls = 0
+
+    async def slow_then_flaky(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            first.set()
+            await asyncio.sleep(0.2)
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(bot.channels.line.adapter, "handle_locked", slow_then_flaky)
+    async with line_server() as (fake, client, core):
+        user = LineEvents(fake, "Uwait000000000000")
+        one = asyncio.create_task(post(client, user.follow()))
+        await first.wait()
+        assert await post(client, user.postback("a:language:en")) == 200
+        assert await one == 200
+        await settle(app_of(client))
+        rows = await inbox_rows(core)
+    assert [r.status for r in rows] == ["done", "done"]
+    said = [text_of(m) for m in fake.messages()]
+    welcome = next(i for i, t in enumerate(said) if "ยินดีต้อนรับ" in t)
+    privacy = next(i for i, t in enumerate(said) if "Privacy notice" in t)
+    assert welcome < privacy

@@ -115,8 +115,9 @@ async def test_an_event_is_taken_or_stored_as_done_once(core: Core) -> None:
         assert await tx.take(stored.id, NOW)
     async with _hot(core).transaction() as tx:
         assert not await tx.take(stored.id, NOW)  # handled before
-        assert await tx.store_done("telegram", "2", "42", {"ข้อความ": "สวัสดี"}, NOW)
-        assert not await tx.store_done("telegram", "2", "42", {}, NOW)  # a redelivery
+        fresh = inbox.Fresh("telegram", "2", "42", {"ข้อความ": "สวัสดี"})
+        assert await tx.take(fresh, NOW)  # handled straight from its webhook: stored as done
+        assert not await tx.take(inbox.Fresh("telegram", "2", "42", {}), NOW)  # a redelivery
     async with core.sessions() as session:
         rows = (await session.execute(select(InboxEvent).order_by(col(InboxEvent.id)))).scalars()
         assert [(r.event_id, r.status, r.payload) for r in rows] == [

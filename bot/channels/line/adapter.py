@@ -159,7 +159,7 @@ class LineChannel:
             if not isinstance(source, UserSource) or not source.user_id:
                 continue  # groups and rooms: the bot talks to people one to one
             event_id = str(item.get("webhookEventId") or _digest(item))
-            found.append(NewEvent(event_id, str(source.user_id), item))
+            found.append(NewEvent(event_id, str(source.user_id), item, parsed=event))
         return found
 
     async def handle(self, item: Stored) -> None:
@@ -167,23 +167,23 @@ class LineChannel:
         to the intake, which retries what a database hiccup caused and gives up on the rest."""
         user_id = item.sender
         try:
-            event = Event.from_dict(item.payload)
+            event = item.parsed if isinstance(item.parsed, Event) else Event.from_dict(item.payload)
         except (ValueError, TypeError, KeyError, AttributeError):
-            await give_up(self.core, PLATFORM, user_id, item.id, "unreadable event", tell=False)
+            await give_up(self.core, PLATFORM, user_id, item.source, "unreadable event", tell=False)
             return
         if isinstance(event, UnfollowEvent):
-            await set_active(self.core, PLATFORM, user_id, False, inbox_id=item.id)
+            await set_active(self.core, PLATFORM, user_id, False, event=item.source)
             return
         inbound = await self._inbound(event, user_id)
         if inbound is None:
-            await set_active(self.core, PLATFORM, user_id, True, inbox_id=item.id)
+            await set_active(self.core, PLATFORM, user_id, True, event=item.source)
             return
         reply: dict[str, Any] = {"received_at": item.received_at.isoformat()}
         token = getattr(event, "reply_token", None)
         if token:
             reply["reply_token"] = str(token)
         await handle_locked(
-            self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, inbox_id=item.id,
+            self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event=item.source,
             reply=reply,
         )  # fmt: skip
 

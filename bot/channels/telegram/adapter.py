@@ -49,7 +49,7 @@ from bot.redact import redact
 from bot.service import Core, handle_locked, private_only, save_photo, set_active
 from handlers.cases import keeps_buttons
 from handlers.messages import Inbound, Outgoing
-from storage.inbox import NewEvent, Stored
+from storage.inbox import NewEvent, Source, Stored
 from storage.media import PhotoTooLargeError, sniff_content_type
 
 log = logging.getLogger(__name__)
@@ -141,42 +141,44 @@ class TelegramChannel:
             update = None
         if update is None:
             raise malformed()
-        return [NewEvent(str(update.update_id), _sender(update), data)]
+        return [NewEvent(str(update.update_id), _sender(update), data, parsed=update)]
 
     async def handle(self, item: Stored) -> None:
         """One stored update, in its sender's order (bot.intake calls this). Errors are left
         to the intake, which retries what a database hiccup caused and gives up on the rest."""
-        update = Update.de_json(item.payload, self.bot)
+        update = item.parsed if isinstance(item.parsed, Update) else None
+        if update is None:
+            update = Update.de_json(item.payload, self.bot)
         member = update.my_chat_member
         if member is not None and member.chat.type == ChatType.PRIVATE:
             status = member.new_chat_member.status
             active = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
             await set_active(
-                self.core, PLATFORM, str(member.from_user.id), active, inbox_id=item.id
+                self.core, PLATFORM, str(member.from_user.id), active, event=item.source
             )
             return
         chat = update.effective_chat
         if chat is not None and chat.type != ChatType.PRIVATE:
             # Groups and channels: told once to talk one to one; nobody becomes a user.
-            await private_only(self.core, PLATFORM, str(chat.id), item.id)
+            await private_only(self.core, PLATFORM, str(chat.id), item.source)
             return
         query = update.callback_query
         message = update.message
         if query is not None:
-            await self._callback(query, item.id)
+            await self._callback(query, item.source)
         elif message is not None and message.from_user is not None:
             user_id = str(message.from_user.id)
-            await self._handle(user_id, await self._inbound(message), item.id)
+            await self._handle(user_id, await self._inbound(message), item.source)
         else:  # an edited message and such: nothing to do, but it is done
-            await set_active(self.core, PLATFORM, item.sender, True, inbox_id=item.id)
+            await set_active(self.core, PLATFORM, item.sender, True, event=item.source)
 
-    async def _handle(self, user_id: str, inbound: Inbound, inbox_id: int) -> None:
+    async def _handle(self, user_id: str, inbound: Inbound, event: Source) -> None:
         await handle_locked(
-            self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, inbox_id=inbox_id,
+            self.core, PLATFORM, user_id, inbound, page_size=PAGE_SIZE, event=event,
             reply={},
         )  # fmt: skip
 
-    async def _callback(self, query: CallbackQuery, inbox_id: int) -> None:
+    async def _callback(self, query: CallbackQuery, event: Source) -> None:
         user_id = str(query.from_user.id)
         try:
             await self.limiter.wait(user_id, per_key=False)
@@ -190,7 +192,7 @@ class TelegramChannel:
                 await pressed.edit_reply_markup(reply_markup=None)
         except TelegramError as error:
             log.warning("Telegram callback answer failed: %s", redact(str(error)))
-        await self._handle(user_id, Inbound("choice", value=query.data or ""), inbox_id)
+        await self._handle(user_id, Inbound("choice", value=query.data or ""), event)
 
     async def _username(self) -> str | None:
         """The bot's own @name, learnt at start; when Telegram could not be reached then, asked
