@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to listen on (default FIELDBOT_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default FIELDBOT_PORT or 8080)")
+    serve.add_argument(
+        "--workers",
+        type=_count(64),
+        default=1,
+        help="server processes sharing the port, one per core (default 1; more than one "
+        "needs PostgreSQL: SQLite takes one writer at a time)",
+    )
 
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
@@ -243,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact.register_settings(settings)
     configure_logging(settings.log_level)
     try:
+        if args.command == "serve" and args.workers > 1:
+            return _serve_workers(args, settings)
         return asyncio.run(_run(args, settings))
     except ConfigError as error:
         print(f"fieldbot: configuration error: {error}", file=sys.stderr)
@@ -291,6 +300,20 @@ def configure_logging(level: str, stream: TextIO | None = None) -> logging.Handl
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        print(
+            "fieldbot: --workers needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://…): "
+            "SQLite takes one writer at a time, so more processes would only wait for each other",
+            file=sys.stderr,
+        )
+        return 2
+    from bot import workers
+
+    host, port = args.host or settings.host, args.port or settings.port
+    return workers.run(settings, host, port, args.workers, configure_logging)
 
 
 def _safe_url(settings: Settings) -> str:

@@ -196,8 +196,19 @@ async def _housekeeping(core: Core, stop: asyncio.Event) -> None:
             return
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
-    core = await build_core(settings)
+async def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    reuse_port: bool = False,
+    migrate: bool = True,
+    announce: bool = True,
+) -> None:
+    """Run the server until SIGINT or SIGTERM. `reuse_port`, `migrate` and `announce` are for
+    the workers of `serve --workers N` (bot.workers): they share the port, their parent has
+    migrated the database, and it says once what is being served."""
+    core = await build_core(settings, migrate=migrate)
     # SIGINT/SIGTERM stop the service cleanly from the moment it answers: a stop sent right
     # after the first /healthz must not kill it half-way (a supervisor does exactly that).
     stop = asyncio.Event()
@@ -210,19 +221,20 @@ async def serve(settings: Settings, host: str, port: int) -> None:
     try:  # whatever fails from here (a port in use, a database down) still closes what opened
         runner = web.AppRunner(build_app(core), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        for spec in catalog.SPECS:
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
+        for spec in catalog.SPECS if announce else ():
             on = channel_status(settings)[spec.name]
             hint = f"off ({spec.off_hint} to turn it on)" if spec.off_hint else "off"
             log.info("channel %s: %s", spec.name, "on" if on else hint)
-        log.info(
-            "fieldbot serving on http://%s:%s (health: /healthz); database %s",
-            host,
-            port,
-            core.engine.url.render_as_string(hide_password=True),
-        )
-        log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
-        uncovered = await pilot_districts_without_officer(core)
+        if announce:
+            log.info(
+                "fieldbot serving on http://%s:%s (health: /healthz); database %s",
+                host,
+                port,
+                core.engine.url.render_as_string(hide_password=True),
+            )
+            log.info("try the bot without any platform: fieldbot chat --user YOUR_NAME")
+        uncovered = await pilot_districts_without_officer(core) if announce else []
         if uncovered:
             names = ", ".join(f"{code} {core.areas.describe(code, 'en')}" for code in uncovered)
             log.warning(

@@ -30,10 +30,11 @@ def server_env(database_url: str, tmp_path: Path, **settings: str) -> dict[str, 
     )
 
 
-async def serve(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    """Start `fieldbot serve` and wait until its health check answers."""
+async def serve(env: dict[str, str], port: int, *extra: str) -> asyncio.subprocess.Process:
+    """Start `fieldbot serve` (with `extra` arguments) and wait until its health check
+    answers."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--port", str(port), env=env,
+        sys.executable, "-m", "bot.cli", "serve", "--port", str(port), *extra, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     async with ClientSession() as http:
