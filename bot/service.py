@@ -294,8 +294,9 @@ async def handle_locked(
                 session, platform, platform_user_id
             ):
                 claim = (core.reply_token, outbox.REPLY_LEASE)
+            extra = {**reply, **_keyboard(core, state)}
             row = await outbox.enqueue(
-                session, user, outbox.REPLY, messages, now=env.now, extra=reply, claim=claim
+                session, user, outbox.REPLY, messages, now=env.now, extra=extra, claim=claim
             )
     if row is not None and row.status == "sending" and core.send_reply is not None:
         core.send_reply(platform, row)
@@ -353,7 +354,11 @@ async def _hot_step(
             claim = None
             if core.reply_token is not None and not person.reply_waiting:
                 claim = (core.reply_token, outbox.REPLY_LEASE)
-            payload = {**reply, "messages": [m.as_json() for m in messages]}
+            payload = {
+                **reply,
+                **_keyboard(core, state),
+                "messages": [m.as_json() for m in messages],
+            }
             row = await tx.reply(platform, platform_user_id, person.id, outbox.REPLY, payload,
                                  str(uuid.uuid4()), env.now, claim)  # fmt: skip
     if row is not None and row.attempts and core.send_reply is not None:
@@ -361,6 +366,15 @@ async def _hot_step(
     elif reply is not None and core.on_outbox is not None:
         core.on_outbox(platform, "reply")
     return messages
+
+
+def _keyboard(core: Core, state: FormState | None) -> dict[str, bool]:
+    """What a reply's channel should know of the question it answers: whether it was the
+    location question, whose keyboard (Telegram) the reply must take away. Any worker process
+    may send the reply, so this comes with the row rather than from a sender's memory."""
+    form = core.forms.get(state.form_id) if state is not None else None
+    step = form.step(state.step_id) if form is not None and state is not None else None
+    return {"location_keyboard": True} if step is not None and step.type == "location" else {}
 
 
 def _name(event: inbox.Source) -> str:

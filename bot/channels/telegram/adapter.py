@@ -269,8 +269,9 @@ class TelegramChannel:
         reply = (extra or {}).get("kind") in ("reply", "private_only")
         sends: list[Callable[[], Awaitable[object]]] = []
         # Whether the chat shows our location keyboard, as the calls leave it: recorded only
-        # once they all went, so a retry splits the row into the same calls again.
-        keyboard = recipient in self._reply_keyboard
+        # once they all went, so a retry splits the row into the same calls again. A reply to
+        # the location question says so itself: another worker process may have asked it.
+        keyboard = recipient in self._reply_keyboard or bool((extra or {}).get("location_keyboard"))
         for item in messages:
             for part in self.render(item):
                 calls, keyboard = await self._sends(recipient, item, part, keyboard)

@@ -365,6 +365,22 @@ async def test_location_keyboard_is_removed_after_the_location_question(telegram
     assert "inline_keyboard" in after[1]["reply_markup"]  # the summary's buttons follow
 
 
+async def test_the_keyboard_goes_even_when_another_worker_asked_the_location(
+    telegram: Telegram,
+) -> None:
+    """With `serve --workers N` the location question may have gone out from another process:
+    the answer's reply says itself that it follows the location question."""
+    await register(telegram)
+    for text in ("แจ้งปัญหา", "ขยะ", "ปกติ", "1", "ขยะล้นถังหน้าวัด", "ไม่มีรูป"):
+        await telegram.say(text)
+    assert "keyboard" in telegram.fake.sent()[-1]["reply_markup"]
+    telegram.channel._reply_keyboard.clear()  # this process did not send it
+    await telegram.send(telegram.user.location(16.4, 102.8))
+    after = telegram.fake.sent()[-2:]
+    assert after[0]["reply_markup"] == {"remove_keyboard": True}
+    assert "inline_keyboard" in after[1]["reply_markup"]
+
+
 async def test_garbage_updates_are_400(telegram: Telegram) -> None:
     assert (await telegram.post(b'{"update_id": 9, "message": "garbage"}')).status == 400
 
