@@ -3,14 +3,19 @@ by side in one run: the same fake Telegram API, the same number of simulated use
 for the answer before typing again, alternating the two servers round by round, and the ratio.
 
     .venv/bin/python -m bench.telegram_compare --users 50 --rounds 2 \\
-        --database-url sqlite+aiosqlite:////tmp/tg-bench.db
+        --database-url sqlite+aiosqlite:////tmp/tg-bench.db \\
+        --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/tgbench
 
-Each server runs as a process of its own; the load generator and the fake Telegram API share
-another, so the server's CPU (read from /proc) is its own. A step is one user input answered:
-fieldbot's users register and file activity reports; the peer's users answer its three-question
-form over and over. fieldbot may answer one input with several messages (a confirmation and the
-menu): a first user walks the conversation alone to learn how many each input gets, and under
-load an input counts as answered when its last message arrives.
+Give --database-url once per database: each round runs fieldbot on each, then the peer, and
+the end prints a table with the ratios per database. Each server runs as a process of its own
+(with --workers N, fieldbot's N worker processes); the load generator and the fake Telegram
+API share another, so the server's CPU (read from /proc, the process tree) is its own.
+
+A step is one user input answered: fieldbot's users register and file activity reports; the
+peer's users answer its three-question form over and over. fieldbot may answer one input with
+several messages (a confirmation and the menu): a first user walks the conversation alone to
+learn how many each input gets, and under load an input counts as answered when its last
+message arrives.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from bench.line_load import REGISTER, _cpu_seconds, _free_port, _pct
 
@@ -115,6 +121,7 @@ def _update(update_id: int, chat: int, text: str) -> bytes:
 
 @dataclass
 class Outcome:
+    database: str
     target: str
     steps: int
     seconds: float
@@ -123,6 +130,7 @@ class Outcome:
 
     def row(self) -> dict[str, Any]:
         return {
+            "database": self.database,
             "target": self.target,
             "steps": self.steps,
             "steps_per_second": round(self.steps / self.seconds, 1),
@@ -133,8 +141,29 @@ class Outcome:
         }
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and every process below it (a server's workers)."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += _cpu_seconds(current)
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        todo += [int(child) for child in children]
+    return total
+
+
 async def _start(
-    target: str, api: str, database_url: str, profile: str | None = None, peer: Path = PEER
+    target: str,
+    api: str,
+    database_url: str,
+    profile: str | None = None,
+    peer: Path = PEER,
+    workers: int = 1,
+    spy: str | None = None,
 ) -> tuple[Any, int]:
     port = _free_port()
     env = {
@@ -142,16 +171,22 @@ async def _start(
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_API_BASE_URL": api,
-        "FIELDBOT_LOG_LEVEL": "WARNING",
+        "FIELDBOT_LOG_LEVEL": os.environ.get("BENCH_LOG", "WARNING"),
         "FIELDBOT_FLOOD_PER_MINUTE": "1000000",  # simulated users type far faster than people
         "TELEGRAM_MAX_PER_SECOND": "100000",  # the fake API has no 30/s limit to keep
         "DATABASE_URL": database_url,
         "FIELDBOT_MEDIA_DIR": tempfile.mkdtemp(prefix="tg-bench-media-"),
         "FIELDBOT_PORT": str(port),
     }
-    fieldbot = [*(["-m", "cProfile", "-o", profile] if profile else []), "-m", "bot.cli", "serve"]
-    argv = fieldbot if target == "fieldbot" else [str(peer), "--port", str(port)]
-    process = await asyncio.create_subprocess_exec(sys.executable, *argv, env=env, cwd=ROOT)
+    fieldbot = [*(["-m", "cProfile", "-o", profile] if profile else []), "-m", "bot.cli", "serve",
+                "--workers", str(workers)]  # fmt: skip
+    argv = [sys.executable, *fieldbot] if target == "fieldbot" else [
+        sys.executable, str(peer), "--port", str(port)]  # fmt: skip
+    if spy and target == "fieldbot":
+        # Sampled, every process of the tree: py-spy writes the stacks when we send SIGINT.
+        argv = ["py-spy", "record", "--subprocesses", "-r", "250", "-f", "raw", "-o", spy,
+                "--", *argv]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(*argv, env=env, cwd=ROOT)
     async with aiohttp.ClientSession() as http:
         for _ in range(600):
             try:
@@ -171,6 +206,8 @@ async def _round(
     database_url: str,
     profile: str | None = None,
     peer: Path = PEER,
+    workers: int = 1,
+    spy: str | None = None,
 ) -> Outcome:
     fake = FakeApi()
     runner = web.AppRunner(fake.app(), access_log=None)
@@ -178,7 +215,7 @@ async def _round(
     api_port = _free_port()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
     api = f"http://127.0.0.1:{api_port}"
-    process, port = await _start(target, api, database_url, profile, peer)
+    process, port = await _start(target, api, database_url, profile, peer, workers, spy)
     update_ids = itertools.count(int(time.time() * 1000))  # unique across rounds: fieldbot dedups
     base = 10_000_000 * (1 + os.getpid() % 100) + int(time.time()) % 1_000_000 * 100
     script = REGISTER + ACTIVITY * reports if target == "fieldbot" else PEER_FORM * (2 + reports)
@@ -200,7 +237,14 @@ async def _round(
                     body = _update(next(update_ids), chat, text)
                     async with http.post(url, data=body, headers=headers) as answer:
                         assert answer.status == 200, answer.status
-                    done = await asyncio.wait_for(waiting, 60)
+                    try:
+                        done = await asyncio.wait_for(waiting, 60)
+                    except TimeoutError:
+                        got = fake.sent.get(str(chat), 0)
+                        raise RuntimeError(
+                            f"user {chat}, input {index} ({text}): {got} "
+                            f"messages after 60 s, {want} expected"
+                        ) from None
                     if expected is None:  # learning: wait until the answer is complete
                         await asyncio.sleep(0.3)
                         counts.append(fake.sent.get(str(chat), 0) - before)
@@ -209,16 +253,17 @@ async def _round(
                 return counts
 
             expected = await walk(base, None)  # one user alone: how many messages each input gets
-            cpu_before = _cpu_seconds(process.pid)
+            cpu_before = _tree_cpu(process.pid)
             began = time.perf_counter()
             await asyncio.gather(*(walk(base + 1 + n, expected) for n in range(users)))
             seconds = time.perf_counter() - began
-            cpu = _cpu_seconds(process.pid) - cpu_before
+            cpu = _tree_cpu(process.pid) - cpu_before
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGINT if spy and target == "fieldbot" else signal.SIGTERM)
         await process.wait()
         await runner.cleanup()
-    return Outcome(target, len(replies), seconds, replies, cpu)
+    database = make_url(database_url).get_backend_name()
+    return Outcome(database, target, len(replies), seconds, replies, cpu)
 
 
 async def main() -> int:
@@ -226,28 +271,52 @@ async def main() -> int:
     parser.add_argument("--users", type=int, default=50, help="simulated users at once (50)")
     parser.add_argument("--reports", type=int, default=2, help="activity reports per user (2)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each target (2)")
-    parser.add_argument("--database-url", required=True, help="fieldbot's database")
+    parser.add_argument(
+        "--database-url", required=True, action="append",
+        help="fieldbot's database; give it once per database to compare",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1, help="fieldbot serve --workers N (1)")
     parser.add_argument("--profile", metavar="FILE", help="run fieldbot under cProfile into FILE")
+    parser.add_argument(
+        "--spy", metavar="FILE", help="sample fieldbot with py-spy (on PATH) into FILE"
+    )
     parser.add_argument("--peer", type=Path, default=PEER, help=f"the peer bot (default {PEER})")
     args = parser.parse_args()
     if not args.peer.exists():
         parser.error(f"the peer is not at {args.peer} (--peer PATH)")
     outcomes: list[Outcome] = []
     for _ in range(args.rounds):
-        for target in ("fieldbot", "peer"):
-            outcome = await _round(
-                target, args.users, args.reports, args.database_url,
-                args.profile if target == "fieldbot" else None, args.peer,
-            )  # fmt: skip
-            print(json.dumps(outcome.row(), ensure_ascii=False), flush=True)
-            outcomes.append(outcome)
-    ours = [o.steps / o.seconds for o in outcomes if o.target == "fieldbot"]
-    theirs = [o.steps / o.seconds for o in outcomes if o.target == "peer"]
-    p99 = [_pct(o.replies, 0.99) for o in outcomes]
-    print(json.dumps({
-        "throughput_ratio": round(statistics.mean(ours) / statistics.mean(theirs), 2),
-        "p99_ratio": round(statistics.mean(p99[0::2]) / statistics.mean(p99[1::2]), 2),
-    }))  # fmt: skip
+        for url in args.database_url:
+            for target in ("fieldbot", "peer"):
+                outcome = await _round(
+                    target, args.users, args.reports, url,
+                    args.profile if target == "fieldbot" else None, args.peer, args.workers,
+                    args.spy,
+                )  # fmt: skip
+                print(json.dumps(outcome.row(), ensure_ascii=False), flush=True)
+                outcomes.append(outcome)
+    print()
+    print("| database | target | steps/s | reply p50 / p99 ms | server CPU ms/step |")
+    print("| --- | --- | --- | --- | --- |")
+    for o in outcomes:
+        r = o.row()
+        print(f"| {o.database} | {o.target} | {r['steps_per_second']} | "
+              f"{r['reply_ms_p50']:,.0f} / {r['reply_ms_p99']:,.0f} | "
+              f"{r['server_cpu_ms_per_step']} |")  # fmt: skip
+    print()
+    for database in dict.fromkeys(o.database for o in outcomes):
+        ours = [o for o in outcomes if o.database == database and o.target == "fieldbot"]
+        theirs = [o for o in outcomes if o.database == database and o.target == "peer"]
+        rate = statistics.mean(o.steps / o.seconds for o in ours) / statistics.mean(
+            o.steps / o.seconds for o in theirs
+        )
+        p99 = statistics.mean(_pct(o.replies, 0.99) for o in ours) / statistics.mean(
+            _pct(o.replies, 0.99) for o in theirs
+        )
+        cpu = statistics.mean(o.cpu / o.steps * 1000 for o in ours)
+        print(json.dumps({"database": database, "workers": args.workers,
+                          "throughput_ratio": round(rate, 2), "p99_ratio": round(p99, 2),
+                          "fieldbot_cpu_ms_per_step": round(cpu, 2)}))  # fmt: skip
     return 0
 
 
