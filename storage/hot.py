@@ -380,8 +380,13 @@ class HotPath:
                     name, encoder=str, decoder=orjson.loads, schema="pg_catalog", format="text"
                 )
 
+        async def keep(_connection: Any) -> None:
+            """Nothing to reset when a connection goes back to the pool: the hot path sets
+            no session state (no SET, LISTEN or advisory lock), and a transaction always ends
+            before. asyncpg's default reset would cost a round trip per step."""
+
         self._pool = await asyncpg.create_pool(
-            **self._connect, min_size=1, max_size=connections, init=codecs
+            **self._connect, min_size=1, max_size=connections, init=codecs, reset=keep
         )
 
     async def close(self) -> None:
