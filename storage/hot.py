@@ -13,8 +13,9 @@ result processors convert the values), run on the driver:
   the ORM path, which waits its turn). In WAL mode nothing else in a write transaction waits.
 - PostgreSQL: an asyncpg pool of its own (prepared statements, no pool ping).
 
-Steps that do more (registration, reports, case work) take the ORM path; the caller finds out
-after the pure core has answered and rolls this transaction back (`FallbackError`).
+Steps that do more (a registration's or a report's submit, case work: anything with events)
+take the ORM path; the caller finds out after the pure core has answered and rolls this
+transaction back (`FallbackError`).
 """
 
 from __future__ import annotations
@@ -109,11 +110,9 @@ def _statements(dialect: Dialect) -> dict[str, Statement]:
         .where(
             outbox_t.c.platform == b("platform"),
             outbox_t.c.recipient == b("recipient"),
-            sa.or_(
-                outbox_t.c.status == b("s_pending", "pending"),
-                outbox_t.c.status == b("s_sending", "sending"),
-            ),
-            outbox_t.c.kind == b("k_reply", "reply"),
+            outbox_t.c.status.in_([b("s_pending", "pending"), b("s_sending", "sending")]),
+            # (not through the index on kind: see storage.outbox.unindexed)
+            sa.func.coalesce(outbox_t.c.kind, b("nothing", "")) == b("k_reply", "reply"),
         )
         .exists()
     )
@@ -154,6 +153,16 @@ def _statements(dialect: Dialect) -> dict[str, Statement]:
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(inbox_t.c.id),
         "person": person,
+        "new_user": insert(users)
+        .values(
+            platform=b("platform"),
+            platform_user_id=b("recipient"),
+            active=b("active", True),
+            join_failures=b("no_failures", 0),
+            created_at=b("now", type_=users.c.created_at.type),
+            updated_at=b("now", type_=users.c.updated_at.type),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]),
         "staff": sa.select(staff_t.c.role, staff_t.c.area)
         .where(staff_t.c.user_id == b("user_id"))
         .order_by(staff_t.c.role, staff_t.c.area),
@@ -281,6 +290,18 @@ class Transaction:
          active) = row[:n]  # fmt: skip
         return Person(int(user_id), language, name, role, province, district, subdistrict,
                       village, consent, bool(active), conversation, bool(row[-1]))  # fmt: skip
+
+    async def person_or_new(self, platform: str, platform_user_id: str, now: dt.datetime) -> Person:
+        """storage.repo.get_or_create_user: the known user, or one made now on first contact
+        (another instance may make them at the same moment: then theirs is the row)."""
+        found = await self.person(platform, platform_user_id)
+        if found is not None:
+            return found
+        values = {"platform": platform, "recipient": platform_user_id, "now": now}
+        await self._d.run("new_user", values)
+        made = await self.person(platform, platform_user_id)
+        assert made is not None
+        return made
 
     async def staff(self, user_id: int) -> tuple[tuple[str, str], ...]:
         rows = await self._d.fetch("staff", {"user_id": user_id})

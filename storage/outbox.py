@@ -101,17 +101,29 @@ async def enqueue_to(
 async def reply_waiting(session: AsyncSession, platform: str, recipient: str) -> bool:
     """Whether a reply to this chat is still unsent (being sent, or waiting for its retry):
     the next one must then go after it, through the dispatcher."""
-    found = await session.execute(
+    found = await session.execute(waiting_reply(platform, recipient))
+    return found.first() is not None
+
+
+def waiting_reply(platform: str, recipient: str) -> Select[Any]:
+    """The query of `reply_waiting`."""
+    return (
         select(col(OutboxMessage.id))
         .where(
             col(OutboxMessage.platform) == platform,
             col(OutboxMessage.recipient) == recipient,
             col(OutboxMessage.status).in_(UNFINISHED),
-            col(OutboxMessage.kind) == REPLY,
+            unindexed(OutboxMessage.kind) == REPLY,
         )
         .limit(1)
     )
-    return found.first() is not None
+
+
+def unindexed(column: Any) -> Any:
+    """`column` in a form no index applies to. Without statistics SQLite prefers the index on
+    `kind` (one equality) to the one on (platform, recipient, status) and then reads every
+    reply ever sent; `kind` is to be a filter on the few rows the better index finds."""
+    return func.coalesce(col(column), "")
 
 
 async def has_kind(session: AsyncSession, platform: str, recipient: str, kind: str) -> bool:
@@ -176,11 +188,14 @@ def _due(
     platform: str, now: dt.datetime, broadcast_id: int | None, lane: str, recipient: str | None
 ) -> Select[Any]:
     """The ids of the rows `claim` may take, oldest first."""
-    kinds = col(OutboxMessage.kind).in_([REPLY, PRIVATE_ONLY])
+    kinds = unindexed(OutboxMessage.kind).in_([REPLY, PRIVATE_ONLY])
     due = (
         select(col(OutboxMessage.id))
         .where(
             col(OutboxMessage.platform) == platform,
+            # Only unfinished rows, through the index on (platform, status, …): the rows sent
+            # long ago are most of the table, and a look must not read them all.
+            col(OutboxMessage.status).in_(UNFINISHED),
             kinds if lane == "reply" else ~kinds,
             ((col(OutboxMessage.status) == "pending") & (col(OutboxMessage.next_attempt_at) <= now))
             | ((col(OutboxMessage.status) == "sending") & (col(OutboxMessage.claimed_until) < now)),
@@ -193,7 +208,8 @@ def _due(
             ~exists().where(
                 col(earlier.platform) == col(OutboxMessage.platform),
                 col(earlier.recipient) == col(OutboxMessage.recipient),
-                col(earlier.kind) == REPLY,
+                col(earlier.status).in_(UNFINISHED),
+                unindexed(earlier.kind) == REPLY,
                 col(earlier.id) < col(OutboxMessage.id),
                 or_(
                     and_(col(earlier.status) == "sending", col(earlier.claimed_until) >= now),

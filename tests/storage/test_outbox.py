@@ -4,6 +4,10 @@ finish a row another took back."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from bot.service import Core
 from handlers.messages import Outgoing
@@ -94,3 +98,34 @@ async def test_the_oldest_undelivered_alert_is_one_the_server_delivers(core: Cor
     async with core.sessions() as session:
         oldest = await outbox.oldest_undelivered(session, ["line", "telegram"])
         assert oldest is not None and oldest.id == waiting.id
+
+
+def test_the_looks_at_the_outbox_read_only_unfinished_rows(sqlite_template: Path) -> None:
+    """Sent rows are most of the outbox (replies are kept two days, pushes longer): the claim
+    looks and the unsent-reply check must find their rows through an index on the status, not
+    read every reply ever sent (which SQLite, without statistics, chose through the index on
+    `kind` until the queries said otherwise). Checked on SQLite's query plans; PostgreSQL
+    plans from its statistics."""
+    from sqlalchemy.dialects import sqlite
+
+    from storage.hot import HotPath
+
+    def plan(sql: str, args: Sequence[object] = ()) -> str:
+        connection = sqlite3.connect(sqlite_template)
+        try:
+            rows = connection.execute(f"EXPLAIN QUERY PLAN {sql}", list(args)).fetchall()
+        finally:
+            connection.close()
+        return "\n".join(str(row[-1]) for row in rows)
+
+    def compiled(query: Any) -> str:
+        return str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+
+    for lane in ("reply", "push"):
+        found = plan(compiled(outbox._due("telegram", NOW, None, lane, None)))
+        assert "ix_outbox_due (platform=? AND status=?)" in found, found
+        assert "ix_outbox_kind" not in found, found
+    assert "ix_outbox_chat" in plan(compiled(outbox.waiting_reply("telegram", "42")))
+    person = HotPath(f"sqlite+aiosqlite:///{sqlite_template}").statements["person"]
+    found = plan(person.sql, person.args({"platform": "telegram", "recipient": "42"}))
+    assert "ix_outbox_chat (platform=? AND recipient=? AND status=?)" in found, found
