@@ -320,15 +320,13 @@ async def _hot_step(
 ) -> list[Outgoing] | None:
     """`handle_locked` for an ordinary step of a known user (storage.hot): the same
     statements in one transaction, on the driver. Raises hot.FallbackError (rolled back) for a
-    step that needs the ORM's way: a first contact, or a step whose outcome has events."""
+    step that needs the ORM's way: one whose outcome has events."""
     assert core.hot is not None
     async with core.writing(), core.hot.transaction() as tx:
         if event is not None and not await tx.take(event, env.now):
             log.info("%s inbox event %s was handled before; skipped", platform, _name(event))
             return None
-        person = await tx.person(platform, platform_user_id)
-        if person is None:
-            raise hot.FallbackError  # first contact: the user is created the ORM's way
+        person = await tx.person_or_new(platform, platform_user_id, env.now)
         held = await tx.staff(person.id)
         stored = person.conversation
         state = FormState(*stored) if stored is not None else None

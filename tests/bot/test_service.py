@@ -157,8 +157,8 @@ async def test_ordinary_steps_take_the_hot_path_and_the_rest_the_orm(
     core: Core, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A step that only moves the form along runs on the driver (storage.hot): with the ORM's
-    conversation statements broken, a registered user still walks the form; the first
-    contact and the submit (which file a user and a report) take the ORM's way."""
+    conversation statements counted, a registered user walks the form without them; the
+    submit (which files a report: an event) takes the ORM's way."""
     from storage import repo
 
     await _say(core, "hot", *REGISTER)

@@ -8,7 +8,7 @@ import datetime as dt
 import sqlite3
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from bot.service import Core
@@ -151,3 +151,17 @@ async def test_sqlite_busy_with_another_writer_is_refused_at_once(
             assert await tx.person("telegram", "42") is None
     finally:
         other.close()
+
+
+async def test_a_first_contact_is_made_a_user_as_the_orm_would(core: Core) -> None:
+    async with _hot(core).transaction() as tx:
+        made = await tx.person_or_new("telegram", "new-1", NOW)
+        again = await tx.person_or_new("telegram", "new-1", NOW)
+    assert made == again and made.active and made.conversation is None
+    async with core.sessions() as session, session.begin():
+        user = await repo.get_or_create_user(session, "telegram", "new-1")
+        assert (user.id, user.active, user.created_at, user.join_failures) == (
+            made.id, True, NOW, 0,
+        )  # fmt: skip
+        count = await session.execute(select(func.count()).select_from(User))
+        assert count.scalar_one() == 1
