@@ -39,6 +39,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
+from bench import pieces as bench_pieces
 from bench.line_load import REGISTER, _cpu_seconds, _free_port, _pct
 
 ROOT = Path(__file__).parent.parent
@@ -141,19 +142,49 @@ class Outcome:
         }
 
 
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and every process below it (a server's workers)."""
+def _tree_cpu(pid: int, *, root: bool = True) -> float:
+    """CPU seconds of a process and every process below it (a server's workers); without
+    `root` (py-spy, which starts the server) only of those below it."""
     total = 0.0
     todo = [pid]
     while todo:
         current = todo.pop()
         try:
-            total += _cpu_seconds(current)
+            if root or current != pid:
+                total += _cpu_seconds(current)
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:
             continue
         todo += [int(child) for child in children]
     return total
+
+
+CGROUPS = Path("/sys/fs/cgroup/cpu")  # cgroup v1's cpu controller (as on this machine)
+
+
+def _servers(pid: int) -> list[int]:
+    """The processes that answer webhooks: the workers of `serve --workers N`, else the one."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    found = [int(c) for c in children
+             if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]  # fmt: skip
+    return found or [pid]
+
+
+def _limit(pids: Sequence[int], cpu: float) -> list[Path]:
+    """Give each process `cpu` of one core (a CFS quota in a cgroup of its own): each worker as
+    if on a slow core of its own, leaving the rest of the machine to the load and the database."""
+    made = []
+    for pid in pids:
+        group = CGROUPS / f"fieldbot-bench-{pid}"
+        group.mkdir(exist_ok=True)
+        (group / "cpu.cfs_period_us").write_text("100000")
+        (group / "cpu.cfs_quota_us").write_text(str(int(cpu * 100000)))
+        (group / "cgroup.procs").write_text(str(pid))
+        made.append(group)
+    return made
 
 
 async def _start(
@@ -208,6 +239,7 @@ async def _round(
     peer: Path = PEER,
     workers: int = 1,
     spy: str | None = None,
+    worker_cpu: float | None = None,
 ) -> Outcome:
     fake = FakeApi()
     runner = web.AppRunner(fake.app(), access_log=None)
@@ -216,6 +248,13 @@ async def _round(
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
     api = f"http://127.0.0.1:{api_port}"
     process, port = await _start(target, api, database_url, profile, peer, workers, spy)
+    groups: list[Path] = []
+    if worker_cpu is not None and not spy:
+        for _ in range(100):  # the workers start after the parent answers
+            if target == "peer" or workers == 1 or len(_servers(process.pid)) == workers:
+                break
+            await asyncio.sleep(0.1)
+        groups = _limit(_servers(process.pid), worker_cpu)
     update_ids = itertools.count(int(time.time() * 1000))  # unique across rounds: fieldbot dedups
     base = 10_000_000 * (1 + os.getpid() % 100) + int(time.time()) % 1_000_000 * 100
     script = REGISTER + ACTIVITY * reports if target == "fieldbot" else PEER_FORM * (2 + reports)
@@ -253,15 +292,18 @@ async def _round(
                 return counts
 
             expected = await walk(base, None)  # one user alone: how many messages each input gets
-            cpu_before = _tree_cpu(process.pid)
+            spied = bool(spy) and target == "fieldbot"
+            cpu_before = _tree_cpu(process.pid, root=not spied)
             began = time.perf_counter()
             await asyncio.gather(*(walk(base + 1 + n, expected) for n in range(users)))
             seconds = time.perf_counter() - began
-            cpu = _tree_cpu(process.pid) - cpu_before
+            cpu = _tree_cpu(process.pid, root=not spied) - cpu_before
     finally:
         process.send_signal(signal.SIGINT if spy and target == "fieldbot" else signal.SIGTERM)
         await process.wait()
         await runner.cleanup()
+        for group in groups:
+            group.rmdir()
     database = make_url(database_url).get_backend_name()
     return Outcome(database, target, len(replies), seconds, replies, cpu)
 
@@ -276,25 +318,40 @@ async def main() -> int:
         help="fieldbot's database; give it once per database to compare",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="fieldbot serve --workers N (1)")
+    parser.add_argument(
+        "--worker-cpu", type=float, metavar="FRACTION",
+        help="give each server process (each worker; the peer too) this share of one core "
+        "(cgroup v1 CPU quota; root): as if each had a slow core of its own",
+    )  # fmt: skip
     parser.add_argument("--profile", metavar="FILE", help="run fieldbot under cProfile into FILE")
     parser.add_argument(
-        "--spy", metavar="FILE", help="sample fieldbot with py-spy (on PATH) into FILE"
-    )
+        "--spy", metavar="FILE",
+        help="sample fieldbot with py-spy (on PATH) into FILE.<database>.<round> and print "
+        "where its CPU per step goes (bench.pieces)",
+    )  # fmt: skip
     parser.add_argument("--peer", type=Path, default=PEER, help=f"the peer bot (default {PEER})")
     args = parser.parse_args()
     if not args.peer.exists():
         parser.error(f"the peer is not at {args.peer} (--peer PATH)")
     outcomes: list[Outcome] = []
-    for _ in range(args.rounds):
+    pieces: list[str] = []
+    for number in range(args.rounds):
         for url in args.database_url:
             for target in ("fieldbot", "peer"):
+                database = make_url(url).get_backend_name()
+                spy = f"{args.spy}.{database}.{number + 1}" if args.spy else None
                 outcome = await _round(
                     target, args.users, args.reports, url,
                     args.profile if target == "fieldbot" else None, args.peer, args.workers,
-                    args.spy,
+                    spy, args.worker_cpu,
                 )  # fmt: skip
                 print(json.dumps(outcome.row(), ensure_ascii=False), flush=True)
                 outcomes.append(outcome)
+                if spy and target == "fieldbot":
+                    samples = Path(spy).read_text("utf-8").splitlines()  # noqa: ASYNC240
+                    per_step = outcome.cpu / outcome.steps * 1000
+                    pieces.append(f"{database}, round {number + 1} ({spy}):\n\n"
+                                  + bench_pieces.table(samples, per_step))  # fmt: skip
     print()
     print("| database | target | steps/s | reply p50 / p99 ms | server CPU ms/step |")
     print("| --- | --- | --- | --- | --- |")
@@ -303,6 +360,8 @@ async def main() -> int:
         print(f"| {o.database} | {o.target} | {r['steps_per_second']} | "
               f"{r['reply_ms_p50']:,.0f} / {r['reply_ms_p99']:,.0f} | "
               f"{r['server_cpu_ms_per_step']} |")  # fmt: skip
+    for text in pieces:
+        print(f"\nWhere fieldbot's CPU per step goes, {text}")
     print()
     for database in dict.fromkeys(o.database for o in outcomes):
         ours = [o for o in outcomes if o.database == database and o.target == "fieldbot"]
