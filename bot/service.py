@@ -304,8 +304,8 @@ async def handle_locked(
         core.on_outbox(platform, "reply")
     if turn.queue_broadcasts:  # after the reply is on its way: a big audience takes a while
         await queue_broadcasts(core)  # "send now" goes now, not at the scheduler's next look
-    if result.events and core.on_outbox is not None:
-        core.on_outbox(None, "push")  # what happened may have queued pushes, to anyone
+    if outbox.pushed(session) and core.on_outbox is not None:
+        core.on_outbox(None, "push")  # what happened queued pushes (to anyone): look now
     return messages
 
 

@@ -29,6 +29,15 @@ UNFINISHED = ("pending", "sending")
 REPLY_LEASE = dt.timedelta(seconds=15)
 
 
+# Set in a session's `info` when it queued a push: its dispatcher is then to look at once.
+PUSHED = "fieldbot_queued_pushes"
+
+
+def pushed(session: AsyncSession) -> bool:
+    """Whether this session queued a push (a row on the push lane)."""
+    return bool(session.info.get(PUSHED))
+
+
 def lane_of(kind: str) -> str:
     return "reply" if kind in (REPLY, PRIVATE_ONLY) else "push"
 
@@ -81,6 +90,8 @@ async def enqueue_to(
     """Queue `messages` for a chat, which need not be a user (a group); with `skip` (the
     reason), the row is recorded as skipped instead."""
     now = now or utcnow()
+    if lane_of(kind) == "push" and not skip:
+        session.info[PUSHED] = True
     row = OutboxMessage(
         platform=platform,
         recipient=recipient,
@@ -177,6 +188,8 @@ def row_values(
 
 async def insert_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Write many outbox rows in a few statements."""
+    if rows:
+        session.info[PUSHED] = True
     for start in range(0, len(rows), 2000):
         await session.execute(insert(OutboxMessage), list(rows[start : start + 2000]))
 

@@ -180,3 +180,16 @@ async def test_ordinary_steps_take_the_hot_path_and_the_rest_the_orm(
     async with core.sessions() as session:
         assert (await session.execute(select(func.count()).select_from(Report))).scalar() == 1
         assert (await session.execute(select(func.count()).select_from(Conversation))).scalar() == 0
+
+
+async def test_the_push_dispatcher_is_woken_only_for_a_step_that_queued_pushes(
+    core: Core,
+) -> None:
+    """Registering and filing an activity report queue no push (no alert): nobody looks at the
+    push lane for them (an alert marks its session: tests/storage/test_outbox.py)."""
+    woken: list[tuple[object, object]] = []
+    core.on_outbox = lambda platform=None, lane=None: woken.append((platform, lane))
+    await _say(core, "quiet", *REGISTER)
+    await _say(core, "quiet", "รายงานกิจกรรม", "ฝายชะลอน้ำ", "วันนี้", "ที่หมู่บ้านของฉัน", "12",
+               "ข้าม", "สร้างฝาย", "ไม่มีรูป", "ยืนยัน")  # fmt: skip
+    assert (None, "push") not in woken

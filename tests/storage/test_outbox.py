@@ -129,3 +129,18 @@ def test_the_looks_at_the_outbox_read_only_unfinished_rows(sqlite_template: Path
     person = HotPath(f"sqlite+aiosqlite:///{sqlite_template}").statements["person"]
     found = plan(person.sql, person.args({"platform": "telegram", "recipient": "42"}))
     assert "ix_outbox_chat (platform=? AND recipient=? AND status=?)" in found, found
+
+
+async def test_a_session_knows_whether_it_queued_a_push(core: Core) -> None:
+    """The step's caller wakes the push dispatcher only when the step queued a push (a look
+    at the outbox for nothing costs a database round trip per platform)."""
+    async with core.sessions() as session, session.begin():
+        user = await repo.get_or_create_user(session, "telegram", "42")
+        await outbox.enqueue(session, user, outbox.REPLY, [Outgoing("hi")], now=NOW)
+        assert not outbox.pushed(session)
+        await outbox.enqueue(session, user, "alert", [Outgoing("alert")], now=NOW)
+        assert outbox.pushed(session)
+    async with core.sessions() as session, session.begin():
+        assert not outbox.pushed(session)  # a session of its own
+        await outbox.insert_rows(session, [])
+        assert not outbox.pushed(session)
