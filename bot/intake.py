@@ -130,9 +130,10 @@ class Intake:
     async def _handle_now(self, platform: str, event: NewEvent) -> bool:
         """Handle a webhook's one event before the webhook is answered, in one transaction
         that also stores it (as done): half the transactions of storing it first and handling
-        it from the inbox. Only when nothing of its sender's waits before it (and the intake is
-        not over its capacity); False: it is to be stored for its sender's line instead. It
-        waits for a handling slot like the lines do.
+        it from the inbox. Only when nothing of its sender's waits before it, the intake is
+        not over its capacity and the handling fetches nothing from the platform first (a
+        photo: the webhook would wait for the download); False: it is to be stored for its
+        sender's line instead. It waits for a handling slot like the lines do.
 
         Should the handling fail, the event is stored (pending) for the line, which waits out
         a database failure or gives up on it as before; should that fail too, the webhook is
@@ -143,6 +144,7 @@ class Intake:
         handler = self.handlers.get(platform)
         if (
             handler is None
+            or event.slow
             or self._stopping
             or self._spilled
             or key in self._lines

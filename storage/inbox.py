@@ -36,6 +36,9 @@ class NewEvent:
     # The platform's own object as the webhook read it (an event handled straight from its
     # webhook need not be read twice).
     parsed: Any = field(default=None, repr=False, compare=False)
+    # Its handling fetches something from the platform first (a photo): not to be handled
+    # while the webhook waits for its answer.
+    slow: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

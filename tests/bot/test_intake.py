@@ -228,3 +228,28 @@ async def test_a_senders_next_event_waits_for_the_one_handled_at_once(
     welcome = next(i for i, t in enumerate(said) if "ยินดีต้อนรับ" in t)
     privacy = next(i for i, t in enumerate(said) if "Privacy notice" in t)
     assert welcome < privacy
+
+
+async def test_a_photo_is_not_handled_while_its_webhook_waits(
+    line_server: Callable[..., Any],
+) -> None:
+    """Handling a photo downloads it from the platform first: the webhook is answered once
+    the event is stored, and the line handles it; a text is handled at once."""
+    from tests.support.images import png_bytes
+
+    async with line_server() as (fake, client, core):
+        intake = app_of(client)[INTAKE_KEY]
+        real = intake.handlers["line"]
+        fresh: list[bool] = []
+
+        async def recorded(item: Any) -> None:
+            fresh.append(item.fresh)
+            await real(item)
+
+        intake.handlers["line"] = recorded
+        user = LineEvents(fake, "Uphoto00000000000")
+        assert await post(client, user.text("สวัสดี")) == 200
+        assert await post(client, user.image(png_bytes(4, 4, (1, 2, 3)))) == 200
+        await settle(app_of(client))
+        assert [r.status for r in await inbox_rows(core)] == ["done", "done"]
+    assert fresh == [True, False]

@@ -159,7 +159,8 @@ class LineChannel:
             if not isinstance(source, UserSource) or not source.user_id:
                 continue  # groups and rooms: the bot talks to people one to one
             event_id = str(item.get("webhookEventId") or _digest(item))
-            found.append(NewEvent(event_id, str(source.user_id), item, parsed=event))
+            photo = isinstance(getattr(event, "message", None), ImageMessageContent)
+            found.append(NewEvent(event_id, str(source.user_id), item, parsed=event, slow=photo))
         return found
 
     async def handle(self, item: Stored) -> None:

@@ -141,7 +141,9 @@ class TelegramChannel:
             update = None
         if update is None:
             raise malformed()
-        return [NewEvent(str(update.update_id), _sender(update), data, parsed=update)]
+        message = update.message
+        photo = message is not None and bool(message.photo or message.document)
+        return [NewEvent(str(update.update_id), _sender(update), data, parsed=update, slow=photo)]
 
     async def handle(self, item: Stored) -> None:
         """One stored update, in its sender's order (bot.intake calls this). Errors are left
