@@ -140,11 +140,15 @@ def fix_keyboard_layout(text: str) -> str | None:
 
 # Longest first, so "หลังคาเรือน" is not cut to "หลัง" + "คาเรือน".
 _UNITS = (
-    "หลังคาเรือน", "ครัวเรือน", "ครอบครัว", "หลัง", "ราย", "คน",
+    "หลังคาเรือน", "ครัวเรือน", "ครอบครัว", "หลัง", "ราย", "ท่าน", "คน",
     "people", "persons", "person", "households", "household", "families", "family", "houses",
 )  # fmt: skip
-# Words for "about" in front of a count; "ราว" may be followed by ๆ, "approx" by a dot.
-_ABOUT = ("ประมาณ", "ราว", "about", "around", "approximately", "approx", "~")
+# Words for "about" (or "over") in front of a count; "ราว" may be followed by ๆ, "approx" by
+# a dot. "More than 40" is 40, as "40 กว่า" is: the count the person knows.
+_ABOUT = ("ประมาณ", "ราว", "เกือบ", "เกิน", "more than", "about", "around", "approximately",
+          "approx", "almost", "nearly", "over", "~")  # fmt: skip
+# "…or more" behind a count, before or after its unit: "40 กว่า", "สี่สิบกว่าคน", "40+ people".
+_MORE = ("กว่าๆ", "กว่า ๆ", "กว่า", "+", "odd", "or so", "or more")
 _DIGITS_RE = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
 # A count, even spelt out with "about" and a unit around it, is far shorter than this.
 MAX_NUMBER_TEXT = 100
@@ -186,18 +190,26 @@ def _count_part(text: str) -> str | None:
             break
     if start >= len(text):
         return None
-    end = len(text)
-    for unit in _UNITS:
-        unit_start = len(text) - len(unit)
-        if unit_start > start and text.endswith(unit):
-            # The number ends where the spaces before the unit begin (it keeps one character).
-            cut = unit_start
-            while cut > start + 1 and text[cut - 1].isspace():
-                cut -= 1
-            end = min(end, cut)
+    end = _cut_suffix(text, start, len(text), _MORE)
+    end = _cut_suffix(text, start, end, _UNITS)
+    end = _cut_suffix(text, start, end, _MORE)
     number = text[start:end]
     # A number does not go over two lines ("1\n2" is two answers, not 12).
     return None if "\n" in number else number
+
+
+def _cut_suffix(text: str, start: int, end: int, words: tuple[str, ...]) -> int:
+    """Where `text[start:end]` ends without the longest of `words` at its end and the spaces
+    before it (the number before it keeps at least one character)."""
+    found = end
+    for word in words:
+        word_start = end - len(word)
+        if word_start > start and text.startswith(word, word_start):
+            cut = word_start
+            while cut > start + 1 and text[cut - 1].isspace():
+                cut -= 1
+            found = min(found, cut)
+    return found
 
 
 def _thai_number_words(words: str) -> int | None:
@@ -244,8 +256,10 @@ def _thai_number_words(words: str) -> int | None:
 def parse_number(text: str) -> int | None:
     """Read a whole, non-negative count such as ``"35"``, ``"๓๕"``, ``"สามสิบห้า"``, ``"1,200"``.
 
-    A unit word (คน, ครัวเรือน, หลังคาเรือน, หลัง, ราย, ครอบครัว) before or after the number and
-    ประมาณ/ราว/ราวๆ in front are ignored. Negative numbers, decimals and anything else give
+    A unit word (คน, ท่าน, ครัวเรือน, หลังคาเรือน, หลัง, ราย, ครอบครัว) before or after the
+    number, ประมาณ/ราว/ราวๆ/เกือบ/เกิน (about, over, more than) in front and กว่า (or +,
+    "or more") behind are ignored: "40 กว่า" and "สี่สิบกว่าคน" are 40, the count the person
+    knows. Negative numbers, decimals and anything else give
     ``None``, and so does text longer than ``MAX_NUMBER_TEXT`` (100) characters, unread.
     """
     if len(text) > MAX_NUMBER_TEXT:
@@ -371,22 +385,40 @@ def parse_date(text: str, today: datetime.date) -> datetime.date | None:
 # One run of spaces may sit between หมู่ and ที่ and one before the number: two optional runs
 # side by side ("หมู่\s*(?:ที่)?\s*") would try every split of a long run between them.
 _VILLAGE_RE = re.compile(r"^(?:หมู่(?:\s*ที่)?|ม\.?|moo\.?|mu\.?)?\s*(\d{1,2})$")
-# "หมู่ที่ 12" is 10 characters.
-MAX_VILLAGE_TEXT = 30
+_VILLAGE_MARKS = ("หมู่", "ม.", "ม", "moo", "mu")
+# "บ้านหนองบัวแดง หมู่ที่ สิบสอง" is 29 characters; a long village name and its number fit.
+MAX_VILLAGE_TEXT = 60
 
 
 def parse_village_no(text: str) -> int | None:
-    """Read a village (หมู่) number 1-99: ``"ม.3"``, ``"หมู่ที่ ๓"``, ``"moo 3"``, ``"3"``.
+    """Read a village (หมู่) number 1-99: ``"ม.3"``, ``"หมู่ที่ ๓"``, ``"moo 3"``, ``"3"``, the
+    number spelt out (``"หมู่ที่สาม"``), and after the village's name (``"บ้านหนองบัว ม.3"``).
 
-    Text longer than ``MAX_VILLAGE_TEXT`` (30) characters gives ``None``, unread.
+    Text longer than ``MAX_VILLAGE_TEXT`` (60) characters gives ``None``, unread.
     """
     if len(text) > MAX_VILLAGE_TEXT:
         return None
-    match = _VILLAGE_RE.match(normalize_digits(text).strip().casefold())
-    if match is None:
-        return None
-    number = int(match.group(1))
-    return number if 1 <= number <= 99 else None
+    cleaned = normalize_digits(text).strip().casefold()
+    # The mark that starts the number: at the start, or the last one after a space (the
+    # village's name before it: "บ้านหนองบัว ม.3").
+    start = 0
+    for mark in _VILLAGE_MARKS:
+        found = cleaned.rfind(" " + mark)
+        if found >= 0:
+            start = max(start, found + 1)
+    number = _village_number(cleaned[start:])
+    return number if number is not None and 1 <= number <= 99 else None
+
+
+def _village_number(text: str) -> int | None:
+    match = _VILLAGE_RE.match(text)
+    if match is not None:
+        return int(match.group(1))
+    for mark in _VILLAGE_MARKS:  # a number spelt out: "หมู่ที่สาม", "ม. สิบสอง"
+        if text.startswith(mark):
+            words = text[len(mark) :].strip().removeprefix("ที่")
+            return _thai_number_words("".join(words.split()))
+    return None
 
 
 _PHONE_CHARS_RE = re.compile(r"^\+?[\d\s().-]+$")

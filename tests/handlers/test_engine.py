@@ -287,7 +287,10 @@ def test_unknown_area_text_is_an_error_at_the_same_stage(newcomer: Chat) -> None
     assert newcomer.texts[0] == newcomer.t("error.area_district")
 
 
-@pytest.mark.parametrize(("typed", "number"), [("ม.3", 3), ("หมู่ ๓", 3), ("หมู่ที่ 12", 12)])
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [("ม.3", 3), ("หมู่ ๓", 3), ("หมู่ที่ 12", 12), ("หมู่ที่สาม", 3), ("บ้านหนองบัว ม.3", 3)],
+)
 def test_village_number_typed(newcomer: Chat, typed: str, number: int) -> None:
     at_area(newcomer)
     newcomer.send("เชียงใหม่", "เมืองเชียงใหม่", "ศรีภูมิ", typed)
@@ -468,8 +471,9 @@ def test_registered_village_is_offered_only_when_the_user_has_one(env: Env) -> N
 
 @pytest.mark.parametrize(
     ("typed", "number"),
-    [("สามสิบห้า", 35), ("๓๕", 35), ("ประมาณ 40 คน", 40), ("1,200", 1200), ("หนึ่งร้อย", 100)],
-)
+    [("สามสิบห้า", 35), ("๓๕", 35), ("ประมาณ 40 คน", 40), ("1,200", 1200), ("หนึ่งร้อย", 100),
+     ("40 กว่า", 40), ("สี่สิบกว่าคน", 40), ("๔๐ ท่าน", 40), ("ราวๆ 40", 40)],
+)  # fmt: skip
 def test_activity_participants(chat: Chat, typed: str, number: int) -> None:
     chat.send("กิจกรรม")
     chat.fill(ACTIVITY_ANSWERS, until="participants")

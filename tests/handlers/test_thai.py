@@ -229,6 +229,29 @@ def test_parse_village_no(text: str, expected: int) -> None:
     assert parse_village_no(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("หมู่ที่สาม", 3),
+        ("หมู่สิบสอง", 12),
+        ("ม. สาม", 3),
+        ("บ้านหนองบัว ม.3", 3),
+        ("บ้านหนองบัว หมู่ 3", 3),
+        ("บ้านหนองบัว หมู่ที่ สิบสอง", 12),
+        ("บ.หนองบัว ม.๓", 3),
+        ("Ban Nong Bua Moo 3", 3),
+    ],
+)
+def test_parse_village_no_spelt_out_or_after_the_name(text: str, expected: int) -> None:
+    """As people write it: the number in words, or the village's name and then its หมู่."""
+    assert parse_village_no(text) == expected
+
+
+@pytest.mark.parametrize("text", ["หนองบัว", "บ้านนาม 3", "หมู่ที่ศูนย์", "ม.3 4", "มี 3", "หมู่ที่"])
+def test_parse_village_no_needs_the_mark_and_a_number(text: str) -> None:
+    assert parse_village_no(text) is None
+
+
 @pytest.mark.parametrize("text", ["", "0", "หมู่ 0", "100", "หมู่ 123", "abc", "ม.", "หมู่ -3"])
 def test_parse_village_no_rejects(text: str) -> None:
     assert parse_village_no(text) is None
@@ -430,6 +453,34 @@ def test_parse_date_english_month_names(text: str, expected: datetime.date) -> N
 )
 def test_parse_number_english_words_around_it(text: str, expected: int) -> None:
     assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("40 กว่า", 40),
+        ("ราวๆ 40", 40),
+        ("สี่สิบกว่าคน", 40),
+        ("๔๐ ท่าน", 40),
+        ("40 กว่าคน", 40),
+        ("ห้าสิบกว่า ๆ", 50),
+        ("เกือบ 50 คน", 50),
+        ("เกิน 30 ครัวเรือน", 30),
+        ("40+", 40),
+        ("40+ people", 40),
+        ("more than 40", 40),
+        ("over 40 households", 40),
+        ("40 or so", 40),
+    ],
+)
+def test_parse_number_more_than_and_polite_units(text: str, expected: int) -> None:
+    """ "40 กว่า" (forty-odd) is 40: the count the person knows; ท่าน is คน said politely."""
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["กว่า", "+", "more than", "40 กว่า 50", "over"])
+def test_parse_number_more_than_alone_is_no_number(text: str) -> None:
+    assert parse_number(text) is None
 
 
 @pytest.mark.parametrize(
