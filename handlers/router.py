@@ -38,7 +38,7 @@ from handlers.engine import (
 from handlers.forms import Form
 from handlers.i18n import fold
 from handlers.messages import Choice, Inbound, Outgoing
-from handlers.thai import fix_keyboard_layout, normalize_digits
+from handlers.thai import fix_keyboard_layout, has_title, normalize_digits
 
 MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
 STAFF_ITEMS = ("cases", "summary", "activities", "completeness", "broadcast", "broadcasts")
@@ -175,7 +175,8 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
     if command == "help":
         return _menu(user, env, lang, prefix=[t(lang, "help.text")])
     if inbound.kind == "start":
-        return _menu(user, env, lang, prefix=[t(lang, "welcome.back", name=user.display_name)])
+        name = addressed(user.display_name or "", lang, env)
+        return _menu(user, env, lang, prefix=[t(lang, "welcome.back", name=name)])
     query = _staff_query(inbound, user, env)
     if query is not None:
         return Result([], [query], None)
@@ -467,6 +468,14 @@ def menu_message(user: UserView, env: Env, lang: str, *, paused: Form | None = N
     return Outgoing(text, tuple(choices), "choice")
 
 
+def addressed(name: str, lang: str, env: Env) -> str:
+    """A person's name as the bot says it to them: in Thai with คุณ in front, unless the name
+    starts with a title of its own (นาย, นางสาว, ปลัด, กำนัน, ดร. …)."""
+    if not name or has_title(name):
+        return name
+    return env.i18n.t(lang, "name.polite", name=name)
+
+
 def _menu(
     user: UserView,
     env: Env,
@@ -492,10 +501,11 @@ def after_submit(
     """What to say once the caller has stored a submitted form (`reference` for reports)."""
     lang = str(event.answers.get("language") or user.language or env.default_language)
     t = env.i18n.t
+    name = addressed(str(event.answers.get("name") or ""), lang, env)
     if event.action == "join":  # the caller adds what came of the invite code
-        return [Outgoing(t(lang, "registration.done", name=event.answers.get("name", "")))]
+        return [Outgoing(t(lang, "registration.done", name=name))]
     if event.action == "register":
-        text = t(lang, "registration.done", name=event.answers.get("name", ""))
+        text = t(lang, "registration.done", name=name)
     elif event.action in ("activity_report", "problem_report"):
         text = t(lang, f"report.submitted.{event.form_id}", reference=reference or "")
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from geothai import normalize as _geo_normalize  # type: ignore[attr-defined]
@@ -21,6 +22,7 @@ from rapidfuzz import fuzz, process
 
 __all__ = [
     "fix_keyboard_layout",
+    "has_title",
     "match_choice",
     "match_names",
     "normalize_digits",
@@ -419,6 +421,31 @@ def _village_number(text: str) -> int | None:
             words = text[len(mark) :].strip().removeprefix("ที่")
             return _thai_number_words("".join(words.split()))
     return None
+
+
+# Titles a Thai name may start with: such a name is not given คุณ in front ("คุณนายสมศักดิ์"
+# reads as "Madam Somsak"). Ranks and offices as people write them, with and without dots.
+_TITLES = (
+    "นางสาว", "นาง", "นาย", "น.ส.", "นส.", "ด.ช.", "ด.ญ.", "เด็กชาย", "เด็กหญิง", "คุณ",
+    "ผู้ใหญ่", "ผญบ", "ผู้ช่วย", "กำนัน", "ปลัด", "นายอำเภอ", "ผอ.", "ครู", "อาจารย์", "อ.",
+    "หมอ", "นพ.", "พญ.", "ดร.", "ด.ร.", "พระ", "หลวง", "แม่", "พ่อ", "ป้า", "ลุง", "ยาย", "ตา",
+    "พล.", "พ.ต.", "ร.ต.", "จ.ส.", "ส.ต.", "ด.ต.", "ร.อ.", "พ.อ.", "อสม.", "ส.ส.", "ส.อบต.",
+)  # fmt: skip
+# Titles so short that they start ordinary names too (ตา, แม่, อ.): only when a space follows.
+_SHORT_TITLES = ("แม่", "พ่อ", "ป้า", "ลุง", "ยาย", "ตา", "อ.", "ครู", "หมอ", "พระ", "หลวง")
+
+
+def has_title(name: str) -> bool:
+    """Whether a Thai name starts with a title (นาย, นาง, นางสาว, ปลัด, ผู้ใหญ่, กำนัน, ดร. …)."""
+    name = name.strip()
+    for title in _TITLES:
+        if name.startswith(title):
+            rest = name[len(title) :]
+            if title in _SHORT_TITLES:
+                return rest[:1].isspace()
+            # A vowel or tone mark right after it: one word ("นายิกา" is a name, not นาย).
+            return bool(rest) and unicodedata.category(rest[0]) != "Mn"
+    return False
 
 
 _PHONE_CHARS_RE = re.compile(r"^\+?[\d\s().-]+$")

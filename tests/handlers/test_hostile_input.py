@@ -226,6 +226,10 @@ def _check_names(value: object) -> None:
         assert code in PROVINCE_CODES and 70 <= score <= 100
 
 
+def _fail(value: object) -> None:
+    raise AssertionError(f"unexpected result {value!r}")
+
+
 # Each public function of the Thai layer that reads text, with what its result must look like.
 TEXT_FUNCTIONS: dict[str, tuple[Callable[[str], object], Callable[[object], None]]] = {
     "normalize_digits": (thai.normalize_digits, _check_str),
@@ -233,6 +237,7 @@ TEXT_FUNCTIONS: dict[str, tuple[Callable[[str], object], Callable[[object], None
     "strip_particles": (thai.strip_particles, _check_str),
     "parse_number": (thai.parse_number, _check_optional_number(0, None)),
     "parse_village_no": (thai.parse_village_no, _check_optional_number(1, 99)),
+    "has_title": (thai.has_title, lambda v: None if isinstance(v, bool) else _fail(v)),
     "parse_phone": (thai.parse_phone, _check_phone),
     "parse_date": (lambda text: thai.parse_date(text, TODAY), _check_date),
     "match_choice": (lambda text: thai.match_choice(text, YES_NO), _check_choice),

@@ -562,7 +562,32 @@ def test_registered_user_without_a_form(chat: Chat, inbound: Inbound, first: str
 
 def test_start_greets_a_registered_user(chat: Chat) -> None:
     chat.send(Inbound("start"))
-    assert chat.texts == [chat.t("welcome.back", name="สมชาย ใจดี"), chat.t("menu.prompt")]
+    assert chat.texts == [chat.t("welcome.back", name="คุณสมชาย ใจดี"), chat.t("menu.prompt")]
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("สมชาย ใจดี", "คุณสมชาย ใจดี"),
+        ("นายสมศักดิ์ ใจดี", "นายสมศักดิ์ ใจดี"),  # not "คุณนายสมศักดิ์" (Madam Somsak)
+        ("นางสาวสมศรี", "นางสาวสมศรี"),
+        ("ปลัดวิชัย", "ปลัดวิชัย"),
+        ("ผู้ใหญ่ทองดี", "ผู้ใหญ่ทองดี"),
+        ("กำนันบุญมี", "กำนันบุญมี"),
+        ("ดร.สมชาย", "ดร.สมชาย"),
+        ("ตา เติม", "ตา เติม"),
+        ("ตาเติม", "คุณตาเติม"),  # ตา only as a title with a space after it
+        ("นายิกา", "คุณนายิกา"),  # a name of its own that starts like นาย
+    ],
+)
+def test_a_name_with_a_title_is_not_given_khun(env: Env, name: str, said: str) -> None:
+    user = replace(REGISTERED, display_name=name)
+    chat = Chat(env, user)
+    chat.send(Inbound("start"))
+    assert chat.texts[0] == env.i18n.t("th", "welcome.back", name=said)
+    english = Chat(env, replace(user, language="en"))
+    english.send(Inbound("start"))
+    assert english.texts[0] == env.i18n.t("en", "welcome.back", name=name)  # no คุณ in English
 
 
 def test_menu_in_english(env: Env) -> None:
@@ -610,6 +635,15 @@ def test_after_registration(env: Env) -> None:
     out = router.after_submit(event, None, NEWCOMER, env)
     assert out[0].text == env.i18n.t("en", "registration.done", name="John Smith")
     assert out[1] == router.menu_message(NEWCOMER, env, "en")
+
+
+@pytest.mark.parametrize(("name", "said"), [("สมศรี", "คุณสมศรี"), ("นายสมศักดิ์", "นายสมศักดิ์")])
+def test_after_registration_in_thai_the_title_stands_for_khun(
+    env: Env, name: str, said: str
+) -> None:
+    event = _event("registration", {"language": "th", "name": name})
+    out = router.after_submit(event, None, NEWCOMER, env)
+    assert out[0].text == env.i18n.t("th", "registration.done", name=said)
 
 
 @pytest.mark.parametrize("form_id", ["activity", "problem"])
