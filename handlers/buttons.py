@@ -41,11 +41,12 @@ def _plain(label: str) -> str:
 
 
 def button_for_text(inbound: Inbound, choices: Sequence[Choice]) -> Inbound:
-    """Typed text that is exactly a button's label means pressing that button."""
+    """Typed text that is exactly a button's label, or one of its other words (`also`), means
+    pressing that button."""
     if inbound.kind != "text":
         return inbound
     typed = _plain(strip_particles(normalize_digits(inbound.text)))
     for choice in choices:
-        if typed and _plain(choice.label) == typed:
+        if typed and any(_plain(name) == typed for name in (choice.label, *choice.also)):
             return Inbound("choice", value=choice.value)
     return inbound

@@ -78,6 +78,11 @@ class Translator:
         """The sentence for `key` in every language (for matching typed answers to labels)."""
         return tuple(c[key] for c in self.catalogs.values() if c.get(key))
 
+    def words(self, key: str) -> tuple[str, ...]:
+        """The words listed at `key` in every language, separated by `|` (the `.also` entries:
+        other words people type for a button or an option)."""
+        return tuple(w.strip() for ws in self.variants(key) for w in ws.split("|") if w.strip())
+
 
 def fold(text: str) -> str:
     """Case- and space-insensitive form of a short command word."""

@@ -53,10 +53,12 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Choice:
-    """A tappable answer. `value` comes back as `Inbound(kind="choice", value=...)`."""
+    """A tappable answer. `value` comes back as `Inbound(kind="choice", value=...)`. `also`:
+    other words that, typed, mean this button (from the catalog; never sent to the platform)."""
 
     value: str
     label: str
+    also: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,8 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         # Buttons the router itself showed last time (menu, continue?) answer typed text too.
         shown = state.context.pop("buttons", None)
         if shown:
-            inbound = engine.button_for_text(inbound, [Choice(v, label) for v, label in shown])
+            buttons = [Choice(v, label, also=_resume_words(v, env)) for v, label in shown]
+            inbound = engine.button_for_text(inbound, buttons)
             command = _command(inbound, env)
 
         discard = inbound.kind == "choice" and (inbound.value or "").startswith(RESUME_DISCARD)
@@ -425,6 +426,18 @@ def _ask_resume(
     choices = (Choice(RESUME_CONTINUE, t(lang, "resume.continue")), discard)
     _remember_buttons(state, choices)
     return Result([Outgoing(text, choices, "choice")], [], state)
+
+
+def _resume_words(value: str, env: Env) -> tuple[str, ...]:
+    """Other words typed for "continue" and "discard" at the resume question (เริ่มใหม่ is
+    "discard the draft": the catalog's resume.continue.also and resume.discard.also)."""
+    if value == RESUME_CONTINUE:
+        key = "resume.continue.also"
+    elif value.startswith(RESUME_DISCARD):
+        key = "resume.discard.also"
+    else:
+        return ()
+    return env.i18n.words(key)
 
 
 def _remember_buttons(state: FormState, choices: Sequence[Choice]) -> None:

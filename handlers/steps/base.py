@@ -48,6 +48,11 @@ class Turn:
     def t(self, key: str, /, **params: object) -> str:
         return self.env.i18n.t(self.lang, key, **params)
 
+    def also(self, key: str) -> tuple[str, ...]:
+        """The other words people type for the button labelled `key`, in every language: the
+        catalog's `<key>.also`, separated by `|` (an office may add its own)."""
+        return self.env.i18n.words(f"{key}.also")
+
 
 # What one input meant to the current step.
 @dataclass(frozen=True)

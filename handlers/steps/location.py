@@ -40,7 +40,11 @@ class LocationKind(StepKind):
         extra = []
         if turn.step.allow_registered_village and turn.user.has_village:
             extra.append(
-                Choice(answer_value(turn.step.id, "village"), turn.t("location.use_village"))
+                Choice(
+                    answer_value(turn.step.id, "village"),
+                    turn.t("location.use_village"),
+                    also=turn.also("location.use_village"),
+                )
             )
         return Outgoing(question, (*extra, *nav), self.ask)
 

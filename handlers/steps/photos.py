@@ -37,7 +37,7 @@ class PhotosKind(StepKind):
             question = turn.t("photos.received", count=len(photos), maximum=turn.step.maximum)
             extra.append(Choice(NAV_DONE, turn.t("photos.done")))
         elif turn.step.optional:
-            extra.append(Choice(NAV_SKIP, turn.t("photos.none")))
+            extra.append(Choice(NAV_SKIP, turn.t("photos.none"), also=turn.also("photos.none")))
         return Outgoing(question, (*extra, *nav), self.ask)
 
     def read(self, turn: Turn, inbound: Inbound) -> Outcome:

@@ -287,6 +287,16 @@ def test_unknown_area_text_is_an_error_at_the_same_stage(newcomer: Chat) -> None
     assert newcomer.texts[0] == newcomer.t("error.area_district")
 
 
+@pytest.mark.parametrize("typed", ["ที่หมู่บ้าน", "หมู่บ้านเรา", "ในหมู่บ้าน", "my village", "In my village"])
+def test_the_place_question_takes_my_village_in_other_words(chat: Chat, typed: str) -> None:
+    """The words the question offers ("ที่หมู่บ้านของฉัน") said otherwise are that button."""
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="place")
+    chat.send(typed)
+    assert chat.step == "participants"
+    assert chat.answers["place"] == {"registered_village": True}
+
+
 @pytest.mark.parametrize(
     ("typed", "number"),
     [("ม.3", 3), ("หมู่ ๓", 3), ("หมู่ที่ 12", 12), ("หมู่ที่สาม", 3), ("บ้านหนองบัว ม.3", 3)],
@@ -570,7 +580,9 @@ def test_fifth_photo_moves_on_by_itself(chat: Chat) -> None:
     assert [p["size_bytes"] for p in chat.answers["photos"]] == [1001, 1002, 1003, 1004, 1005]
 
 
-@pytest.mark.parametrize("how", ["tap", "ไม่มีรูป", "ข้าม"])
+@pytest.mark.parametrize(
+    "how", ["tap", "ไม่มีรูป", "ข้าม", "ไม่มีรูปภาพ", "ไม่ได้ถ่ายรูป", "no photo", "No pictures"]
+)
 def test_no_photos(chat: Chat, how: str) -> None:
     chat.send("กิจกรรม")
     chat.fill(ACTIVITY_ANSWERS, until="photos")

@@ -313,6 +313,25 @@ def test_continue_asks_the_same_step_again(chat: Chat) -> None:
     assert chat.answers["participants"] == 12
 
 
+@pytest.mark.parametrize("typed", ["เริ่มใหม่", "ทิ้ง", "start over", "Start again"])
+def test_start_over_typed_at_the_resume_question_discards_the_draft(chat: Chat, typed: str) -> None:
+    chat.state = draft(chat, dt.timedelta(days=3))
+    chat.send("12")  # stale: the resume question
+    chat.send(typed)
+    assert chat.state is None
+    assert chat.texts[0] == chat.t("form.cancelled")
+
+
+@pytest.mark.parametrize("typed", ["ต่อ", "ไปต่อ", "go on", "resume"])
+def test_continue_typed_otherwise_at_the_resume_question(chat: Chat, typed: str) -> None:
+    chat.state = draft(chat, dt.timedelta(days=3))
+    chat.send("12")
+    chat.send(typed)
+    assert chat.step == "participants"
+    chat.send("12")
+    assert chat.answers["participants"] == 12
+
+
 def test_a_number_at_the_resume_question_answers_nothing_behind_it(chat: Chat) -> None:
     """ "3" typed at "continue or start over?" (two buttons) is refused and the question asked
     again: it never answers the step the person cannot see (the trial of issue 9)."""
