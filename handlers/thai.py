@@ -21,6 +21,7 @@ from pythainlp.util.keyboard import EN_TH_KEYB_PAIRS
 from rapidfuzz import fuzz, process
 
 __all__ = [
+    "choice_candidates",
     "fix_keyboard_layout",
     "has_title",
     "match_choice",
@@ -620,26 +621,53 @@ def _normalize_choice(text: str) -> str:
     return _CHOICE_MARKS_RE.sub("", normalize_digits(text).casefold())
 
 
-def _match_choice_normalized(text: str, choices: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+def _candidates_normalized(
+    text: str, choices: Sequence[tuple[str, Sequence[str]]]
+) -> tuple[list[str], bool]:
+    """The keys `text` fits, and whether they fit exactly: every choice with a label equal to
+    it, else those whose best fuzzy score is at least 85 and within 10 of the best one."""
     if not text:
-        return None
+        return [], False
     queries = {text, _without_particles(text)} - {""}
     labels = [(key, _normalize_choice(label)) for key, ls in choices for label in ls]
-    for key, label in labels:
-        if label in queries:
-            return key
+    exact = list(dict.fromkeys(key for key, label in labels if label in queries))
+    if exact:
+        return exact, True
     best: dict[str, float] = {}
     for key, label in labels:
         if not label:
             continue
         score = max(float(fuzz.ratio(q, label)) for q in queries)
         best[key] = max(best.get(key, 0.0), score)
-    ranked = sorted(best.values(), reverse=True)
-    if not ranked or ranked[0] < _CHOICE_MIN_SCORE:
-        return None
-    if len(ranked) > 1 and ranked[0] - ranked[1] < _CHOICE_MIN_LEAD:
-        return None
-    return max(best, key=lambda key: best[key])
+    top = max(best.values(), default=0.0)
+    if top < _CHOICE_MIN_SCORE:
+        return [], False
+    close = sorted(
+        (k for k, v in best.items() if top - v < _CHOICE_MIN_LEAD), key=lambda k: -best[k]
+    )
+    return close, False
+
+
+def _match_choice_normalized(text: str, choices: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+    found, exact = _candidates_normalized(text, choices)
+    if exact or len(found) == 1:
+        return found[0]
+    return None
+
+
+def choice_candidates(text: str, choices: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """The keys of every choice free text may mean, best first: one when it is clear, several
+    when two or more fit as well (to be asked which), none when nothing fits. Compared as
+    ``match_choice`` compares (the English keyboard layout retried as Thai)."""
+    if len(text) > MAX_CHOICE_TEXT:
+        return []
+    found, _exact = _candidates_normalized(_normalize_choice(text), choices)
+    if found:
+        return found
+    thai = fix_keyboard_layout(text)
+    if thai is None:
+        return []
+    return _candidates_normalized(_normalize_choice(thai), choices)[0]
 
 
 def match_choice(text: str, choices: Sequence[tuple[str, Sequence[str]]]) -> str | None:

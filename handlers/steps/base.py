@@ -16,7 +16,7 @@ from handlers.events import Result
 from handlers.forms import Form, Step, StepType
 from handlers.messages import AskKind, Choice, Inbound, Outgoing
 from handlers.state import Env, FormState, UserView, language_of
-from handlers.thai import match_choice, normalize_digits, parse_number
+from handlers.thai import choice_candidates, match_choice, normalize_digits, parse_number
 
 Label = Callable[[str], str]  # locale key -> the sentence as an export header or cell shows it
 Cell = str | int | float | None
@@ -236,6 +236,22 @@ def choice_by_text(step: Step, text: str, values: Sequence[str], lang: str, env:
     """The option typed: its number in the list, its label in any language, half of a label
     ("ภัยแล้ง / ขาดน้ำ" is answered by "ภัยแล้ง") or another word the locale lists for it
     (``choice.<list>.<value>.also``, separated by ``|``)."""
+    number = _listed_number(text, values)
+    if number is not None:
+        return number
+    return match_choice(text, _option_names(step, values, env))
+
+
+def choices_by_text(step: Step, text: str, values: Sequence[str], lang: str, env: Env) -> list[str]:
+    """`choice_by_text`, with every option that fits as well when more than one does (the
+    step then asks which); empty when none does."""
+    number = _listed_number(text, values)
+    if number is not None:
+        return [number]
+    return choice_candidates(text, _option_names(step, values, env))
+
+
+def _listed_number(text: str, values: Sequence[str]) -> str | None:
     number = parse_number(text)
     if (
         number is not None
@@ -243,12 +259,15 @@ def choice_by_text(step: Step, text: str, values: Sequence[str], lang: str, env:
         and 1 <= number <= len(values)
     ):
         return values[number - 1]
+    return None
+
+
+def _option_names(step: Step, values: Sequence[str], env: Env) -> list[tuple[str, tuple[str, ...]]]:
     key = f"choice.{step.options_list}"
-    candidates = [
+    return [
         (v, _label_names(env.i18n.variants(f"{key}.{v}"), v, env.i18n.variants(f"{key}.{v}.also")))
         for v in values
     ]
-    return match_choice(text, candidates)
 
 
 def _label_names(labels: Sequence[str], value: str, also: Sequence[str] = ()) -> tuple[str, ...]:

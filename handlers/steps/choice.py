@@ -14,9 +14,10 @@ from handlers.steps.base import (
     Cell,
     Label,
     Outcome,
+    Stay,
     StepKind,
     Turn,
-    choice_by_text,
+    choices_by_text,
     option_label,
     option_values,
     paged,
@@ -24,6 +25,8 @@ from handlers.steps.base import (
     register,
     typed,
 )
+
+SUGGESTIONS = 4  # options offered at most when what was typed fits several
 
 
 @register
@@ -34,9 +37,14 @@ class ChoiceKind(StepKind):
 
     def prompt(self, turn: Turn, question: str, nav: list[Choice]) -> Outgoing:
         step, lang, env = turn.step, turn.lang, turn.env
+        values = option_values(step, env)
+        fitting = [v for v in turn.state.context.get("suggestions") or [] if v in values]
+        if fitting:  # what was typed fits several options: which one?
+            labels = [Choice(answer_value(step.id, v), option_label(step, v, lang, env))
+                      for v in fitting]  # fmt: skip
+            return Outgoing(turn.t("choice.which"), (*labels, *nav), self.ask)
         labels = [
-            Choice(answer_value(step.id, v), option_label(step, v, lang, env))
-            for v in option_values(step, env)
+            Choice(answer_value(step.id, v), option_label(step, v, lang, env)) for v in values
         ]
         return Outgoing(question, paged(labels, nav, turn), self.ask)
 
@@ -44,10 +52,21 @@ class ChoiceKind(StepKind):
         values = option_values(turn.step, turn.env)
         value = picked(turn.step, inbound)
         if value is None:
-            value = choice_by_text(turn.step, typed(inbound), values, turn.lang, turn.env)
+            found = choices_by_text(turn.step, typed(inbound), values, turn.lang, turn.env)
+            if len(found) > 1:
+                turn.state.context["suggestions"] = found[:SUGGESTIONS]
+                return Stay()
+            value = found[0] if found else None
         if value not in values:
             raise AnswerError("error.choice")
+        turn.state.context.pop("suggestions", None)
         return Answered(value)
+
+    def back(self, turn: Turn) -> bool:
+        return turn.state.context.pop("suggestions", None) is not None  # back to every option
+
+    def inside(self, turn: Turn) -> bool:
+        return bool(turn.state.context.get("suggestions"))
 
     def display(self, step: Step, value: Any, lang: str, env: Env) -> str:
         return option_label(step, str(value), lang, env)

@@ -1103,3 +1103,89 @@ def test_a_description_of_up_to_1000_characters(chat: Chat, length: int, step: s
     assert chat.step == step
     if length > 1000:
         assert chat.texts[0] == chat.t("error.too_long", limit="1,000")
+
+
+# ------------------------------------------------------------------ short forms and synonyms
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("ปลูกผัก", "kitchen_garden"),
+        ("ขุดลอก", "canal_dredging"),
+        ("ทำฝาย", "check_dam"),
+        ("ธนาคารน้ำ", "groundwater_bank"),
+        ("ประชุมหมู่บ้าน", "village_assembly"),
+        ("ทำฝายครับ", "check_dam"),
+        ("weir", "check_dam"),
+        ("village meeting", "village_assembly"),
+    ],
+)
+def test_activity_types_in_the_words_villagers_use(chat: Chat, typed: str, value: str) -> None:
+    chat.send("กิจกรรม")
+    chat.send(typed)
+    assert chat.answers["activity_type"] == value
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("ถนนพัง", "road_bridge"),
+        ("ไฟดับ", "electricity"),
+        ("น้ำไม่พอใช้", "drought"),
+        ("แล้ง", "drought"),
+        ("ไฟไหม้", "fire"),
+        ("power cut", "electricity"),
+        ("garbage", "waste"),
+    ],
+)
+def test_problem_categories_in_the_words_villagers_use(chat: Chat, typed: str, value: str) -> None:
+    chat.send("แจ้งปัญหา")
+    chat.send(typed)
+    assert chat.answers["category"] == value
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("ผญบ", "village_head"),
+        ("ผญบ.", "village_head"),
+        ("ผู้ใหญ่", "village_head"),
+        ("อสม", "health_volunteer"),
+        ("ผช.ผญบ.", "assistant_head"),
+        ("village head", "village_head"),
+    ],
+)
+def test_village_roles_in_short_forms(newcomer: Chat, typed: str, value: str) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS, until="role")
+    newcomer.send(typed)
+    assert newcomer.answers["role"] == value
+
+
+@pytest.mark.parametrize(
+    ("typed", "fitting"),
+    [("ไฟ", ["electricity", "fire"]), ("น้ำ", ["flood", "drought", "polluted_water"])],
+)
+def test_a_word_that_fits_several_options_asks_which(
+    chat: Chat, typed: str, fitting: list[str]
+) -> None:
+    chat.send("แจ้งปัญหา")
+    chat.send(typed)
+    assert chat.step == "category" and "category" not in chat.answers
+    assert chat.texts[-1] == chat.t("choice.which")
+    labels = [chat.t(f"choice.problem_categories.{v}") for v in fitting]
+    assert [label for label in chat.labels if label in labels] == labels
+    assert chat.t("choice.problem_categories.waste") not in chat.labels  # only those that fit
+    chat.tap(labels[-1])
+    assert chat.answers["category"] == fitting[-1]
+
+
+def test_back_from_which_one_shows_every_option(chat: Chat) -> None:
+    chat.send("แจ้งปัญหา")
+    chat.send("ไฟ")
+    chat.send("ย้อนกลับ")
+    assert chat.step == "category"
+    assert chat.t("choice.problem_categories.waste") in chat.labels
+    chat.send("ขยะ")
+    assert chat.answers["category"] == "waste"

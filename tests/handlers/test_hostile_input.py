@@ -241,6 +241,12 @@ TEXT_FUNCTIONS: dict[str, tuple[Callable[[str], object], Callable[[object], None
     "parse_phone": (thai.parse_phone, _check_phone),
     "parse_date": (lambda text: thai.parse_date(text, TODAY), _check_date),
     "match_choice": (lambda text: thai.match_choice(text, YES_NO), _check_choice),
+    "choice_candidates": (
+        lambda text: thai.choice_candidates(text, YES_NO),
+        lambda v: (
+            None if isinstance(v, list) and all(_check_choice(k) is None for k in v) else _fail(v)
+        ),
+    ),
     "match_names": (lambda text: thai.match_names(text, PROVINCES), _check_names),
 }
 
