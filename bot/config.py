@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
+    # Switched on in the LINE Developers console too ("Use webhook redelivery"): LINE then sends
+    # a webhook again until it is answered, so an event may be handled before its answer.
+    line_webhook_redelivery: bool = Field(default=False, validation_alias="LINE_WEBHOOK_REDELIVERY")
     # Where the official SDKs send their requests (tests point them at fake servers).
     line_api_base_url: str = Field(
         default="https://api.line.me", validation_alias="LINE_API_BASE_URL"

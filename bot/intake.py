@@ -24,15 +24,15 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
 from sqlalchemy import exc as sa_exc
 
 from bot.redact import redact
 from bot.service import Core, give_up, slow_down
-from storage import inbox
+from storage import hot, inbox
 from storage.db import reading
 from storage.inbox import NewEvent, Stored
 
@@ -52,6 +52,8 @@ def transient(error: BaseException) -> bool:
     """Whether a failure is the database's (or the network's) and worth waiting out, rather
     than a fault in handling this event."""
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if hot.transient(error):  # the driver's own errors, from the hot path
         return True
     return isinstance(
         error,
@@ -80,9 +82,13 @@ class Intake:
         per_minute: int,
         grace: float,
         monotonic: Callable[[], float] = time.monotonic,
+        at_once: Collection[str] = (),
     ) -> None:
+        """`at_once`: the platforms whose events may be handled before their webhook is
+        answered (`_handle_now`): those that send a webhook again until it is answered."""
         self.core = core
         self.handlers = dict(handlers)
+        self.at_once = frozenset(at_once)
         self.capacity = capacity
         self.per_minute = per_minute
         self.grace = dt.timedelta(seconds=grace)
@@ -99,8 +105,11 @@ class Intake:
         self._slots = asyncio.Semaphore(HANDLING)
         self._to_store: list[tuple[str, Sequence[NewEvent], asyncio.Future[list[Stored]]]] = []
         self._storing: asyncio.Task[None] | None = None
-        # Senders whose event is being handled straight from its webhook (`_inline`).
+        # Senders whose event is being handled straight from its webhook (`_handle_now`), and
+        # how many webhooks of each sender are being stored: a later event of theirs must not
+        # overtake either.
         self._inline: dict[tuple[str, str], asyncio.Future[None]] = {}
+        self._storing_for: Counter[tuple[str, str]] = Counter()
 
     # ------------------------------------------------------------------ in
 
@@ -121,7 +130,18 @@ class Intake:
             decided.append(event)
         one = decided[0] if len(decided) == 1 else None
         if one is None or one.status != inbox.PENDING or not await self._handle_now(platform, one):
-            await self._store(platform, decided)
+            senders = {(platform, event.sender) for event in decided}
+            for key in senders:  # after their event being handled at once, if any
+                while key in self._inline:
+                    await self._inline[key]
+            self._storing_for.update(senders)
+            try:
+                await self._store(platform, decided)  # (queued in their lines when it returns)
+            finally:
+                self._storing_for.subtract(senders)
+                for key in senders:
+                    if self._storing_for[key] <= 0:
+                        del self._storing_for[key]
         for sender in flooded:
             log.warning("%s user %s sends too fast; the excess is dropped", platform, sender)
             if not sender.startswith("chat:"):
@@ -130,10 +150,12 @@ class Intake:
     async def _handle_now(self, platform: str, event: NewEvent) -> bool:
         """Handle a webhook's one event before the webhook is answered, in one transaction
         that also stores it (as done): half the transactions of storing it first and handling
-        it from the inbox. Only when nothing of its sender's waits before it, the intake is
-        not over its capacity and the handling fetches nothing from the platform first (a
-        photo: the webhook would wait for the download); False: it is to be stored for its
-        sender's line instead. It waits for a handling slot like the lines do.
+        it from the inbox. Only for a platform that sends the webhook again until it is answered
+        (a crash meanwhile loses nothing), when nothing of its sender's waits before it or is
+        being stored, the intake is not over its capacity and the handling fetches nothing
+        from the platform first (a photo: the webhook would wait for the download); False: it
+        is to be stored for its sender's line instead. It waits for a handling slot like the
+        lines do.
 
         Should the handling fail, the event is stored (pending) for the line, which waits out
         a database failure or gives up on it as before; should that fail too, the webhook is
@@ -144,7 +166,9 @@ class Intake:
         handler = self.handlers.get(platform)
         if (
             handler is None
+            or platform not in self.at_once
             or event.slow
+            or key in self._storing_for
             or self._stopping
             or self._spilled
             or key in self._lines

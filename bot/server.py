@@ -96,6 +96,7 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
         core, {name: channel.handle for name, channel in channels.items()},
         capacity=settings.intake_capacity, per_minute=settings.flood_per_minute,
         grace=settings.inbox_grace_seconds,
+        at_once=[name for name, channel in channels.items() if channel.redelivers],
     )  # fmt: skip
     app[INTAKE_KEY] = intake
     for name, channel in channels.items():

@@ -263,7 +263,7 @@ async def handle_locked(
         user = await repo.get_or_create_user(session, platform, platform_user_id, env.now)
         assert user.id is not None
         if not user.active:  # a message from someone who had blocked us means they are back
-            user.active = True
+            user.active, user.updated_at = True, env.now
         stored = await repo.load_conversation(session, user.id)
         state = (
             FormState(
@@ -309,7 +309,7 @@ async def handle_locked(
     return messages
 
 
-async def _hot_step(
+async def _hot_step(  # keep in step with handle_locked: tests/storage/test_hot.py
     core: Core,
     platform: str,
     platform_user_id: str,

@@ -5,6 +5,8 @@ intake, outbox dispatcher) listening on the same address with SO_REUSEPORT, so t
 spreads connections over them. What they share is in the database and already safe for several
 instances: each step locks its user's row, outbox claims skip locked rows, the intake's sweeper
 leaves other instances' fresh events alone, and one instance leads the scheduler (bot.leader).
+What one process keeps in memory is its own: a user's events are in order within a worker, and
+two that reach two workers at the same moment are handled one after the other in either order.
 SQLite takes one writer at a time, so more processes would only queue: the command refuses.
 
 This process migrates the database once, starts the workers, restarts one that dies, and on
@@ -16,7 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -29,18 +34,33 @@ log = logging.getLogger(__name__)
 RESTART_PAUSE = 1.0  # seconds before a worker that died is started again
 EARLY = 10.0  # a worker that dies this soon after its start failed to start
 EARLY_DEATHS = 3  # in a row: give up (a port in use, a database out of reach)
-STOP_GRACE = 20.0  # seconds a worker has to finish after SIGTERM
+STOP_GRACE = 45.0  # seconds a worker has to finish after SIGTERM (its own shutdown waits ~30)
 
 
-def _worker(host: str, port: int, setup: Callable[[str], Any]) -> None:
-    """One worker process (started with `spawn`: nothing of the parent's loop comes along)."""
+def _worker(host: str, port: int, setup: Callable[[str], Any], parent: int) -> None:
+    """One worker process (started with `spawn`: nothing of the parent's loop comes along).
+    It stops by itself when its parent is gone (killed with SIGKILL): workers left behind
+    would go on sharing the port with the next `serve`."""
     from bot import redact
+    from bot.lists import ConfigError
     from bot.server import serve
 
     settings = Settings()
     redact.register_settings(settings)
     setup(settings.log_level)
-    asyncio.run(serve(settings, host, port, reuse_port=True, migrate=False, announce=False))
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        log.error("the parent process is gone: this worker stops")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
+    try:
+        asyncio.run(serve(settings, host, port, reuse_port=True, migrate=False, announce=False))
+    except ConfigError as error:
+        log.error("configuration error: %s", error)
+        sys.exit(2)
 
 
 async def _migrate(settings: Settings) -> None:
@@ -66,7 +86,7 @@ def run(settings: Settings, host: str, port: int, workers: int, setup: Callable[
 
     def start(index: int) -> multiprocessing.process.BaseProcess:
         process = context.Process(
-            target=_worker, args=(host, port, setup), name=f"fieldbot-worker-{index}"
+            target=_worker, args=(host, port, setup, os.getpid()), name=f"fieldbot-worker-{index}"
         )
         process.start()
         return process
@@ -87,7 +107,8 @@ def run(settings: Settings, host: str, port: int, workers: int, setup: Callable[
             log.error("worker %d stopped (exit code %s); starting it again", index,
                       process.exitcode)  # fmt: skip
             time.sleep(RESTART_PAUSE)
-            running[index], started[index] = start(index), time.monotonic()
+            if not stopping:  # (a stop may have come during the pause)
+                running[index], started[index] = start(index), time.monotonic()
     log.info("stopping %d workers", len(running))
     for process in running:
         if process.is_alive() and process.pid is not None:

@@ -20,7 +20,9 @@ transaction back (`FallbackError`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -37,6 +39,8 @@ from storage.inbox import Fresh, Source
 from storage.models import Conversation, InboxEvent, OutboxMessage, StaffRole, User
 
 _Row = tuple[Any, ...]
+log = logging.getLogger(__name__)
+CHECKPOINT_EVERY = 500  # hot-path commits between WAL checkpoints (SQLite)
 
 
 class BusyError(Exception):
@@ -45,6 +49,33 @@ class BusyError(Exception):
 
 class FallbackError(Exception):
     """This step needs more than the hot path does: roll back and take the ORM path."""
+
+
+def transient(error: BaseException) -> bool:
+    """Whether a driver's error on the hot path is the database's, to be waited out (as
+    SQLAlchemy's OperationalError is on the ORM path), rather than a fault of ours: SQLite's
+    operational errors (locked, busy, I/O); PostgreSQL's connection, operator-intervention,
+    resource and serialisation errors, and asyncpg's interface errors (a connection closed)."""
+    if isinstance(error, sqlite3.OperationalError):
+        return True
+    try:
+        import asyncpg.exceptions as pg  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    return isinstance(
+        error,
+        pg.PostgresConnectionError
+        | pg.InterfaceError
+        | pg.OperatorInterventionError
+        | pg.InsufficientResourcesError
+        | pg.TransactionRollbackError,
+    )
+
+
+# SQLAlchemy's own options for its asyncpg dialect, which the driver does not take (as what it
+# means to the driver, or left out).
+_SQLALCHEMY_ONLY = {"prepared_statement_cache_size": "statement_cache_size",
+                    "prepared_statement_name_func": None}  # fmt: skip
 
 
 def dumps(value: Any) -> str:
@@ -126,8 +157,16 @@ def _statements(dialect: Dialect) -> dict[str, Statement]:
         .select_from(users.outerjoin(conversations, conversations.c.user_id == users.c.id))
         .where(users.c.platform == b("platform"), users.c.platform_user_id == b("recipient"))
     )
-    if dialect.name == "postgresql":
-        person = person.with_for_update(of=users)
+    # On PostgreSQL the user's row is locked by a statement of its own, before the person is
+    # read: a statement that waited for a row lock sees the locked row as it is now, but the
+    # rest of its rows (the conversation, the unsent reply) as they were when it began, so
+    # one SELECT … FOR UPDATE would read the conversation another process just changed as it
+    # was before (the next statement, after the lock, sees the change).
+    lock = (
+        sa.select(users.c.id)
+        .where(users.c.platform == b("platform"), users.c.platform_user_id == b("recipient"))
+        .with_for_update()
+    )
     conversation_values = {
         "form_id": b("form_id"), "form_version": b("form_version"), "step_id": b("step_id"),
         "answers": b("answers", type_=conversations.c.answers.type),
@@ -153,6 +192,7 @@ def _statements(dialect: Dialect) -> dict[str, Statement]:
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(inbox_t.c.id),
         "person": person,
+        "lock": lock,
         "new_user": insert(users)
         .values(
             platform=b("platform"),
@@ -253,6 +293,8 @@ class Reply:
 
 
 class _Driver(Protocol):
+    locks_rows: bool  # PostgreSQL: a step locks its user's row (SQLite locks the database)
+
     async def fetch(self, name: str, values: Mapping[str, Any]) -> list[_Row]: ...
 
     async def run(self, name: str, values: Mapping[str, Any]) -> None: ...
@@ -277,7 +319,10 @@ class Transaction:
 
     async def person(self, platform: str, platform_user_id: str) -> Person | None:
         """The known user (locked for the transaction on PostgreSQL), or None."""
-        rows = await self._d.fetch("person", {"platform": platform, "recipient": platform_user_id})
+        values = {"platform": platform, "recipient": platform_user_id}
+        if self._d.locks_rows and not await self._d.fetch("lock", values):
+            return None
+        rows = await self._d.fetch("person", values)
         if not rows:
             return None
         row = rows[0]
@@ -364,6 +409,8 @@ class HotPath:
         self.dialect_name = parsed.get_backend_name()
         self._sqlite: sqlite3.Connection | None = None
         self._pool: Any = None
+        self._commits = 0
+        self._checkpointing: asyncio.Future[None] | None = None
         dialect: Dialect
         if self.dialect_name == "sqlite":
             dialect = sqlite.dialect(paramstyle="qmark")
@@ -372,7 +419,13 @@ class HotPath:
         elif self.dialect_name == "postgresql":
             dialect = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
             dialect._json_serializer = dumps
-            self._connect = dialect.create_connect_args(parsed)[1]  # type: ignore[no-untyped-call]
+            connect = dialect.create_connect_args(parsed)[1]  # type: ignore[no-untyped-call]
+            for option, meaning in _SQLALCHEMY_ONLY.items():
+                if option in connect:
+                    value = connect.pop(option)
+                    if meaning is not None:
+                        connect[meaning] = int(value)
+            self._connect = connect
         else:
             raise ValueError(f"no hot path for {self.dialect_name}")
         self.statements = _statements(dialect)
@@ -389,11 +442,14 @@ class HotPath:
             connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             # No busy wait on the event loop's thread: a busy database raises Busy at once.
             connection.execute("PRAGMA busy_timeout=0")
+            # The WAL is checkpointed in a thread (`_committed`), not by a commit on the loop's
+            # thread: a checkpoint writes the database file and syncs it.
+            connection.execute("PRAGMA wal_autocheckpoint=0")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA synchronous=NORMAL")
             self._sqlite = connection
             return
-        import asyncpg  # type: ignore[import-untyped]  # only PostgreSQL needs it
+        import asyncpg  # only PostgreSQL needs it
 
         async def codecs(connection: Any) -> None:
             for name in ("json", "jsonb"):
@@ -410,7 +466,30 @@ class HotPath:
             **self._connect, min_size=1, max_size=connections, init=codecs, reset=keep
         )
 
+    def _committed(self) -> None:
+        """Count a commit; every CHECKPOINT_EVERY of them, checkpoint the WAL in a thread
+        (PASSIVE: it waits for nobody and nobody waits for it)."""
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._commits = 0
+        self._checkpointing = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            connection = sqlite3.connect(self._path, timeout=30)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                connection.close()
+        except sqlite3.Error as error:  # the next one tries again; the WAL only grows meanwhile
+            log.warning("WAL checkpoint failed: %s", error)
+
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            await self._checkpointing
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
@@ -433,10 +512,12 @@ class HotPath:
                 raise
             try:
                 yield Transaction(_SqliteDriver(connection, self.statements))
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:  # (SQLite may have rolled back already)
+                    connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
+            self._committed()
             return
         if self._pool is None:
             raise RuntimeError("HotPath.open() was not called")
@@ -455,6 +536,8 @@ class HotPath:
 
 
 class _SqliteDriver:
+    locks_rows = False
+
     def __init__(self, connection: sqlite3.Connection, statements: dict[str, Statement]) -> None:
         self._c = connection
         self._s = statements
@@ -474,6 +557,8 @@ class _SqliteDriver:
 
 
 class _AsyncpgDriver:
+    locks_rows = True
+
     def __init__(self, connection: Any, statements: dict[str, Statement]) -> None:
         self._c = connection
         self._s = statements

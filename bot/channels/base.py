@@ -54,6 +54,10 @@ class Capabilities:
     server_delivers: bool = True
     multicast: int = 0  # people one call can reach (0: one call per person)
     page_size: int = 13  # choices shown per page of a long list
+    # The platform sends a webhook again until it is answered 200 (Telegram does; LINE only
+    # when its "webhook redelivery" is switched on): an event may then be handled before its
+    # webhook is answered (bot.intake), as a crash meanwhile loses nothing.
+    redelivers: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class Channel(Sender, Protocol):
 
     name: str
     capabilities: Capabilities
+    # Whether this deployment's platform sends a webhook again until it is answered (the
+    # capability, or what the settings say of it: LINE's redelivery is an option).
+    redelivers: bool
 
     async def start(self) -> None:
         """Check what can only be checked by asking the platform (a revoked token)."""

@@ -99,3 +99,25 @@ def test_sqlite_is_refused_with_the_reason(database_url: str, tmp_path: Path) ->
                   environment(drop=("LINE_", "TELEGRAM_"), DATABASE_URL=database_url))  # fmt: skip
     assert ran.code == 2
     assert "--workers needs PostgreSQL" in ran.err and "one writer at a time" in ran.err
+
+
+async def test_workers_stop_when_their_parent_is_killed(database_url: str, tmp_path: Path) -> None:
+    """Workers left behind by a parent killed with SIGKILL would go on sharing the port with
+    the next `serve`: they stop by themselves."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("--workers is for PostgreSQL")
+    port = free_port()
+    process = await serve(server_env(database_url, tmp_path), port, "--workers", "2")
+    for _ in range(100):
+        workers = _workers(process.pid)
+        if len(workers) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert len(workers) == 2
+    process.kill()
+    await process.wait()
+    for _ in range(100):
+        if not any(os.path.exists(f"/proc/{pid}") for pid in workers):  # noqa: ASYNC240, PTH110
+            break
+        await asyncio.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers), "workers left behind"  # noqa: ASYNC240, PTH110

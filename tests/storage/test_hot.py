@@ -4,6 +4,7 @@ them; a redelivered event is not handled twice; a busy SQLite database is refuse
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 
@@ -165,3 +166,86 @@ async def test_a_first_contact_is_made_a_user_as_the_orm_would(core: Core) -> No
         )  # fmt: skip
         count = await session.execute(select(func.count()).select_from(User))
         assert count.scalar_one() == 1
+
+
+async def test_a_step_waiting_for_the_users_lock_reads_what_the_first_one_wrote(
+    core: Core, database_url: str
+) -> None:
+    """PostgreSQL, two processes on one user (serve --workers N): the second step waits for
+    the first one's row lock and must then read the conversation the first one saved, not
+    the one from before its wait."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite takes one writer at a time: nothing to wait for in a row lock")
+    user = await _user(core)
+    uid = user.id or 0
+    async with _hot(core).transaction() as tx:
+        await tx.save_conversation(uid, None, ("activity", 1, "step_a", {}, {}), NOW)
+    first_has_lock = asyncio.Event()
+
+    async def first() -> None:
+        async with _hot(core).transaction() as tx:
+            assert await tx.person("telegram", "42") is not None
+            first_has_lock.set()
+            await asyncio.sleep(0.3)  # the second waits for the lock meanwhile
+            await tx.save_conversation(uid, "activity", ("activity", 1, "step_b", {}, {}), NOW)
+
+    async def second() -> str:
+        await first_has_lock.wait()
+        async with _hot(core).transaction() as tx:
+            person = await tx.person("telegram", "42")
+            assert person is not None and person.conversation is not None
+            return person.conversation[2]
+
+    _, seen = await asyncio.gather(first(), second())
+    assert seen == "step_b"
+
+
+def test_the_drivers_database_failures_are_waited_out_like_the_orms() -> None:
+    """bot.intake retries an event whose handling met a database failure and gives up only on
+    faults of ours: the hot path's driver errors count as the ORM path's do."""
+    import asyncpg.exceptions as pg
+
+    from bot.intake import transient
+
+    assert transient(sqlite3.OperationalError("database is locked"))
+    assert transient(pg.ConnectionDoesNotExistError("connection was closed"))
+    assert transient(pg.TooManyConnectionsError("too many clients"))
+    assert transient(pg.AdminShutdownError("terminating connection"))
+    assert transient(pg.DeadlockDetectedError("deadlock detected"))
+    assert not transient(pg.UniqueViolationError("duplicate key"))
+    assert not transient(ValueError("a bug"))
+
+
+def test_sqlalchemys_own_url_options_reach_the_driver_as_it_names_them() -> None:
+    path = hot.HotPath(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/x?prepared_statement_cache_size=0"
+    )
+    assert path._connect["statement_cache_size"] == 0  # (behind PgBouncer)
+    assert "prepared_statement_cache_size" not in path._connect
+
+
+async def test_sqlite_checkpoints_the_wal_in_a_thread(
+    core: Core, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint writes and syncs the database file: not on the event loop's thread."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write-ahead log")
+    import threading
+
+    monkeypatch.setattr(hot, "CHECKPOINT_EVERY", 3)
+    threads: list[str] = []
+    real = hot.HotPath._checkpoint
+
+    def recorded(self: hot.HotPath) -> None:
+        threads.append(threading.current_thread().name)
+        real(self)
+
+    monkeypatch.setattr(hot.HotPath, "_checkpoint", recorded)
+    user = await _user(core)
+    for n in range(7):
+        async with _hot(core).transaction() as tx:
+            await tx.save_conversation(user.id or 0, None if n == 0 else "activity",
+                                       ("activity", 1, f"s{n}", {}, {}), NOW)  # fmt: skip
+        await asyncio.sleep(0.05)
+    assert len(threads) == 2
+    assert threading.main_thread().name not in threads

@@ -122,6 +122,7 @@ class ConsoleChannel:
 
     name = NAME
     capabilities = CAPABILITIES
+    redelivers = False  # it receives no webhooks
 
     def __init__(self, show: Callable[[list[Outgoing]], None]) -> None:
         self._show = show

@@ -99,6 +99,7 @@ class LineChannel:
             raise ChannelOffError(f"LINE is off: {OFF_HINT}")
         token = settings.line_channel_access_token.get_secret_value()
         self.core = core
+        self.redelivers = core.settings.line_webhook_redelivery
         self.parser = WebhookParser(settings.line_channel_secret.get_secret_value())
         self._api_client = AsyncApiClient(
             Configuration(host=settings.line_api_base_url, access_token=token)

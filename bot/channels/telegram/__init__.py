@@ -14,6 +14,7 @@ CAPABILITIES = Capabilities(
     can_push=True,
     rich_menu=False,  # the command list stands in for it
     page_size=13,
+    redelivers=True,  # Telegram retries an update until its webhook answers 200
 )
 # PTB logs request URLs, and Telegram's URLs carry the bot token.
 LOGGERS: tuple[str, ...] = ("telegram",)

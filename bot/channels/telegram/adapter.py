@@ -83,6 +83,7 @@ class TelegramChannel:
 
     name = NAME
     capabilities = CAPABILITIES
+    redelivers = CAPABILITIES.redelivers
 
     def __init__(self, core: Core) -> None:
         settings = core.settings
