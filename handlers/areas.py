@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import geothai
+from pythainlp.util import collate
 
 from handlers.thai import match_names
 
@@ -45,17 +47,17 @@ class AreaDirectory:
 
     pilot_districts: frozenset[str] = field(default_factory=frozenset)
 
-    def provinces(self) -> list[Place]:
-        places = [_place(p) for p in geothai.provinces()]
-        pilot_provinces = {code[:2] for code in self.pilot_districts}
-        return sorted(places, key=lambda p: (p.code not in pilot_provinces, p.name_th))
+    def provinces(self, lang: str | None = None) -> list[Place]:
+        """Every province, the pilot districts' first, each group in the order of its names
+        in `lang` (Thai by default)."""
+        pilot_provinces = frozenset(code[:2] for code in self.pilot_districts)
+        return list(_in_order("", lang == "en", pilot_provinces))
 
-    def districts(self, province_code: str) -> list[Place]:
-        places = [_place(d) for d in geothai.districts(province_code)]
-        return sorted(places, key=lambda p: (p.code not in self.pilot_districts, p.name_th))
+    def districts(self, province_code: str, lang: str | None = None) -> list[Place]:
+        return list(_in_order(province_code, lang == "en", self.pilot_districts))
 
-    def subdistricts(self, district_code: str) -> list[Place]:
-        return sorted((_place(s) for s in geothai.subdistricts(district_code)), key=_by_name)
+    def subdistricts(self, district_code: str, lang: str | None = None) -> list[Place]:
+        return list(_in_order(district_code, lang == "en", frozenset()))
 
     def province(self, code: str) -> Place | None:
         found = geothai.province(code)
@@ -99,8 +101,24 @@ class AreaDirectory:
         return f"{district.name(lang)}, {province.name(lang)}"
 
 
-def _by_name(place: Place) -> str:
-    return place.name_th
+@functools.lru_cache(maxsize=2048)
+def _in_order(parent: str, english: bool, first: frozenset[str]) -> tuple[Place, ...]:
+    """The places under `parent` (provinces: ""), those in `first` first, in the order of their
+    names: Thai names by Thai collation (pythainlp: a leading vowel sorts by its consonant, so
+    เมืองเชียงใหม่ comes under ม), English names alphabetically."""
+    found: Iterable[object]
+    if not parent:
+        found = geothai.provinces()
+    elif len(parent) == 2:
+        found = geothai.districts(parent)
+    else:
+        found = geothai.subdistricts(parent)
+    places = [_place(area) for area in found]
+    if english:
+        rank = {p.code: p.name_en.casefold() for p in places}
+        return tuple(sorted(places, key=lambda p: (p.code not in first, rank[p.code], p.code)))
+    order = {name: index for index, name in enumerate(collate([p.name_th for p in places]))}
+    return tuple(sorted(places, key=lambda p: (p.code not in first, order[p.name_th], p.code)))
 
 
 def validate_pilot_districts(codes: Iterable[str]) -> list[str]:

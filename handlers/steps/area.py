@@ -55,7 +55,7 @@ class AreaKind(StepKind):
             ]
             text = turn.t("area.village.prompt", subdistrict=sub.name(lang) if sub else "")
             return Outgoing(text, paged(numbers, nav, turn), "choice")
-        places_list, tag = _stage_places(area, env)
+        places_list, tag = _stage_places(area, env, lang)
         choices = [Choice(answer_value(step.id, tag + p.code), p.name(lang)) for p in places_list]
         parent = ""
         if stage == "district":
@@ -152,13 +152,15 @@ def describe_area(value: Mapping[str, Any], lang: str, env: Env) -> str:
     return " ".join(parts)
 
 
-def _stage_places(area: Mapping[str, Any], env: Env) -> tuple[list[Place], str]:
+def _stage_places(
+    area: Mapping[str, Any], env: Env, lang: str | None = None
+) -> tuple[list[Place], str]:
     stage = area["stage"]
     if stage == "province":
-        return env.areas.provinces(), "p"
+        return env.areas.provinces(lang), "p"
     if stage == "district":
-        return env.areas.districts(area["province_code"]), "d"
-    return env.areas.subdistricts(area["district_code"]), "s"
+        return env.areas.districts(area["province_code"], lang), "d"
+    return env.areas.subdistricts(area["district_code"], lang), "s"
 
 
 def _area_from_text(area: dict[str, Any], text: str, turn: Turn) -> str | None:
