@@ -285,8 +285,10 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
         for r in reports:
             label = t(lang, f"choice.activity_types.{r.activity_type}") if r.activity_type else "-"
             day = format_date(r.occurred_on, lang, short=True) if r.occurred_on else "-"
+            people = (t(lang, "case.people", count=f"{r.participants:,}")
+                      if r.participants is not None else t(lang, "answer.unknown"))  # fmt: skip
             lines.append(t(lang, "case.activity_line", reference=r.reference, date=day,
-                           activity=label, participants=r.participants or 0))  # fmt: skip
+                           activity=label, participants=people))  # fmt: skip
         return [Outgoing("\n".join(lines))]
     page = max(event.page, 0)
     found, total = await cases.open_cases(

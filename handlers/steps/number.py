@@ -20,6 +20,10 @@ from handlers.steps.base import (
 )
 from handlers.thai import parse_number
 
+# The answer "I do not know" (ไม่ทราบ), stored as such: a real 0 stays 0, and the report's
+# count column is left empty.
+UNKNOWN = "unknown"
+
 
 @register
 class NumberKind(StepKind):
@@ -28,7 +32,10 @@ class NumberKind(StepKind):
 
     def read(self, turn: Turn, inbound: Inbound) -> Outcome:
         step = turn.step
-        number = parse_number(typed(inbound))
+        text = typed(inbound)
+        if turn.env.i18n.is_keyword(text, "kw.unknown"):
+            return Answered(UNKNOWN)  # not 0: nobody counted
+        number = parse_number(text)
         if number is None:
             raise AnswerError("error.number")
         minimum = step.minimum if step.minimum is not None else 0
@@ -38,7 +45,15 @@ class NumberKind(StepKind):
         return Answered(number)
 
     def display(self, step: Step, value: Any, lang: str, env: Env) -> str:
+        if value == UNKNOWN:
+            return env.i18n.t(lang, "answer.unknown")
         return f"{int(value):,}"
 
+    def columns(self, step: Step, value: Any) -> dict[str, Any]:
+        assert step.column is not None
+        return {step.column: None if value == UNKNOWN else value}  # the column holds counts
+
     def export_cells(self, step: Step, value: Any, label: Label) -> tuple[Cell, ...]:
+        if value == UNKNOWN:
+            return (label("answer.unknown"),)
         return (None if value is None else int(value),)  # a number stays a number in XLSX

@@ -193,3 +193,22 @@ async def test_the_push_dispatcher_is_woken_only_for_a_step_that_queued_pushes(
     await _say(core, "quiet", "รายงานกิจกรรม", "ฝายชะลอน้ำ", "วันนี้", "ที่หมู่บ้านของฉัน", "12",
                "ข้าม", "สร้างฝาย", "ไม่มีรูป", "ยืนยัน")  # fmt: skip
     assert (None, "push") not in woken
+
+
+async def test_a_count_not_known_is_stored_as_not_known(core: Core) -> None:
+    """ไม่ทราบ at "how many households?": the report is filed, its count column empty (not 0)
+    and its answers say not known, which the case card shows as ไม่ทราบ."""
+    from domain.cases import case_view
+    from handlers.reports import card_lines
+
+    await _say(core, "unsure", *REGISTER)
+    said = await _say(core, "unsure", "แจ้งปัญหา", "ขยะ", "ปกติ", "ไม่ทราบ",
+                      "ขยะล้นถังหน้าวัด", "ไม่มีรูป", "ที่หมู่บ้านของฉัน", "ยืนยัน")  # fmt: skip
+    assert "PRB-2569-" in said
+    async with core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+    assert report.households is None and report.answers["households"] == "unknown"
+    view = case_view(report, None)
+    lines = card_lines(core.forms["problem"], view.stored_answers(), "th", core.env(13),
+                       card="case")  # fmt: skip
+    assert any("ไม่ทราบ" in line for line in lines), lines

@@ -21,10 +21,12 @@ from handlers.engine import (
     advance,
     answer_length,
     button_number,
+    display_answer,
     input_limit,
 )
-from handlers.forms import FORMS, Step, StepType
+from handlers.forms import FORMS, PROBLEM, Step, StepType
 from handlers.messages import Inbound, Outgoing, PhotoRef
+from handlers.reports import report_fields
 from tests.support.conversation import (
     ACTIVITY_ANSWERS,
     CHIANG_MAI,
@@ -657,9 +659,24 @@ def test_problem_other_category_asks_what(chat: Chat) -> None:
 
 
 def test_problem_households_may_not_be_negative_words(chat: Chat) -> None:
-    chat.send("แจ้งปัญหา", "น้ำท่วม", "ด่วน", "ไม่รู้")
+    chat.send("แจ้งปัญหา", "น้ำท่วม", "ด่วน", "ลบสิบ")
     assert chat.step == "households"
     assert chat.texts[0].split("\n")[0] == chat.t("error.number")
+
+
+@pytest.mark.parametrize("typed", ["ไม่ทราบ", "ไม่รู้ครับ", "ไม่แน่ใจ", "don't know", "Unknown"])
+def test_not_knowing_a_count_is_an_answer(chat: Chat, typed: str) -> None:
+    """Stored as not known, never as 0, and shown as ไม่ทราบ; the report's column stays empty."""
+    chat.send("แจ้งปัญหา", "น้ำท่วม", "ด่วน", typed)
+    assert chat.step == "description"
+    assert chat.answers["households"] == "unknown"
+    step = PROBLEM.step("households")
+    assert step is not None
+    assert display_answer(step, "unknown", "th", chat.env) == "ไม่ทราบ"
+    assert display_answer(step, "unknown", "en", chat.env) == "Not known"
+    assert display_answer(step, 0, "th", chat.env) == "0"  # a real 0 stays 0
+    assert report_fields(PROBLEM, {"households": "unknown"})["households"] is None
+    assert report_fields(PROBLEM, {"households": 0})["households"] == 0
 
 
 # ------------------------------------------------------------------ summary and editing
