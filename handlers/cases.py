@@ -99,9 +99,12 @@ def case_text(case: CaseView, lang: str, env: Env, *, heading: str, card: Card =
 
 
 def action_choices(case: CaseView, lang: str, env: Env) -> tuple[Choice, ...]:
+    """The buttons of the actions the case's status allows ("acknowledge" is not offered on
+    a case acknowledged already)."""
     return tuple(
         Choice(case_value(case.report_id, action), env.i18n.t(lang, f"case.action.{action}"))
         for action in ACTIONS
+        if case.status in vocab.TRANSITIONS[action][0]
     )
 
 

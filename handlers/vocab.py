@@ -53,6 +53,15 @@ WAITING_STATUSES: Final = (RECEIVED, FORWARDED)  # nobody has taken it yet
 
 CASE_ACTIONS: Final = ("ack", "progress", "resolve", "forward", "reject")
 REOPEN: Final = "reopen"  # the reporter's, not an officer's
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
+    "ack": (WAITING_STATUSES, ACKNOWLEDGED),
+    "progress": ((*WAITING_STATUSES, ACKNOWLEDGED), IN_PROGRESS),
+    "resolve": (OPEN_STATUSES, RESOLVED),
+    "forward": (OPEN_STATUSES, FORWARDED),
+    "reject": (OPEN_STATUSES, REJECTED),
+    REOPEN: ((RESOLVED,), RECEIVED),
+}
 
 # A broadcast's life: composed, confirmed (for now or later), queued to its audience.
 DRAFT: Final = "draft"

@@ -17,15 +17,7 @@ from handlers.vocab import URGENCIES
 from handlers.vocab import WAITING_STATUSES as WAITING
 from storage.models import CaseEvent, Report, User, utcnow
 
-# action -> (states it may start from, state it leads to)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "ack": (WAITING, v.ACKNOWLEDGED),
-    "progress": ((*WAITING, v.ACKNOWLEDGED), v.IN_PROGRESS),
-    "resolve": (OPEN, v.RESOLVED),
-    "forward": (OPEN, v.FORWARDED),
-    "reject": (OPEN, v.REJECTED),
-    v.REOPEN: ((v.RESOLVED,), v.RECEIVED),
-}
+TRANSITIONS = v.TRANSITIONS  # action -> (states it may start from, state it leads to)
 URGENCY_ORDER = {urgency: i for i, urgency in enumerate(URGENCIES)}
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.cases import case_value, feedback_value, parse_case_value, parse_feedback_value
+from handlers.cases import (
+    CaseView,
+    action_choices,
+    case_value,
+    feedback_value,
+    parse_case_value,
+    parse_feedback_value,
+)
+from handlers.engine import Env
 
 
 def test_case_values_round_trip() -> None:
@@ -37,3 +45,21 @@ def test_not_a_case_button(value: str) -> None:
 )
 def test_not_a_feedback_button(value: str) -> None:
     assert parse_feedback_value(value) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "actions"),
+    [
+        ("received", ["ack", "progress", "resolve", "forward", "reject"]),
+        ("forwarded", ["ack", "progress", "resolve", "forward", "reject"]),
+        ("acknowledged", ["progress", "resolve", "forward", "reject"]),  # not "acknowledge"
+        ("in_progress", ["resolve", "forward", "reject"]),
+        ("resolved", []),
+    ],
+)
+def test_a_case_offers_only_the_actions_its_status_allows(
+    env: Env, status: str, actions: list[str]
+) -> None:
+    case = CaseView(report_id=7, reference="PRB-2569-000007", area={}, status=status)
+    offered = [parse_case_value(c.value) for c in action_choices(case, "th", env)]
+    assert [found[1] for found in offered if found is not None] == actions
