@@ -351,7 +351,12 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
 
     # In progress, then resolved with a note (a short question), then the reporter says no.
     await p.line_send(officer, officer.postback(f"case:{case_id}:progress"))
+    asked_from = len(p.line.calls)
     await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
+    asked = line_texts(p, officer.user_id, asked_from)
+    question = p.core.i18n.t("th", "form.case_resolve.note.prompt")
+    assert sum(question in t for t in asked) == 1, asked  # the question is asked once
+    assert not any("แก้ไขอย่างไร" in t for t in asked if question not in t), asked
     await p.line_say(officer, "ซ่อมสะพานชั่วคราวแล้ว", "ไม่มีรูป", "ยืนยัน")
     since = len(p.line.calls)
     await p.deliver()
