@@ -17,7 +17,7 @@ from domain.people import user_view
 from domain.policy import Held
 from domain.turn import Rules, Turn, effect
 from handlers import cases as views
-from handlers import engine
+from handlers import engine, router
 from handlers import vocab as v
 from handlers.dates import format_date, format_day_time
 from handlers.engine import CaseCommand, CaseFeedback, Env, StaffQuery, Submitted
@@ -270,17 +270,20 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
         if report is None or report.kind != v.PROBLEM or not policy.may_work(held, report):
             return [Outgoing(t(lang, "case.not_found", reference=event.reference))]
         return [await _card(session, env, user, held, report)]
+    # After a read-out the staff menu comes back, for the next thing to ask (a case list and a
+    # case card bring their own buttons).
+    menu = router.menu_message(user_view(user, held), env, lang)
     if event.kind == "summary":
         numbers = await cases.summary(
             session, policy.visible_reports(held), env.now, dict(turn.rules.escalation_after)
         )
-        return [Outgoing(t(lang, "case.summary", **numbers))]
+        return [Outgoing(t(lang, "case.summary", **numbers)), menu]
     if event.kind == "completeness":
-        return [await _completeness(session, env, user, held)]
+        return [await _completeness(session, env, user, held), menu]
     if event.kind == "activities":
         reports = await cases.recent_activities(session, policy.visible_reports(held))
         if not reports:
-            return [Outgoing(t(lang, "case.no_activities"))]
+            return [Outgoing(t(lang, "case.no_activities")), menu]
         lines = [t(lang, "case.activities_title")]
         for r in reports:
             label = t(lang, f"choice.activity_types.{r.activity_type}") if r.activity_type else "-"
@@ -289,7 +292,7 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
                       if r.participants is not None else t(lang, "answer.unknown"))  # fmt: skip
             lines.append(t(lang, "case.activity_line", reference=r.reference, date=day,
                            activity=label, participants=people))  # fmt: skip
-        return [Outgoing("\n".join(lines))]
+        return [Outgoing("\n".join(lines)), menu]
     page = max(event.page, 0)
     found, total = await cases.open_cases(
         session, policy.visible_reports(held), offset=page * views.PAGE_SIZE, limit=views.PAGE_SIZE

@@ -427,8 +427,12 @@ async def test_officer_read_outs(platforms: Platforms) -> None:
     since = len(p.line.calls)
     await p.line_say(officer, "เรื่องค้าง")
     await p.line_say(officer, "PRB-2569-000001")
-    await p.line_say(officer, "สรุป")
-    await p.line_say(officer, "กิจกรรมล่าสุด")
+    menu = p.core.i18n.t("th", "menu.prompt")
+    for asked in ("สรุป", "กิจกรรมล่าสุด"):  # after each read-out, the staff menu again
+        before = len(p.line.calls)
+        await p.line_say(officer, asked)
+        after = line_texts(p, officer.user_id, before)
+        assert len(after) == 2 and after[-1] == menu, after
     texts = line_texts(p, officer.user_id, since)
     assert any("ยังไม่มีรายงานกิจกรรม" in t for t in texts)
     assert any("เรื่องที่รอดำเนินการ 1 เรื่อง" in t for t in texts)
