@@ -15,6 +15,7 @@ from handlers.engine import Env, ShowMyReports, Submitted, option_label, photos_
 from handlers.forms import Form
 from handlers.messages import Outgoing
 from handlers.reports import report_fields as columns_from
+from storage import cases as case_store
 from storage import repo
 from storage.models import User
 
@@ -56,16 +57,30 @@ async def filed(turn: Turn, event: Submitted) -> list[Outgoing]:
 
 
 @effect(ShowMyReports)
-async def my_reports(turn: Turn, _event: ShowMyReports) -> list[Outgoing]:
+async def my_reports(turn: Turn, event: ShowMyReports) -> list[Outgoing]:
+    """The user's recent reports, or the one whose reference they typed (theirs only: a
+    reference is easy to guess, and a report holds the reporter's words)."""
     assert turn.user.id is not None
-    reports = await repo.recent_reports(turn.session, turn.user.id)
+    view = user_view(turn.user, turn.held)
+    if event.reference is not None:
+        found = await case_store.by_reference(turn.session, event.reference)
+        if found is None or found.reporter_id != turn.user.id:
+            return router.render_my_case(None, event.reference, view, turn.env)
+        reports = [found]
+    else:
+        reports = await repo.recent_reports(turn.session, turn.user.id)
+    notes = await case_store.latest_notes(
+        turn.session, [r.id for r in reports if r.id is not None and r.kind == v.PROBLEM]
+    )
     lines = [
         router.ReportLine(r.reference, r.kind, r.status, r.created_at,
                           _title(r.kind, r.activity_type or r.problem_category, turn.lang,
-                                 turn.env))
+                                 turn.env), notes.get(r.id or 0))
         for r in reports
     ]  # fmt: skip
-    return router.render_my_reports(lines, user_view(turn.user, turn.held), turn.env)
+    if event.reference is not None:
+        return router.render_my_case(lines[0], event.reference, view, turn.env)
+    return router.render_my_reports(lines, view, turn.env)
 
 
 def _title(kind: str, value: str | None, lang: str, env: Env) -> str:

@@ -35,7 +35,10 @@ class JoinRequested:
 
 @dataclass(frozen=True)
 class ShowMyReports:
-    """Domain event: the user asked for their reports; the caller reads and renders them."""
+    """Domain event: the user asked for their reports, or (`reference`) typed the reference
+    number of one; the caller reads and renders them."""
+
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

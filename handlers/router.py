@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from handlers import engine
+from handlers import engine, vocab
 from handlers.cases import (
     CASE_PREFIX,
     FEEDBACK_PREFIX,
@@ -61,13 +61,15 @@ MAX_CASE_PAGE = 10_000
 
 @dataclass(frozen=True)
 class ReportLine:
-    """One of the user's reports, for "my reports"."""
+    """One of the user's reports, for "my reports" (`note`: the officer's latest word on a
+    problem)."""
 
     reference: str
     kind: str
     status: str
     created_at: dt.datetime
     title: str
+    note: str | None = None
 
 
 def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) -> Result:
@@ -179,6 +181,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         name = addressed(user.display_name or "", lang, env)
         return _menu(user, env, lang, prefix=[t(lang, "welcome.back", name=name)])
     query = _staff_query(inbound, user, env)
+    if query is None and user.registered and inbound.kind == "text":
+        found = REFERENCE.search(inbound.text)
+        if found:  # a villager following one of their reports
+            return Result([], [ShowMyReports(reference=found.group(0).upper())], None)
     if query is not None:
         return Result([], [query], None)
     item = _menu_item(inbound, env)
@@ -545,4 +551,37 @@ def render_my_reports(lines: Sequence[ReportLine], user: UserView, env: Env) -> 
                 status=t(lang, f"status.{line.status}"),
             )
         )
+        if line.kind == vocab.PROBLEM:
+            if line.note:
+                rows.append(t(lang, "my_reports.note", note=line.note))
+            rows.append(_next_step(line.status, lang, env))
+    rows.append(t(lang, "my_reports.follow"))
     return [Outgoing("\n".join(rows)), menu_message(user, env, lang)]
+
+
+def render_my_case(
+    line: ReportLine | None, reference: str, user: UserView, env: Env
+) -> list[Outgoing]:
+    """One of the user's reports in full, as its reference number typed asks for: what it was,
+    its status, the officer's latest note and what happens next (None: no report of theirs
+    has that number)."""
+    lang = user.language or env.default_language
+    t = env.i18n.t
+    if line is None:
+        return [Outgoing(t(lang, "my_case.not_found", reference=reference)),
+                menu_message(user, env, lang)]  # fmt: skip
+    day = format_date(line.created_at.astimezone(env.tz).date(), lang)
+    rows = [
+        t(lang, "my_case.title", reference=line.reference, title=line.title, date=day),
+        t(lang, "my_case.status", status=t(lang, f"status.{line.status}")),
+    ]
+    if line.note:
+        rows.append(t(lang, "my_reports.note", note=line.note))
+    if line.kind == vocab.PROBLEM:
+        rows.append(_next_step(line.status, lang, env))
+    return [Outgoing("\n".join(rows)), menu_message(user, env, lang)]
+
+
+def _next_step(status: str, lang: str, env: Env) -> str:
+    """What happens next to a problem in `status`, as its reporter should read it."""
+    return env.i18n.t(lang, f"my_case.next.{status}", button=env.i18n.t(lang, "feedback.not_fixed"))

@@ -101,6 +101,19 @@ def _scope(query: Select[Any], visible: ColumnElement[bool]) -> Select[Any]:
     return query.where(visible)
 
 
+async def latest_notes(session: AsyncSession, report_ids: list[int]) -> dict[int, str]:
+    """The newest note an officer left on each of these cases (a closing note, a reason for
+    forwarding or refusing, an "in progress" note), by report id."""
+    if not report_ids:
+        return {}
+    rows = await session.execute(
+        select(col(CaseEvent.report_id), col(CaseEvent.note))
+        .where(col(CaseEvent.report_id).in_(report_ids), col(CaseEvent.note).is_not(None))
+        .order_by(col(CaseEvent.id))
+    )
+    return {int(report_id): str(note) for report_id, note in rows.all()}  # the newest last
+
+
 async def open_cases(
     session: AsyncSession, visible: ColumnElement[bool], *, offset: int = 0, limit: int = 10
 ) -> tuple[list[Report], int]:

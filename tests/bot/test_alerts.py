@@ -362,6 +362,26 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
     await p.deliver()
     notice = line_texts(p, villager.user_id, since)
     assert any("เสร็จสิ้น" in t and "ซ่อมสะพานชั่วคราวแล้ว" in t for t in notice)
+    # The reporter follows the case by its number, or from "my reports": its status, the
+    # officer's latest note and what happens next; nobody else sees it by its number.
+    since = len(p.line.calls)
+    await p.line_say(villager, "เรื่อง prb-2569-000001 เป็นยังไงบ้าง")
+    await p.line_say(villager, "รายงานของฉัน")
+    followed = line_texts(p, villager.user_id, since)
+    t = p.core.i18n.t
+    detail, listed = followed[0], followed[2]
+    assert "PRB-2569-000001" in detail and t("th", "status.resolved") in detail
+    assert t("th", "my_reports.note", note="ซ่อมสะพานชั่วคราวแล้ว") in detail
+    assert t("th", "my_case.next.resolved", button=t("th", "feedback.not_fixed")) in detail
+    assert "ซ่อมสะพานชั่วคราวแล้ว" in listed and t("th", "my_reports.follow") in listed
+    stranger = LineEvents(p.line, "Ustranger00000000")
+    await p.line_say(stranger, "สวัสดี", "ภาษาไทย", "ยินยอม", "สมหญิง", "ข้าม", "อสม.",
+                     "เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3", "ยืนยัน")  # fmt: skip
+    since = len(p.line.calls)
+    await p.line_say(stranger, "PRB-2569-000001")
+    assert line_texts(p, stranger.user_id, since)[0] == t(
+        "th", "my_case.not_found", reference="PRB-2569-000001"
+    )
     await p.line_send(villager, villager.postback(f"feedback:{case_id}:no"))
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
