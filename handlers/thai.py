@@ -307,6 +307,8 @@ _ERA_RE = re.compile(r"(?:พ\.?\s*ศ|ค\.?\s*ศ)\.?")
 _ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DMY_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?$")
 _THAI_MONTH_RE = re.compile(r"^(\d{1,2})\s*(\D+?)\s*(\d{2}|\d{4})?$")
+# English puts the month first too: "Mar 15", "March 15, 2026", "march 3rd".
+_MONTH_DAY_RE = re.compile(r"^([a-z]{3,9})\.? ?(\d{1,2})(?:st|nd|rd|th)?(?:,? (\d{4}))?$")
 
 
 def _full_year(year: str) -> int | None:
@@ -346,7 +348,8 @@ def parse_date(text: str, today: datetime.date) -> datetime.date | None:
 
     Accepts วันนี้/เมื่อวาน/เมื่อวานซืน/พรุ่งนี้ (and other words pythainlp knows, plus English
     today/yesterday/tomorrow), ``"15 มี.ค. 65"``, ``"15 มีนาคม 2565"``, ``"15/3/2565"``,
-    ``"15-3-2022"``, ``"2022-03-15"``, and Thai digits anywhere. A leading วันที่ and a พ.ศ./ค.ศ.
+    ``"15-3-2022"``, ``"2022-03-15"``, English with the month first (``"Mar 15"``,
+    ``"March 15, 2026"``), and Thai digits anywhere. A leading วันที่ and a พ.ศ./ค.ศ.
     before the year are ignored.
 
     Years: 2400 or more is Buddhist Era (minus 543); other 4-digit years are Gregorian; 2 digits
@@ -375,6 +378,12 @@ def parse_date(text: str, today: datetime.date) -> datetime.date | None:
     if m := _THAI_MONTH_RE.match(cleaned):
         day, month_name, year = m.groups()
         month_no = _MONTHS.get(re.sub(r"[\s.]", "", month_name))
+        if month_no is None:
+            return None
+        return _make_date(int(day), month_no, year, today)
+    if m := _MONTH_DAY_RE.match(cleaned):
+        month_name, day, year = m.groups()
+        month_no = _MONTHS.get(month_name)
         if month_no is None:
             return None
         return _make_date(int(day), month_no, year, today)
