@@ -52,6 +52,8 @@ def case_view(report: Report, reporter: User | None) -> views.CaseView:
         longitude=report.longitude,
         photo=photos[0].path if photos else None,
         reporter=reporter.display_name if reporter else None,
+        reporter_phone=reporter.phone if reporter else None,
+        filed_at=report.created_at,
         status=report.status,
         reopened=report.reopen_count,
         answers=report.answers or {},

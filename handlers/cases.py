@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from handlers import vocab
 from handlers.buttons import button_number
+from handlers.dates import format_date
 from handlers.forms import PROBLEM, Step
 from handlers.messages import Choice, Outgoing
 from handlers.reports import Card, card_lines
@@ -38,6 +40,9 @@ class CaseView:
     longitude: float | None = None
     photo: str | None = None
     reporter: str | None = None
+    # Only cards for those who may work the case show it (the officers of its district).
+    reporter_phone: str | None = None
+    filed_at: dt.datetime | None = None
     reopened: int = 0
     answers: Mapping[str, Any] | None = None
     form_id: str = PROBLEM.id
@@ -94,6 +99,11 @@ def case_text(case: CaseView, lang: str, env: Env, *, heading: str, card: Card =
     ]
     if case.reporter:
         lines.append(t(lang, "alert.reporter", name=case.reporter))
+    if case.filed_at is not None:
+        when = format_date(case.filed_at.astimezone(env.tz).date(), lang, short=True)
+        lines.append(
+            t(lang, "alert.filed", when=f"{when} {case.filed_at.astimezone(env.tz):%H:%M}")
+        )
     lines.append(t(lang, "alert.status", status=t(lang, f"status.{case.status}")))
     return "\n".join(lines)
 
@@ -163,6 +173,8 @@ def case_card(
 ) -> Outgoing:
     t = env.i18n.t
     lines = [case_text(case, lang, env, heading="case.heading", card="case")]
+    if can_act and case.reporter_phone:  # to call back: the officers of the case's district
+        lines.append(t(lang, "case.call_reporter", phone=case.reporter_phone))
     if timeline:
         lines.append(t(lang, "case.timeline"))
         for entry in timeline:

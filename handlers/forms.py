@@ -99,7 +99,7 @@ class Form:
 
 
 # Version of the privacy notice (locales: form.registration.consent.prompt); bump when it changes.
-NOTICE_VERSION = "2569-1"
+NOTICE_VERSION = "2569-2"  # 2569-2: says who sees the name and the phone
 
 ROLES = vocab.REPORTER_ROLES
 LANGUAGES = vocab.LANGUAGES

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.service import Core, handle
 from domain.people import user_view
+from handlers.forms import NOTICE_VERSION
 from handlers.messages import Inbound
 from storage.models import Conversation, Report, User
 from tests.support.clock import Clock
@@ -123,7 +124,7 @@ async def test_registration_is_stored(core: Core) -> None:
         3,
     )
     assert user.language == "th" and user.phone is None
-    assert user.consent_notice_version == "2569-1"
+    assert user.consent_notice_version == NOTICE_VERSION == "2569-2"
 
 
 async def test_the_writer_queue_serves_the_first_queue_first_and_in_order() -> None:

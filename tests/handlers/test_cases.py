@@ -7,6 +7,7 @@ import pytest
 from handlers.cases import (
     CaseView,
     action_choices,
+    case_card,
     case_value,
     feedback_value,
     parse_case_value,
@@ -63,3 +64,21 @@ def test_a_case_offers_only_the_actions_its_status_allows(
     case = CaseView(report_id=7, reference="PRB-2569-000007", area={}, status=status)
     offered = [parse_case_value(c.value) for c in action_choices(case, "th", env)]
     assert [found[1] for found in offered if found is not None] == actions
+
+
+def test_a_case_card_says_when_it_was_filed_and_how_to_call_the_reporter(env: Env) -> None:
+    """The phone is on the card of those who may work the case (the officers of its district,
+    as the privacy notice says), not on anyone else's."""
+    import datetime as dt
+
+    case = CaseView(
+        report_id=7, reference="PRB-2569-000007", area={}, status="received",
+        reporter="สมศรี", reporter_phone="0812345678",
+        filed_at=dt.datetime(2026, 3, 20, 2, 5, tzinfo=dt.UTC),  # 09:05 in Bangkok
+    )  # fmt: skip
+    mine = case_card(case, [], "th", env, can_act=True).text
+    assert env.i18n.t("th", "alert.filed", when="20 มี.ค. 69 09:05") in mine
+    assert env.i18n.t("th", "case.call_reporter", phone="0812345678") in mine
+    theirs = case_card(case, [], "th", env, can_act=False).text
+    assert "0812345678" not in theirs and "09:05" in theirs
+    assert "Filed: 20 Mar 2026 09:05" in case_card(case, [], "en", env, can_act=True).text
