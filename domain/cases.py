@@ -28,8 +28,9 @@ from storage.models import Report, User
 
 log = logging.getLogger(__name__)
 
-FORM_FOR = {"resolve": "case_resolve", "forward": "case_forward", "reject": "case_reject"}
-ACTION_FOR = {"case_resolve": "resolve", "case_forward": "forward", "case_reject": "reject"}
+FORM_FOR = {"progress": "case_progress", "resolve": "case_resolve", "forward": "case_forward",
+            "reject": "case_reject"}  # fmt: skip
+ACTION_FOR = {form: action for action, form in FORM_FOR.items()}
 
 
 def case_view(report: Report, reporter: User | None) -> views.CaseView:
@@ -151,11 +152,12 @@ async def command(turn: Turn, event: CaseCommand) -> list[Outgoing]:
                                                       event.action))]  # fmt: skip
 
 
+@effect(Submitted, "case_progress")
 @effect(Submitted, "case_resolve")
 @effect(Submitted, "case_forward")
 @effect(Submitted, "case_reject")
 async def submitted(turn: Turn, event: Submitted) -> list[Outgoing]:
-    """The answers to a close / forward / refuse question."""
+    """The answers to a start-work / close / forward / refuse question."""
     session, env, user = turn.session, turn.env, turn.user
     photos = engine.photos_of(event.answers)
     district = (event.answers.get("district") or {}).get("district_code")

@@ -33,6 +33,7 @@ SubmitAction = Literal[
     "problem_report",
     "update_profile",
     "join",
+    "case_progress",
     "case_resolve",
     "case_forward",
     "case_reject",
@@ -221,7 +222,18 @@ STAFF_REGISTRATION = Form(
     ),
 )
 
-# What an officer is asked when closing, forwarding or refusing a case (report_id is preset).
+# What an officer is asked when starting work on, closing, forwarding or refusing a case
+# (report_id is preset).
+CASE_PROGRESS = Form(
+    id="case_progress",
+    version=1,
+    key="form.case_progress",
+    submit="case_progress",
+    steps=(
+        # Optional: "skip" starts the work with no note; what is typed the reporter reads.
+        Step("note", "text", "form.case_progress.note", optional=True, minimum=2, maximum=500),
+    ),
+)
 CASE_RESOLVE = Form(
     id="case_resolve",
     version=1,
@@ -285,6 +297,6 @@ FORMS: Mapping[str, Form] = {
     f.id: f
     for f in (
         REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA, STAFF_REGISTRATION,
-        CASE_RESOLVE, CASE_FORWARD, CASE_REJECT, BROADCAST,
+        CASE_PROGRESS, CASE_RESOLVE, CASE_FORWARD, CASE_REJECT, BROADCAST,
     )
 }  # fmt: skip

@@ -351,6 +351,11 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
 
     # In progress, then resolved with a note (a short question), then the reporter says no.
     await p.line_send(officer, officer.postback(f"case:{case_id}:progress"))
+    since = len(p.line.calls)
+    await p.line_say(officer, "จะเข้าไปดูพรุ่งนี้เช้า")  # "in progress" takes a note…
+    await p.deliver()
+    progress = line_texts(p, villager.user_id, since)
+    assert any("จะเข้าไปดูพรุ่งนี้เช้า" in t for t in progress), progress  # …the reporter reads
     asked_from = len(p.line.calls)
     await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
     asked = line_texts(p, officer.user_id, asked_from)
@@ -430,6 +435,12 @@ async def test_forward_and_reject_and_permissions(platforms: Platforms) -> None:
     since = len(p.line.calls)
     await p.deliver()
     assert any("ส่งต่อมาถึงอำเภอของคุณ" in t for t in line_texts(p, other.user_id, since))
+    # "In progress" with its note skipped: started all the same.
+    await p.line_send(other, other.postback(f"case:{case_id}:progress"))
+    await p.line_say(other, "ข้าม")
+    async with p.core.sessions() as session:
+        report = await session.get(Report, case_id)
+        assert report is not None and report.status == "in_progress"
     await p.line_send(other, other.postback(f"case:{case_id}:reject"))
     await p.line_say(other, "เป็นถนนของกรมทางหลวง ไม่ใช่ของอำเภอ", "ยืนยัน")
     async with p.core.sessions() as session:
