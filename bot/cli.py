@@ -55,12 +55,25 @@ def _parser() -> argparse.ArgumentParser:
         "needs PostgreSQL: SQLite takes one writer at a time)",
     )
 
-    db = commands.add_parser("db", help="database commands")
+    db = commands.add_parser(
+        "db", help="database commands",
+        description="The database's schema: bring it up to date, or see which revision it is at.",
+    )  # fmt: skip
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
-    db_commands.add_parser("upgrade", help="apply migrations and load the area list")
-    db_commands.add_parser("current", help="show the schema revision of the database")
+    db_commands.add_parser(
+        "upgrade", help="apply migrations and load the area list",
+        description="Apply every migration not applied yet (Alembic) and load the national area "
+        "list; `fieldbot serve` does this at start too. Safe to run again.",
+    )  # fmt: skip
+    db_commands.add_parser(
+        "current", help="show the schema revision of the database",
+        description="Print the Alembic revision the database is at.",
+    )  # fmt: skip
 
-    reports = commands.add_parser("reports", help="report commands")
+    reports = commands.add_parser(
+        "reports", help="report commands",
+        description="Activity and problem reports as the desk needs them (see `reports export`).",
+    )  # fmt: skip
     report_commands = reports.add_subparsers(
         dest="reports_command", required=True, metavar="REPORTS_COMMAND"
     )
@@ -86,7 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="output file; '-' writes CSV to standard output",
     )
-    invite = commands.add_parser("invite", help="invitation codes for staff roles")
+    invite = commands.add_parser(
+        "invite", help="invitation codes for staff roles",
+        description="One-time codes that make someone an officer, coordinator or admin of an "
+        "area when they type /join CODE in the chat (see `invite create`).",
+    )  # fmt: skip
     invite_commands = invite.add_subparsers(dest="invite_command", required=True, metavar="CMD")
     create = invite_commands.add_parser(
         "create",
@@ -216,7 +233,13 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: fieldbot broadcast --role village_head,volunteer --area 50 "
         '--text "ประชุมประจำเดือน วันจันทร์ 9 โมง" --at "2026-04-01 09:00"',
     )
-    cast.add_argument("action", nargs="?", choices=("status",), help="status: show broadcasts")
+    cast.add_argument(
+        "action",
+        nargs="?",
+        choices=("status",),
+        help="status: each broadcast's sent, pending, failed and blocked people (all, or the one "
+        "numbered ID)",
+    )
     cast.add_argument("id", nargs="?", type=int, help="with status: one broadcast's number")
     cast.add_argument(
         "--role",

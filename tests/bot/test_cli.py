@@ -221,3 +221,25 @@ def test_invite_join_and_users_commands(database_url: str, tmp_path: Path) -> No
         assert "Traceback" not in refused.err
     too_big = run_cli(["users", "grant", "99999999999", "--role", "admin", "--area", "TH"], env)
     assert too_big.code == 2 and "an id is a whole number" in too_big.err
+
+
+def test_every_command_and_subcommand_has_a_description() -> None:
+    """`--help` on any command says what it does, not only its usage line."""
+    import argparse
+
+    from bot.cli import _parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    if not sub.description:
+                        missing.append(" ".join([*path, name]))
+                    walk(sub, [*path, name])
+
+    walk(_parser(), [])
+    assert missing == []
+    status = run_cli(["broadcast", "status", "--help"], environment())
+    assert "sent, pending, failed and blocked" in status.out

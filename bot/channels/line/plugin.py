@@ -26,7 +26,11 @@ class LinePlugin:
         return LineChannel(core)
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> list[str]:
-        line = commands.add_parser("line", help="LINE set-up commands")
+        line = commands.add_parser(
+            "line",
+            help="LINE set-up commands",
+            description="Set the LINE channel up: draw and publish the rich menu under the chat.",
+        )
         sub = line.add_subparsers(dest="line_command", required=True, metavar="LINE_COMMAND")
         sub.add_parser(
             "setup-richmenu",

@@ -26,7 +26,12 @@ class TelegramPlugin:
         return TelegramChannel(core)
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> list[str]:
-        telegram = commands.add_parser("telegram", help="Telegram set-up commands")
+        telegram = commands.add_parser(
+            "telegram",
+            help="Telegram set-up commands",
+            description="Set the Telegram bot up: point its webhook at this server (with the "
+            "secret) and publish its command lists.",
+        )
         sub = telegram.add_subparsers(
             dest="telegram_command", required=True, metavar="TELEGRAM_COMMAND"
         )
