@@ -99,6 +99,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="output file; '-' writes CSV to standard output",
     )
+    areas = commands.add_parser(
+        "areas", help="look up area codes",
+        description="The national area list (Department of Provincial Administration codes).",
+    )  # fmt: skip
+    area_commands = areas.add_subparsers(dest="areas_command", required=True,
+                                         metavar="AREAS_COMMAND")  # fmt: skip
+    search = area_commands.add_parser(
+        "search", help="find a code by name",
+        description="Find provinces (2-digit codes), districts (4) and subdistricts (6) by their "
+        "Thai or English name, typos forgiven, best first: the codes --area options take.",
+    )  # fmt: skip
+    search.add_argument("text", help="a name, or part of one (เชียงไหม่, mae rim)")
+    search.add_argument("--limit", type=_count(100), default=10, help="how many (default 10)")
+
     invite = commands.add_parser(
         "invite", help="invitation codes for staff roles",
         description="One-time codes that make someone an officer, coordinator or admin of an "
@@ -353,6 +367,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _db(args, settings)
     if args.command == "reports":
         return await _export(args, settings)
+    if args.command == "areas":
+        return _areas(args)
     if args.command == "invite":
         return await _invite(args, settings)
     if args.command == "users":
@@ -450,6 +466,28 @@ def _check_area(role: str, area: str) -> str:
             "admin: TH)"
         )
     return area
+
+
+def _areas(args: argparse.Namespace) -> int:
+    from handlers.areas import AreaDirectory
+
+    directory = AreaDirectory()
+    found = directory.search(args.text, limit=args.limit)
+    if not found:
+        print(f"no area is named like {args.text!r}", file=sys.stderr)
+        return 1
+    levels = {2: "province", 4: "district", 6: "subdistrict"}
+    for place in found:
+        within = ""
+        if len(place.code) == 4:
+            parent = directory.province(place.code[:2])
+            within = f"  ({parent.name_th} / {parent.name_en})" if parent else ""
+        elif len(place.code) == 6:
+            within = f"  ({directory.describe(place.code[:4], 'th')} / "
+            within += f"{directory.describe(place.code[:4], 'en')})"
+        print(f"{place.code:<6}  {levels[len(place.code)]:<11}  {place.name_th} / {place.name_en}"
+              f"{within}")  # fmt: skip
+    return 0
 
 
 async def _invite(args: argparse.Namespace, settings: Settings) -> int:

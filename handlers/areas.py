@@ -93,6 +93,21 @@ class AreaDirectory:
         candidates = [(place.code, (place.name_th, place.name_en))]
         return any(score >= 100 for _code, score in match_names(text, candidates, limit=1))
 
+    def search(self, text: str, limit: int = 10) -> list[Place]:
+        """Provinces, districts and subdistricts whose Thai or English name matches `text`
+        (typos and missing prefixes forgiven, as in the chat), best first: for looking codes
+        up (`fieldbot areas search`)."""
+        places = list(self.provinces())
+        for province in self.provinces():
+            for district in self.districts(province.code):
+                places.append(district)
+                places.extend(self.subdistricts(district.code))
+        by_code = {p.code: p for p in places}
+        candidates = [
+            (p.code, (p.name_th, p.name_en, *NICKNAMES.get(p.code, ()))) for p in places
+        ]
+        return [by_code[code] for code, _score in match_names(text, candidates, limit=limit)]
+
     def describe(self, district_code: str, lang: str | None) -> str:
         district = self.district(district_code)
         province = self.province(district_code[:2])

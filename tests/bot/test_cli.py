@@ -243,3 +243,16 @@ def test_every_command_and_subcommand_has_a_description() -> None:
     assert missing == []
     status = run_cli(["broadcast", "status", "--help"], environment())
     assert "sent, pending, failed and blocked" in status.out
+
+
+def test_areas_search_finds_codes_by_name_with_typos() -> None:
+    found = run_cli(["areas", "search", "เชียงไหม่", "--limit", "3"], environment())
+    assert found.code == 0, found.err
+    first = found.out.splitlines()[0].split()
+    assert first[:3] == ["50", "province", "เชียงใหม่"]
+    english = run_cli(["areas", "search", "mae rim", "--limit", "1"], environment())
+    assert english.out.startswith("5007") and "(เชียงใหม่ / Chiang Mai)" in english.out
+    sub = run_cli(["areas", "search", "สุเทพ", "--limit", "1"], environment())
+    assert sub.out.startswith("500108  subdistrict")
+    nothing = run_cli(["areas", "search", "zzzz"], environment())
+    assert nothing.code == 1 and "no area is named like" in nothing.err
