@@ -103,9 +103,7 @@ class AreaDirectory:
                 places.append(district)
                 places.extend(self.subdistricts(district.code))
         by_code = {p.code: p for p in places}
-        candidates = [
-            (p.code, (p.name_th, p.name_en, *NICKNAMES.get(p.code, ()))) for p in places
-        ]
+        candidates = [(p.code, (p.name_th, p.name_en, *NICKNAMES.get(p.code, ()))) for p in places]
         return [by_code[code] for code, _score in match_names(text, candidates, limit=limit)]
 
     def describe(self, district_code: str, lang: str | None) -> str:
