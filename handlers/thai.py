@@ -267,7 +267,7 @@ def parse_number(text: str) -> int | None:
     """
     if len(text) > MAX_NUMBER_TEXT:
         return None
-    num = _count_part(normalize_digits(text).strip().casefold())
+    num = _count_part(strip_particles(normalize_digits(text).strip().casefold()).strip())
     if num is None:
         return None
     if _DIGITS_RE.match(num):
@@ -438,7 +438,8 @@ def _village_number(text: str) -> int | None:
 _TITLES = (
     "นางสาว", "นาง", "นาย", "น.ส.", "นส.", "ด.ช.", "ด.ญ.", "เด็กชาย", "เด็กหญิง", "คุณ",
     "ผู้ใหญ่", "ผญบ", "ผู้ช่วย", "กำนัน", "ปลัด", "นายอำเภอ", "ผอ.", "ครู", "อาจารย์", "อ.",
-    "หมอ", "นพ.", "พญ.", "ดร.", "ด.ร.", "พระ", "หลวง", "แม่", "พ่อ", "ป้า", "ลุง", "ยาย", "ตา",
+    "หมอ", "นพ.", "พญ.", "ดร.", "ด.ร.", "พระมหา", "พระครู", "พระ", "หลวง",
+    "แม่", "พ่อ", "ป้า", "ลุง", "ยาย", "ตา",
     "พล.", "พ.ต.", "ร.ต.", "จ.ส.", "ส.ต.", "ด.ต.", "ร.อ.", "พ.อ.", "อสม.", "ส.ส.", "ส.อบต.",
 )  # fmt: skip
 # Titles so short that they start ordinary names too (ตา, แม่, อ.): only when a space follows.
@@ -453,8 +454,9 @@ def has_title(name: str) -> bool:
             rest = name[len(title) :]
             if title in _SHORT_TITLES:
                 return rest[:1].isspace()
-            # A vowel or tone mark right after it: one word ("นายิกา" is a name, not นาย).
-            return bool(rest) and unicodedata.category(rest[0]) != "Mn"
+            # A vowel or tone mark right after it: one word ("นายิกา" is a name, not นาย;
+            # "คุณากร" not คุณ).
+            return bool(rest) and unicodedata.category(rest[0]) != "Mn" and rest[0] not in "ะาำๅ"
     return False
 
 

@@ -677,6 +677,10 @@ def test_not_knowing_a_count_is_an_answer(chat: Chat, typed: str) -> None:
     assert display_answer(step, 0, "th", chat.env) == "0"  # a real 0 stays 0
     assert report_fields(PROBLEM, {"households": "unknown"})["households"] is None
     assert report_fields(PROBLEM, {"households": 0})["households"] == 0
+    # The question itself says how to answer "not known" (it used to say to type 0).
+    assert "ไม่ทราบ" in chat.t("form.problem.households.prompt")
+    assert "0" not in chat.t("form.problem.households.prompt")
+    assert "don't know" in chat.env.i18n.t("en", "form.problem.households.prompt")
 
 
 # ------------------------------------------------------------------ summary and editing

@@ -597,6 +597,8 @@ def test_start_greets_a_registered_user(chat: Chat) -> None:
         ("ตา เติม", "ตา เติม"),
         ("ตาเติม", "คุณตาเติม"),  # ตา only as a title with a space after it
         ("นายิกา", "คุณนายิกา"),  # a name of its own that starts like นาย
+        ("คุณากร ใจดี", "คุณคุณากร ใจดี"),  # a name that starts like คุณ
+        ("พระมหาสมชาย", "พระมหาสมชาย"),
     ],
 )
 def test_a_name_with_a_title_is_not_given_khun(env: Env, name: str, said: str) -> None:

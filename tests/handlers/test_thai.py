@@ -471,6 +471,9 @@ def test_parse_number_english_words_around_it(text: str, expected: int) -> None:
         ("more than 40", 40),
         ("over 40 households", 40),
         ("40 or so", 40),
+        ("40 คนค่ะ", 40),
+        ("40 คน ค่ะ", 40),
+        ("สามสิบครับ", 30),
     ],
 )
 def test_parse_number_more_than_and_polite_units(text: str, expected: int) -> None:
