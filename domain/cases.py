@@ -148,8 +148,8 @@ async def command(turn: Turn, event: CaseCommand) -> list[Outgoing]:
         result.state = started.state
         intro = t(lang, f"case.start.{event.action}", reference=report.reference)
         return [Outgoing(intro), *started.messages]
-    return [await _said(session, env, user, await act(session, env, user, report.id or 0,
-                                                      event.action))]  # fmt: skip
+    acted = await act(session, env, user, report.id or 0, event.action)
+    return _with_menu(await _said(session, env, user, acted), acted, turn)
 
 
 @effect(Submitted, "case_progress")
@@ -166,7 +166,15 @@ async def submitted(turn: Turn, event: Submitted) -> list[Outgoing]:
         session, env, user, int(event.answers.get("report_id", 0)), ACTION_FOR[event.action],
         note=note, photo=photos[0].path if photos else None, district=district,
     )  # fmt: skip
-    return [await _said(session, env, user, acted)]
+    return _with_menu(await _said(session, env, user, acted), acted, turn)
+
+
+def _with_menu(said: Outgoing, acted: Acted, turn: Turn) -> list[Outgoing]:
+    """An action done is followed by the staff menu, for what the officer does next (the
+    case's own card keeps its buttons)."""
+    if acted.outcome != "done":
+        return [said]
+    return [said, router.menu_message(user_view(turn.user, turn.held), turn.env, turn.lang)]
 
 
 @dataclass(frozen=True)

@@ -437,7 +437,10 @@ async def test_forward_and_reject_and_permissions(platforms: Platforms) -> None:
     assert any("ส่งต่อมาถึงอำเภอของคุณ" in t for t in line_texts(p, other.user_id, since))
     # "In progress" with its note skipped: started all the same.
     await p.line_send(other, other.postback(f"case:{case_id}:progress"))
+    before = len(p.line.calls)
     await p.line_say(other, "ข้าม")
+    said = line_texts(p, other.user_id, before)
+    assert said[-1] == p.core.i18n.t("th", "menu.prompt"), said  # the menu, for what is next
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.status == "in_progress"
