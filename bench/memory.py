@@ -1,7 +1,7 @@
 """Memory of `fieldbot serve`: idle, and with many users' conversations stored.
 
 Fills the database with N users, each in the middle of a form (a conversation row with a few
-answers, as a step leaves it), starts `fieldbot serve` with the Telegram and LINE channels on
+answers, as a step leaves it), starts `fieldbot serve` with the Telegram channel on
 (against a fake API on loopback), lets it settle (start-up, the scheduler's first look), walks
 a few users through a step each so that the hot path and the dispatcher have run, and reads
 the server's resident memory from /proc (VmRSS now, VmHWM its peak).
@@ -18,10 +18,8 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,12 +29,11 @@ from aiohttp import web
 from sqlalchemy import delete, insert
 
 from bench.line_load import _free_port
-from bench.telegram_compare import SECRET, TOKEN, FakeApi, _update
+from bench.telegram_compare import SECRET, FakeApi, _start, _update
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Conversation, InboxEvent, OutboxMessage, User
 
-ROOT = Path(__file__).parent.parent
 ANSWERS = {"activity_type": "weir", "date": "2026-12-01", "participants": 25,
            "place": {"province_code": "50", "district_code": "5001", "subdistrict_code": "500102",
                      "village_no": 3},
@@ -89,26 +86,11 @@ async def measure(url: str, users: int, settle: float) -> dict[str, Any]:
     await runner.setup()
     api_port = _free_port()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
-    port = _free_port()
-    env = {
-        **os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{api_port}", "FIELDBOT_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": url, "FIELDBOT_PORT": str(port),
-        "FIELDBOT_MEDIA_DIR": tempfile.mkdtemp(prefix="mem-bench-media-"),
-    }  # fmt: skip
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", env=env, cwd=ROOT
-    )
+    # fieldbot serve, started as the Telegram bench starts it (with its log level, flood
+    # limits and media directory), once its health check answers.
+    process, port = await _start("fieldbot", f"http://127.0.0.1:{api_port}", url)
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(600):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
-                        if answer.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
             await asyncio.sleep(settle)
             idle = _memory(process.pid)
             # A few users answer the question they are at: the hot path and the replies run.

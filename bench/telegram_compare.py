@@ -142,6 +142,14 @@ class Outcome:
         }
 
 
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux); none once it is gone."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def _tree_cpu(pid: int, *, root: bool = True) -> float:
     """CPU seconds of a process and every process below it (a server's workers); without
     `root` (py-spy, which starts the server) only of those below it."""
@@ -152,10 +160,9 @@ def _tree_cpu(pid: int, *, root: bool = True) -> float:
         try:
             if root or current != pid:
                 total += _cpu_seconds(current)
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:
             continue
-        todo += [int(child) for child in children]
+        todo += _children(current)
     return total
 
 
@@ -164,11 +171,7 @@ CGROUPS = Path("/sys/fs/cgroup/cpu")  # cgroup v1's cpu controller (as on this m
 
 def _servers(pid: int) -> list[int]:
     """The processes that answer webhooks: the workers of `serve --workers N`, else the one."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return [pid]
-    found = [int(c) for c in children
+    found = [c for c in _children(pid)
              if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]  # fmt: skip
     return found or [pid]
 

@@ -28,8 +28,6 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from bot.channels.base import DeliveryError, Sender
 from bot.redact import redact
@@ -38,6 +36,7 @@ from handlers.messages import Outgoing
 from storage import hot, outbox
 from storage.db import reading
 from storage.models import OutboxMessage
+from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +55,6 @@ BACKOFF_CAP = 600.0
 ALERT_RETRY_CAP = 300.0  # an alert that keeps failing is tried again at least this often
 REPLY_LEASE = outbox.REPLY_LEASE
 REPLY_ROUNDS = 4  # reply claims in flight at once: a slow chat does not hold the others up
-
-
-@dataclass(frozen=True)
-class _Row:
-    id: int
-    recipient: str
-    kind: str
-    attempts: int
-    retry_key: str
-    parts_sent: int
-    payload: dict[str, Any]
 
 
 class _Batch:
@@ -206,7 +194,7 @@ class Dispatcher:
                 if its_lane == "reply":
                     self._queued_replies.add(each)
 
-    def send_reply(self, platform: str, row: OutboxMessage | hot.Reply) -> None:
+    def send_reply(self, platform: str, row: OutboxMessage | Claimed) -> None:
         """Send a reply now: a conversation step wrote it already claimed by `inline_token`
         (when no earlier reply to the chat was unfinished), so it goes without a claim round
         trip. Should this process die first, the short lease lets the reply loop send it."""
@@ -214,8 +202,7 @@ class Dispatcher:
         if sender is None:
             self.wake(platform, "reply")  # the loop records it as skipped
             return
-        claimed = _Row(row.id or 0, row.recipient, row.kind, row.attempts, row.retry_key,
-                       row.parts_sent, row.payload)  # fmt: skip
+        claimed = row if isinstance(row, Claimed) else Claimed.of(row)
         sending = self._sending.setdefault(platform, set())
 
         async def send() -> int:
@@ -333,7 +320,7 @@ class Dispatcher:
             return 0
         return await self._send_claimed(platform, *claimed)
 
-    async def _claim(self, platform: str, lane: str) -> tuple[list[_Row], str] | None:
+    async def _claim(self, platform: str, lane: str) -> tuple[list[Claimed], str] | None:
         token = str(uuid.uuid4())
         lease = dt.timedelta(seconds=self.core.settings.outbox_lease_seconds)
         if lane == "reply":
@@ -350,14 +337,10 @@ class Dispatcher:
                 session, platform, self.core.clock(), BATCH, lease, token, self.broadcast_id,
                 lane, self.recipient,
             )  # fmt: skip
-            claimed = [
-                _Row(row.id or 0, row.recipient, row.kind, row.attempts, row.retry_key,
-                     row.parts_sent, row.payload)
-                for row in rows
-            ]  # fmt: skip
+            claimed = [Claimed.of(row) for row in rows]
         return (claimed, token) if claimed else None
 
-    async def _send_claimed(self, platform: str, claimed: list[_Row], token: str) -> int:
+    async def _send_claimed(self, platform: str, claimed: list[Claimed], token: str) -> int:
         sender = self.senders.get(platform)
         if sender is None:
             async with self.core.writing(), self.core.sessions() as session, session.begin():
@@ -373,12 +356,12 @@ class Dispatcher:
             # runs, and the chat's next reply waits for that commit, so none lingers.
             lease, linger = min(lease, REPLY_LEASE), 0.0
         batch = _Batch(self.core, token, [row.id for row in claimed], lease, linger)
-        chats: dict[str, list[_Row]] = {}
+        chats: dict[str, list[Claimed]] = {}
         for row in claimed:
             chats.setdefault(row.recipient, []).append(row)
         slots = asyncio.Semaphore(getattr(sender, "concurrency", CONCURRENCY))
 
-        async def chat(rows: list[_Row]) -> None:
+        async def chat(rows: list[Claimed]) -> None:
             async with slots:
                 for row in rows:
                     await self._send(platform, sender, row, batch, token)
@@ -388,7 +371,7 @@ class Dispatcher:
         return len(claimed)
 
     async def _send(
-        self, platform: str, sender: Sender, row: _Row, batch: _Batch, token: str
+        self, platform: str, sender: Sender, row: Claimed, batch: _Batch, token: str
     ) -> None:
         if not await batch.holds(row.id):
             log.warning("outbox %s row %s was taken back; not sending it", platform, row.id)
@@ -424,7 +407,7 @@ class Dispatcher:
         else:
             await batch.sent(row.id)
 
-    async def _failed(self, platform: str, row: _Row, error: DeliveryError, token: str) -> None:
+    async def _failed(self, platform: str, row: Claimed, error: DeliveryError, token: str) -> None:
         now = self.core.clock()
         detail = redact(str(error))
         if error.kind == "blocked" and error.person:

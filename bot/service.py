@@ -125,7 +125,7 @@ class Core:
     on_outbox: Callable[..., None] | None = None
     # The server's dispatcher: replies are written claimed by `reply_token` and handed to
     # `send_reply` after the commit, so they go out without a claim round trip.
-    send_reply: Callable[[str, OutboxMessage | hot.Reply], None] | None = None
+    send_reply: Callable[[str, OutboxMessage | outbox.Claimed], None] | None = None
     reply_token: str | None = None
     # The ordinary form step's statements on the driver (storage.hot); None: the ORM only.
     hot: hot.HotPath | None = None

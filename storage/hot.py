@@ -37,6 +37,7 @@ from sqlalchemy.engine import Dialect, make_url
 
 from storage.inbox import Fresh, Source
 from storage.models import Conversation, InboxEvent, OutboxMessage, StaffRole, User
+from storage.outbox import Claimed
 
 _Row = tuple[Any, ...]
 log = logging.getLogger(__name__)
@@ -279,19 +280,6 @@ class Person:
     reply_waiting: bool
 
 
-@dataclass(frozen=True)
-class Reply:
-    """A reply row as written, for the dispatcher to send at once."""
-
-    id: int
-    recipient: str
-    kind: str
-    attempts: int
-    retry_key: str
-    parts_sent: int
-    payload: dict[str, Any]
-
-
 class _Driver(Protocol):
     locks_rows: bool  # PostgreSQL: a step locks its user's row (SQLite locks the database)
 
@@ -388,7 +376,7 @@ class Transaction:
         retry_key: str,
         now: dt.datetime,
         claim: tuple[str, dt.timedelta] | None,
-    ) -> Reply:
+    ) -> Claimed:
         """storage.outbox.enqueue for a reachable user: a pending row, or with `claim`
         (token, lease) one already claimed for its writer to send."""
         token, until = (claim[0], now + claim[1]) if claim is not None else (None, None)
@@ -398,7 +386,7 @@ class Transaction:
                   "retry_key": retry_key, "claimed_until": until, "claim_token": token,
                   "now": now}  # fmt: skip
         (row_id,) = (await self._d.fetch("reply", values))[0]
-        return Reply(int(row_id), recipient, kind, attempts, retry_key, 0, payload)
+        return Claimed(int(row_id), recipient, kind, attempts, retry_key, 0, payload)
 
 
 class HotPath:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, insert, or_, select, update
@@ -36,6 +37,25 @@ PUSHED = "fieldbot_queued_pushes"
 def pushed(session: AsyncSession) -> bool:
     """Whether this session queued a push (a row on the push lane)."""
     return bool(session.info.get(PUSHED))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row as a dispatcher sends it: what it needs of the row, detached from any session
+    (written by storage.hot, or claimed here)."""
+
+    id: int
+    recipient: str
+    kind: str
+    attempts: int
+    retry_key: str
+    parts_sent: int
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: OutboxMessage) -> Claimed:
+        return cls(row.id or 0, row.recipient, row.kind, row.attempts, row.retry_key,
+                   row.parts_sent, row.payload)  # fmt: skip
 
 
 def lane_of(kind: str) -> str:
