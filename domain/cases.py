@@ -130,25 +130,31 @@ def _lang(user: User, env: Env) -> str:
 async def command(turn: Turn, event: CaseCommand) -> list[Outgoing]:
     """A case button: show the case, change it at once, or start the question that goes with
     closing, forwarding or refusing it (the form replaces the step's state)."""
-    session, env, user, result = turn.session, turn.env, turn.user, turn.result
-    t, lang = env.i18n.t, turn.lang
+    session, env, user = turn.session, turn.env, turn.user
     held = await staff.assignments(session, user.id or 0)
     report = await session.get(Report, event.report_id)
     if report is None or report.kind != v.PROBLEM or not policy.may_work(held, report):
-        return [Outgoing(t(lang, "case.not_allowed"))]
-    if event.action == "show":
+        return [Outgoing(env.i18n.t(turn.lang, "case.not_allowed"))]
+    return await _do(turn, held, report, event.action)
+
+
+async def _do(turn: Turn, held: Held, report: Report, action: str) -> list[Outgoing]:
+    """`action` on a case `user` may work, pressed or typed."""
+    session, env, user, result = turn.session, turn.env, turn.user, turn.result
+    t, lang = env.i18n.t, turn.lang
+    if action == "show":
         return [await _card(session, env, user, held, report)]
-    if report.status not in cases.TRANSITIONS[event.action][0]:
+    if report.status not in cases.TRANSITIONS[action][0]:
         return [await _too_late(session, env, user, report)]
-    if event.action in FORM_FOR:
+    if action in FORM_FOR:
         if result.state is not None and not result.state.form_id.startswith("case_"):
             return [Outgoing(t(lang, "case.finish_form_first"))]
-        form = env.forms[FORM_FOR[event.action]]
+        form = env.forms[FORM_FOR[action]]
         started = engine.start(form, user_view(user, held), env, preset={"report_id": report.id})
         result.state = started.state
-        intro = t(lang, f"case.start.{event.action}", reference=report.reference)
+        intro = t(lang, f"case.start.{action}", reference=report.reference)
         return [Outgoing(intro), *started.messages]
-    acted = await act(session, env, user, report.id or 0, event.action)
+    acted = await act(session, env, user, report.id or 0, action)
     return _with_menu(await _said(session, env, user, acted), acted, turn)
 
 
@@ -281,7 +287,7 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
         report = await cases.by_reference(session, event.reference)
         if report is None or report.kind != v.PROBLEM or not policy.may_work(held, report):
             return [Outgoing(t(lang, "case.not_found", reference=event.reference))]
-        return [await _card(session, env, user, held, report)]
+        return await _do(turn, held, report, event.action or "show")
     # After a read-out the staff menu comes back, for the next thing to ask (a case list and a
     # case card bring their own buttons).
     menu = router.menu_message(user_view(user, held), env, lang)
@@ -310,6 +316,10 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
         session, policy.visible_reports(held), offset=page * views.PAGE_SIZE, limit=views.PAGE_SIZE
     )
     listed = [case_view(r, None) for r in found]
+    if event.action is not None and found:  # "รับเรื่อง" typed without saying which case
+        label = t(lang, f"case.action.{event.action}")
+        which = t(lang, "case.which", action=label, reference=found[0].reference)
+        return [Outgoing(which), views.case_list(listed, page, total, lang, env)]
     return [views.case_list(listed, page, total, lang, env)]
 
 

@@ -67,6 +67,9 @@ class StaffQuery:
     kind: str  # cases | case | summary | activities | completeness | broadcast | broadcasts
     page: int = 0
     reference: str | None = None
+    # A case button's label typed ("รับเรื่อง PRB-2569-000123"): do it to the case named, or,
+    # with kind "cases", ask which case.
+    action: str | None = None
 
 
 @dataclass(frozen=True)

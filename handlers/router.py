@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from handlers import engine, vocab
+from handlers.cases import ACTIONS as CASE_ACTIONS
 from handlers.cases import (
     CASE_PREFIX,
     FEEDBACK_PREFIX,
@@ -38,7 +39,7 @@ from handlers.engine import (
 from handlers.forms import Form
 from handlers.i18n import fold
 from handlers.messages import Choice, Inbound, Outgoing
-from handlers.thai import fix_keyboard_layout, has_title, normalize_digits
+from handlers.thai import fix_keyboard_layout, has_title, match_choice, normalize_digits
 
 MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
 STAFF_ITEMS = ("cases", "summary", "activities", "completeness", "broadcast", "broadcasts")
@@ -115,6 +116,15 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         shown = state.context.pop("buttons", None)
         if shown:
             buttons = [Choice(v, label, also=_resume_words(v, env)) for v, label in shown]
+            number = _typed_number(inbound)
+            if number is not None and number <= len(buttons):  # read against what was shown
+                inbound = Inbound("choice", value=buttons[number - 1].value)
+            elif number is not None and not state.context.get("resume_asked"):
+                # A number past the end of the menu shown over a paused form: never an answer
+                # to the step behind the menu, which the person cannot see.
+                return _menu(
+                    user, env, lang, prefix=[t(lang, "error.choice")], paused=(form, state)
+                )
             inbound = engine.button_for_text(inbound, buttons)
             command = _command(inbound, env)
 
@@ -157,7 +167,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             "resume_asked"
         ):
             return _ask_resume(form, state, user, env, lang, reason="form.pending")
-        if state.context.get("resume_asked") and _typed_number(inbound):
+        if state.context.get("resume_asked") and _typed_number(inbound) is not None:
             # A number typed at "continue or start over?" is read against those two buttons,
             # never against the step behind the question, which the person cannot see.
             asked = _ask_resume(form, state, user, env, lang, reason="form.pending")
@@ -187,7 +197,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             return Result([], [ShowMyReports(reference=found.group(0).upper())], None)
     if query is not None:
         return Result([], [query], None)
-    item = _menu_item(inbound, env)
+    item = _menu_item(inbound, user, env)
     if item is None:
         if command == "menu":
             return _menu(user, env, lang)
@@ -310,16 +320,29 @@ def _case_buttons(inbound: Inbound, user: UserView) -> Event | None:
 
 
 def _staff_query(inbound: Inbound, user: UserView, env: Env) -> StaffQuery | None:
-    """Officers' and coordinators' typed commands: open cases, a reference, the summary."""
+    """Officers' and coordinators' typed case work: a reference (PRB-2569-000123) shows that
+    case; a case button's label typed ("รับเรื่อง", "เสร็จสิ้น PRB-2569-000123") does what the
+    button does, to the case named, or, with none named, lists the open cases to pick from."""
     if not user.is_staff or inbound.kind != "text":
         return None
     found = REFERENCE.search(inbound.text)
+    rest = REFERENCE.sub(" ", inbound.text).strip() if found else inbound.text
+    action = _case_action(rest, env) if rest else None
     if found:
-        return StaffQuery("case", reference=found.group(0).upper())
-    for kind in STAFF_ITEMS:
-        if env.i18n.is_keyword(inbound.text, f"kw.menu_{kind}"):
-            return StaffQuery(kind)
+        return StaffQuery("case", reference=found.group(0).upper(), action=action)
+    if action is not None:
+        return StaffQuery("cases", action=action)
     return None
+
+
+def _case_action(text: str, env: Env) -> str | None:
+    """The case action whose button label (or one of its other words) `text` is."""
+    options = [
+        (action, (*env.i18n.variants(f"case.action.{action}"),
+                  *env.i18n.words(f"case.action.{action}.also")))
+        for action in CASE_ACTIONS
+    ]  # fmt: skip
+    return match_choice(text, options)
 
 
 def _run_menu_item(item: str, user: UserView, env: Env, lang: str) -> Result:
@@ -354,32 +377,26 @@ def _command(inbound: Inbound, env: Env) -> str | None:
 GLOSSARY_COMMANDS = GLOBAL_COMMANDS
 
 
-def _menu_item(inbound: Inbound, env: Env) -> str | None:
+def _menu_item(inbound: Inbound, user: UserView, env: Env) -> str | None:
+    """The menu item a button or typed text asks for. A number is read against the menu this
+    person is shown (`menu_items`: a staff menu starts with case work), never another role's;
+    text against the items' labels in every language and their other words (`kw.menu_*`),
+    with the tolerance of answers to a question."""
     if inbound.kind == "choice":
         value = inbound.value or ""
         item = value[len(MENU_PREFIX) :] if value.startswith(MENU_PREFIX) else None
         return item if item in ALL_ITEMS else None
     if inbound.kind != "text":
         return None
-    # A menu button's label typed out (in any language) is that button.
-    labels = [
-        Choice(MENU_PREFIX + item, label)
-        for item in MENU_ITEMS
-        for label in env.i18n.variants(f"menu.{item}")
+    items = menu_items(user)
+    number = _typed_number(inbound)
+    if number is not None:
+        return items[number - 1] if number <= len(items) else None
+    options = [
+        (item, (*env.i18n.variants(f"menu.{item}"), *env.i18n.words(f"kw.menu_{item}")))
+        for item in items
     ]
-    pressed = engine.button_for_text(inbound, labels)
-    if pressed.kind == "choice":
-        return _menu_item(pressed, env)
-    texts = [inbound.text]
-    fixed = fix_keyboard_layout(inbound.text)
-    if fixed:
-        texts.append(fixed)
-    for text in texts:
-        word = fold(normalize_digits(text.strip().lstrip("/")))
-        for item in MENU_ITEMS:
-            if env.i18n.is_keyword(word, f"kw.menu_{item}"):
-                return item
-    return None
+    return match_choice(inbound.text.strip().lstrip("/"), options)
 
 
 def _second_try(inbound: Inbound, form: Form, state: FormState, env: Env) -> Inbound:
@@ -397,10 +414,11 @@ def _second_try(inbound: Inbound, form: Form, state: FormState, env: Env) -> Inb
     return inbound
 
 
-def _typed_number(inbound: Inbound) -> bool:
+def _typed_number(inbound: Inbound) -> int | None:
+    """The number typed to pick a button ("2", "๒", "2."), if that is all the text is."""
     if inbound.kind != "text":
-        return False
-    return engine.button_number(normalize_digits(inbound.text).strip()) is not None
+        return None
+    return engine.button_number(normalize_digits(inbound.text).strip().rstrip("."))
 
 
 def _is_stale(state: FormState, env: Env) -> bool:

@@ -18,7 +18,7 @@ from bot.server import build_app, settle
 from bot.service import Core
 from handlers.messages import Outgoing
 from storage import staff
-from storage.models import User
+from storage.models import Report, User
 from tests.support.added_question import problem_with_water, with_words
 from tests.support.cli import run_cli_async
 from tests.support.env import environment
@@ -476,6 +476,31 @@ async def test_officer_read_outs(platforms: Platforms) -> None:
     villager = LineEvents(p.line, "Uvillager000000000")
     await p.line_say(villager, "PRB-2569-000001")  # villagers see no cases by reference
     assert not any("📋" in t for t in line_texts(p, villager.user_id, since))
+
+
+async def test_officers_type_menu_and_button_labels(platforms: Platforms) -> None:
+    """An officer's typed number is read against the staff menu they were shown (1 is open
+    cases, not the villagers' activity report); labels are understood with typos; a case
+    button's label typed with the reference acts on that case, without one asks which."""
+    p = platforms
+    officer, _ = await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+
+    async def said(text: str) -> list[str]:
+        before = len(p.line.calls)
+        await p.line_say(officer, text)
+        return line_texts(p, officer.user_id, before)
+
+    assert any("เรื่องที่รอดำเนินการ 1 เรื่อง" in t for t in await said("1"))
+    assert any("เรื่องค้าง: 1" in t for t in await said("สรปภาพรวม"))  # typo forgiven
+    assert any("เรื่องที่รอดำเนินการ 1 เรื่อง" in t for t in await said("เรื่องที่รอดำเนินการ"))
+    which = await said("รับเรื่อง")
+    assert "รับเรื่อง PRB-2569-000001" in which[0] and len(which) == 2
+    assert any("รับเรื่องแล้ว" in t or "PRB-2569-000001" in t
+               for t in await said("รับเรื่อง PRB-2569-000001"))  # fmt: skip
+    async with p.core.sessions() as session:
+        status = (await session.execute(select(Report.status))).scalar_one()
+    assert status == "acknowledged"
 
 
 async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms) -> None:

@@ -882,3 +882,66 @@ def test_push_buttons_in_range(chat: Chat, value: str, event: object) -> None:
     chat.user = replace(REGISTERED, staff=(("officer", "5001"),))
     chat.send(Inbound("choice", value=value))
     assert chat.last.events == [event]
+
+
+OFFICER = UserView(registered=True, language="th", display_name="ปลัดสม",
+                   staff=(("officer", "5001"),))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("user", "typed", "event"),
+    [
+        # A number is read against the menu this person was shown: case work comes first.
+        (OFFICER, "1", StaffQuery("cases")),
+        (OFFICER, "๒", StaffQuery("summary")),
+        (replace(REGISTERED, staff=(("officer", "5001"),)), "1", StaffQuery("cases")),
+        # Labels typed, with typos, in either language; other words of the item.
+        (OFFICER, "เรื่องที่รอดำเนินการ", StaffQuery("cases")),
+        (OFFICER, "สรปภาพรวม", StaffQuery("summary")),
+        (OFFICER, "ความครบถ้วนรายงาน", StaffQuery("completeness")),
+        (OFFICER, "Open cases", StaffQuery("cases")),
+        (OFFICER, "Reporting check", StaffQuery("completeness")),
+        # A case button's label: with a reference it acts, without one it asks which.
+        (OFFICER, "รับเรื่อง", StaffQuery("cases", action="ack")),
+        (OFFICER, "รับเรื่อง PRB-2569-000123", StaffQuery("case", reference="PRB-2569-000123",
+                                                          action="ack")),
+        (OFFICER, "prb-2569-000123 เสร็จสิ้นครับ", StaffQuery("case", reference="PRB-2569-000123",
+                                                             action="resolve")),
+        (OFFICER, "PRB-2569-000123", StaffQuery("case", reference="PRB-2569-000123")),
+    ],
+)  # fmt: skip
+def test_staff_type_their_menu(env: Env, user: UserView, typed: str, event: StaffQuery) -> None:
+    chat = Chat(env, user)
+    chat.send(typed)
+    assert chat.last.events == [event]
+
+
+def test_a_staff_member_without_a_village_gets_no_village_form_by_number(env: Env) -> None:
+    chat = Chat(env, OFFICER)
+    chat.send("3")  # recent activities, third in the staff menu; never "report a problem"
+    assert chat.last.events == [StaffQuery("activities")] and chat.state is None
+    chat.send("รายงานกิจกรรม")  # not in their menu
+    assert chat.state is None and chat.last.events == []
+    assert chat.t("menu.unknown") in chat.texts
+
+
+def test_villagers_case_words_are_not_case_work(chat: Chat) -> None:
+    chat.send("รับเรื่อง")
+    assert chat.last.events == [] and chat.t("menu.unknown") in chat.texts
+
+
+def test_a_number_at_the_menu_over_a_paused_form_picks_from_that_menu(chat: Chat) -> None:
+    """The menu shown over a paused form starts with "continue": 1 continues, 3 is the problem
+    report (asking first about the draft); a number past the end is refused, and never
+    answers the step behind the menu."""
+    chat.send("รายงานกิจกรรม", "เมนู")
+    assert chat.labels[0] == chat.t("resume.continue")
+    chat.send("1")
+    assert chat.step == "activity_type" and chat.answers == {}
+    chat.send("เมนู", "3")
+    assert chat.labels == [chat.t("resume.continue"),
+                           chat.t("resume.discard_then", item=chat.t("menu.problem"))]  # fmt: skip
+    chat.send("1")
+    chat.send("เมนู", "40")
+    assert chat.t("error.choice") in chat.texts and chat.answers == {}
+    assert chat.step == "activity_type"
