@@ -1,7 +1,8 @@
 """A place in the Department of Provincial Administration's tree: province, district,
 subdistrict, then the หมู่ที่ number (or only down to the district, where the step says so).
 Each level is a list to tap or a name to type; a district typed at the province level is
-understood too."""
+understood too. Asked again for a place already given (editing it from the summary), it also
+offers to change only the หมู่ ("ม.5" typed does it at once)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ from handlers.steps.base import (
     register,
     typed,
 )
-from handlers.thai import parse_village_no
+from handlers.thai import match_choice, parse_village_no
 
 VILLAGE_QUICK_CHOICES = 10
 LEVELS = ("province", "district", "subdistrict", "village")
 _DISTRICT_WORDS = re.compile(r"(?i)^(?:อ\.|อำเภอ|เขต|เมือง|amphoe|mueang|khet)")
+_VILLAGE_WORDS = re.compile(r"(?i)^\s*(?:หมู่|ม\.|moo|mu\b|village)")
+KEEP = "keep"  # the button value: same subdistrict, another หมู่
 
 
 @register
@@ -47,6 +50,20 @@ class AreaKind(StepKind):
         if suggestions:
             places = [Choice(answer_value(step.id, code), label) for code, label in suggestions]
             return Outgoing(turn.t("area.did_you_mean"), (*places, *nav), "choice")
+        kept = _kept(turn)
+        if stage == "province" and kept is not None:
+            sub = env.areas.subdistrict(kept["subdistrict_code"])
+            only = Choice(
+                answer_value(step.id, KEEP),
+                turn.t("area.only_village", subdistrict=sub.name(lang) if sub else ""),
+                also=turn.also("area.only_village"),
+            )
+            places_list, tag = _stage_places(area, env, lang)
+            choices = [
+                Choice(answer_value(step.id, tag + p.code), p.name(lang)) for p in places_list
+            ]
+            text = turn.t("area.province.prompt") + "\n" + turn.t("area.only_village_hint")
+            return Outgoing(text, paged([only, *choices], nav, turn), "choice")
         if stage == "village":
             sub = env.areas.subdistrict(area["subdistrict_code"])
             numbers = [
@@ -72,6 +89,20 @@ class AreaKind(StepKind):
         area: dict[str, Any] = dict(state.context.get("area") or {"stage": "province"})
         state.context["area"] = area
         chosen = picked(step, inbound)
+        kept = _kept(turn) if area["stage"] == "province" else None
+        if chosen is None and kept is not None:
+            text = typed(inbound)
+            number = parse_village_no(text) if _VILLAGE_WORDS.match(text) else None
+            if number is not None:  # "ม.5": the same subdistrict, another หมู่
+                return Answered({**_place(kept), "village_no": number})
+            if match_choice(text, [(KEEP, turn.also("area.only_village"))]):
+                chosen = KEEP
+        if chosen == KEEP:
+            if kept is None:
+                raise AnswerError("error.stale_button")
+            area.update(stage="village", **_place(kept))
+            state.context["page"] = 0
+            return Stay()
         if chosen is None:
             text = typed(inbound)
             if area["stage"] == "village":
@@ -133,6 +164,22 @@ class AreaKind(StepKind):
 
     def display(self, step: Step, value: Any, lang: str, env: Env) -> str:
         return describe_area(value, lang, env)
+
+
+def _kept(turn: Turn) -> dict[str, Any] | None:
+    """The place this step already holds, down to the subdistrict, when it is asked again."""
+    value = turn.state.answers.get(turn.step.id)
+    if turn.step.area_until == "district" or not isinstance(value, dict):
+        return None
+    code = value.get("subdistrict_code")
+    if not isinstance(code, str) or turn.env.areas.subdistrict(code) is None:
+        return None
+    return value
+
+
+def _place(value: Mapping[str, Any]) -> dict[str, Any]:
+    code = str(value["subdistrict_code"])
+    return {"province_code": code[:2], "district_code": code[:4], "subdistrict_code": code}
 
 
 def describe_area(value: Mapping[str, Any], lang: str, env: Env) -> str:

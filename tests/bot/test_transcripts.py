@@ -4,7 +4,8 @@ channel, the service and a real database.
 Format, one item a line:
   `# ...`            comment; `# given: registered th|en` starts with a registered user
                       (ผู้ใหญ่บ้าน, ม.3 ต.สุเทพ อ.เมืองเชียงใหม่ จ.เชียงใหม่)
-  `> text`           what the user types (`{photo}` is replaced by a sample image's path)
+  `> text`           what the user types (`{photo}` and `{photo2}` are replaced by the paths
+                      of two different sample images)
   `< text`           must appear in the bot's answer to the last input, after the previous `<`
   `~ wait 13h`       the clock moves on (h, m or d)
   `= report KIND N`  the database holds N reports of KIND by this user
@@ -29,6 +30,7 @@ from handlers.messages import Inbound
 from storage import repo
 from storage.models import Conversation, Report, User, utcnow
 from tests.support.clock import Clock
+from tests.support.images import png_bytes
 
 TRANSCRIPTS = sorted((Path(__file__).parent.parent / "transcripts").glob("*.txt"))
 UNITS = {"h": "hours", "m": "minutes", "d": "days"}
@@ -80,6 +82,8 @@ async def test_transcript(
     user = path.stem
     chat = ConsoleChat(core, user)
     lines = path.read_text(encoding="utf-8").splitlines()  # noqa: ASYNC240 (small test file)
+    second = photo_file.with_name("photo2.png")
+    second.write_bytes(png_bytes(4, 4, (40, 120, 200)))
     for line in lines:
         if line.startswith("# given: registered"):
             await _register(core, user, line.split()[-1])
@@ -103,7 +107,8 @@ async def test_transcript(
             where = f"{path.name}:{number} ({line})"
             written.append(line)
             answered = False
-            output = render(await chat.line(line[2:].replace("{photo}", str(photo_file))))
+            typed = line[2:].replace("{photo}", str(photo_file))
+            output = render(await chat.line(typed.replace("{photo2}", str(second))))
         elif line.startswith("< "):
             expected.append(line[2:])
         elif line.startswith("@ "):
@@ -142,8 +147,9 @@ async def test_transcript(
             written.append(line)
     answer()
     if update:
-        if "{photo}" in "".join(lines):
-            written = [w.replace(str(photo_file), "{photo}") for w in written]
+        written = [
+            w.replace(str(photo_file), "{photo}").replace(str(second), "{photo2}") for w in written
+        ]
         if written != lines:
             path.write_text("\n".join(written) + "\n", encoding="utf-8")  # noqa: ASYNC240
         return

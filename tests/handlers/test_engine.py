@@ -582,6 +582,53 @@ def test_fifth_photo_moves_on_by_itself(chat: Chat) -> None:
     assert [p["size_bytes"] for p in chat.answers["photos"]] == [1001, 1002, 1003, 1004, 1005]
 
 
+def test_the_same_photo_sent_twice_counts_once(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="photos")
+    chat.send(photo(1), photo(2), photo(1))
+    assert chat.texts[0] == chat.t("photos.duplicate", count=2, maximum=5)
+    chat.tap_key("photos.done")
+    assert [p["size_bytes"] for p in chat.answers["photos"]] == [1001, 1002]
+
+
+def test_a_photo_sent_by_mistake_is_taken_out(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="photos")
+    chat.send(photo(1), photo(2), photo(3))
+    assert chat.t("photos.remove", number=3) in chat.labels
+    chat.tap_key("photos.remove", number=2)
+    assert chat.texts == [chat.t("photos.received", count=2, maximum=5)]
+    assert chat.t("photos.remove", number=3) not in chat.labels
+    chat.send("ลบรูปที่ 1")  # the button's label typed
+    chat.tap_key("photos.done")
+    assert [p["size_bytes"] for p in chat.answers["photos"]] == [1003]
+
+
+def test_editing_photos_keeps_those_sent_to_add_or_remove(chat: Chat) -> None:
+    """From the summary, the photo question starts from the photos sent: one more is added,
+    one taken out, and "done" goes back to the summary; a full set takes no sixth photo."""
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="photos")
+    chat.send(photo(1), photo(2), "เสร็จ")
+    assert chat.step == "confirm"
+    chat.tap_key("summary.edit", label=chat.t("form.activity.photos.label"))
+    assert chat.step == "photos"
+    assert chat.texts == [chat.t("photos.received", count=2, maximum=5)]
+    chat.send(photo(3))
+    chat.tap_key("photos.remove", number=1)
+    chat.tap_key("photos.done")
+    assert chat.step == "confirm"
+    assert [p["size_bytes"] for p in chat.answers["photos"]] == [1002, 1003]
+    chat.tap_key("summary.edit", label=chat.t("form.activity.photos.label"))
+    chat.send(photo(4), photo(5), photo(6))
+    assert chat.step == "photos"  # editing: five photos do not end the question by themselves
+    chat.send(photo(7))
+    assert chat.texts[0] == chat.t("photos.full", maximum=5)
+    chat.tap_key("photos.remove", number=5)
+    chat.send(photo(7), "เสร็จ")
+    assert [p["size_bytes"] for p in chat.answers["photos"]] == [1002, 1003, 1004, 1005, 1007]
+
+
 @pytest.mark.parametrize(
     "how", ["tap", "ไม่มีรูป", "ข้าม", "ไม่มีรูปภาพ", "ไม่ได้ถ่ายรูป", "no photo", "No pictures"]
 )
@@ -746,6 +793,39 @@ def test_edit_the_area_from_the_summary(newcomer: Chat) -> None:
     newcomer.send("แม่ริม", "ริมใต้", "ม.1")
     assert newcomer.step == "confirm"
     assert newcomer.answers["area"]["subdistrict_code"] == "500701"
+
+
+def test_editing_the_area_can_change_only_the_village(newcomer: Chat) -> None:
+    """From the summary, the place question offers "only the หมู่" first: tapped, it asks the
+    หมู่ of the same subdistrict; "ม.7" typed at once is that; a province still starts over."""
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS, until="confirm")
+    area_label = newcomer.t("form.registration.area.label")
+    newcomer.tap_key("summary.edit", label=area_label)
+    assert newcomer.labels[0] == newcomer.t("area.only_village", subdistrict="ศรีภูมิ")
+    newcomer.tap_key("area.only_village", subdistrict="ศรีภูมิ")
+    assert area_stage(newcomer) == "village"
+    newcomer.send("ม.5")
+    assert newcomer.step == "confirm"
+    assert newcomer.answers["area"] == {**SI_PHUM_MOO_3, "village_no": 5}
+    newcomer.tap_key("summary.edit", label=area_label)
+    newcomer.send("หมู่ที่ 7")
+    assert newcomer.step == "confirm"
+    assert newcomer.answers["area"] == {**SI_PHUM_MOO_3, "village_no": 7}
+    newcomer.tap_key("summary.edit", label=area_label)
+    newcomer.send("เฉพาะหมู่", "๒")
+    assert newcomer.answers["area"] == {**SI_PHUM_MOO_3, "village_no": 2}
+    newcomer.tap_key("summary.edit", label=area_label)
+    newcomer.send("แม่ริม", "ริมใต้", "ม.1")
+    assert newcomer.answers["area"]["subdistrict_code"] == "500701"
+
+
+def test_a_new_place_offers_no_village_only_change(newcomer: Chat) -> None:
+    newcomer.send("สวัสดี")
+    newcomer.fill(REGISTRATION_ANSWERS, until="area")
+    assert newcomer.t("area.only_village", subdistrict="ศรีภูมิ") not in newcomer.labels
+    newcomer.send("ม.5")  # not a place: nothing to keep yet
+    assert newcomer.step == "area" and area_stage(newcomer) == "province"
 
 
 def test_typing_a_step_label_at_the_summary_edits_it(newcomer: Chat) -> None:
