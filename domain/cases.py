@@ -51,7 +51,7 @@ def case_view(report: Report, reporter: User | None) -> views.CaseView:
         },
         latitude=report.latitude,
         longitude=report.longitude,
-        photo=photos[0].path if photos else None,
+        photos=tuple(p.path for p in photos),
         reporter=reporter.display_name if reporter else None,
         reporter_phone=reporter.phone if reporter else None,
         filed_at=report.created_at,
@@ -104,9 +104,12 @@ async def alert(
             log.error("no admin can be reached either: %s reaches nobody", report.reference)
     view = case_view(report, reporter)
     kind = "escalation" if escalated else "alert"
+    district = {o.id for o in officers}  # they call the reporter back (the privacy notice)
     for person in recipients:
         lang = person.language or env.default_language
-        messages = views.alert_messages(view, lang, env, escalated=escalated)
+        messages = views.alert_messages(
+            view, lang, env, escalated=escalated, call=person.id in district
+        )
         await outbox.enqueue(session, person, kind, messages, report_id=report.id, now=env.now)
     return Alerted(len(recipients), assigned)
 
@@ -143,7 +146,7 @@ async def _do(turn: Turn, held: Held, report: Report, action: str) -> list[Outgo
     session, env, user, result = turn.session, turn.env, turn.user, turn.result
     t, lang = env.i18n.t, turn.lang
     if action == "show":
-        return [await _card(session, env, user, held, report)]
+        return await _card(session, env, user, held, report)
     if report.status not in cases.TRANSITIONS[action][0]:
         return [await _too_late(session, env, user, report)]
     if action in FORM_FOR:
@@ -379,7 +382,8 @@ def _completeness_text(found: list[completeness.Village], area: str, lang: str, 
 
 async def _card(
     session: AsyncSession, env: Env, user: User, held: Held, report: Report
-) -> Outgoing:
+) -> list[Outgoing]:
+    """The case card, then its other photos."""
     lang = _lang(user, env)
     reporter = await session.get(User, report.reporter_id)
     entries = [
@@ -392,7 +396,9 @@ async def _card(
         for event, actor in await cases.timeline(session, report.id or 0)
     ]
     can_act = policy.may_work(held, report)
-    return views.case_card(case_view(report, reporter), entries, lang, env, can_act=can_act)
+    view = case_view(report, reporter)
+    card = views.case_card(view, entries, lang, env, can_act=can_act)
+    return [card, *views.more_photos(view, lang, env)]
 
 
 async def escalate(session: AsyncSession, env: Env, rules: Rules) -> int:

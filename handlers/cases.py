@@ -38,7 +38,7 @@ class CaseView:
     description: str | None = None
     latitude: float | None = None
     longitude: float | None = None
-    photo: str | None = None
+    photos: tuple[str, ...] = ()  # stored paths, in the order sent
     reporter: str | None = None
     # Only cards for those who may work the case show it (the officers of its district).
     reporter_phone: str | None = None
@@ -46,6 +46,11 @@ class CaseView:
     reopened: int = 0
     answers: Mapping[str, Any] | None = None
     form_id: str = PROBLEM.id
+
+    @property
+    def photo(self) -> str | None:
+        """The first photo: the one an alert or a card carries."""
+        return self.photos[0] if self.photos else None
 
     def stored_answers(self) -> Mapping[str, Any]:
         if self.answers is not None:
@@ -119,18 +124,21 @@ def action_choices(case: CaseView, lang: str, env: Env) -> tuple[Choice, ...]:
 
 
 def alert_messages(
-    case: CaseView, lang: str, env: Env, *, escalated: bool = False
+    case: CaseView, lang: str, env: Env, *, escalated: bool = False, call: bool = False
 ) -> list[Outgoing]:
     """The push an officer (or coordinator) gets for a new, forwarded, reopened or overdue
-    problem."""
+    problem (`call`: with the reporter's phone, for the officers of the case's district)."""
     heading = "alert.forwarded" if case.status == "forwarded" else "alert.new"
     if case.status == "received" and case.reopened:
         heading = "alert.reopened"
     if escalated:
         heading = "alert.escalated"
+    text = case_text(case, lang, env, heading=heading)
+    if call and case.reporter_phone:
+        text += "\n" + env.i18n.t(lang, "case.call_reporter", phone=case.reporter_phone)
     return [
         Outgoing(
-            case_text(case, lang, env, heading=heading),
+            text,
             action_choices(case, lang, env),
             "choice",
             language=lang,
@@ -186,6 +194,18 @@ def case_card(
         "\n".join(lines), choices, "choice" if choices else None, image=case.photo,
         standing=bool(choices),
     )  # fmt: skip
+
+
+def more_photos(case: CaseView, lang: str, env: Env) -> list[Outgoing]:
+    """The photos after the first (which the card itself carries), one message each."""
+    count = len(case.photos)
+    return [
+        Outgoing(
+            env.i18n.t(lang, "case.photo", number=n, count=count, reference=case.reference),
+            image=path,
+        )
+        for n, path in enumerate(case.photos[1:], start=2)
+    ]
 
 
 _OPEN = vocab.OPEN_STATUSES

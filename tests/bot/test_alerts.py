@@ -47,7 +47,13 @@ async def _officers(p: Platforms) -> tuple[LineEvents, TelegramUpdates]:
     return on_line, on_telegram
 
 
-async def _urgent_problem(p: Platforms, villager: LineEvents, photo: bool = True) -> None:
+async def _urgent_problem(
+    p: Platforms,
+    villager: LineEvents,
+    photo: bool = True,
+    phone: str | None = None,
+    photos: int = 1,
+) -> None:
     """A villager registers and files a very urgent problem, answering by step id (a question
     added to either form gets a plain answer: tests/support/forms.py)."""
 
@@ -55,7 +61,8 @@ async def _urgent_problem(p: Platforms, villager: LineEvents, photo: bool = True
         await p.line_say(villager, text)
 
     async def send_photo() -> None:
-        await p.line_send(villager, villager.image(png_bytes(5, 5, (0, 0, 255))))
+        for n in range(photos):
+            await p.line_send(villager, villager.image(png_bytes(5, 5, (0, 0, 255 - n))))
         await p.line_say(villager, "เสร็จ")
 
     async def send_location() -> None:
@@ -65,6 +72,7 @@ async def _urgent_problem(p: Platforms, villager: LineEvents, photo: bool = True
     await fill(p.core, "line", villager.user_id, say, {
         "language": "ภาษาไทย", "consent": "ยินยอม", "name": "สมชาย ใจดี", "role": "ผู้ใหญ่บ้าน",
         "area": ["เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3"], "confirm": "ยืนยัน",
+        **({"phone": phone} if phone else {}),
     })  # fmt: skip
     await p.line_say(villager, "แจ้งปัญหา")
     await fill(p.core, "line", villager.user_id, say, {
@@ -96,7 +104,7 @@ async def test_an_urgent_problem_reaches_officers_on_both_platforms(platforms: P
     p = platforms
     officer_line, officer_tg = await _officers(p)
     villager = LineEvents(p.line, "Uvillager000000000")
-    await _urgent_problem(p, villager)
+    await _urgent_problem(p, villager, phone="081-234-5678")
     rows = await p.rows()
     assert [(r.platform, r.kind, r.status) for r in rows] == [
         ("line", "alert", "pending"),
@@ -112,6 +120,7 @@ async def test_an_urgent_problem_reaches_officers_on_both_platforms(platforms: P
     text = text_of(card)
     assert "PRB-2569-000001" in text and "น้ำท่วม" in text and "ด่วนมาก" in text
     assert "https://maps.google.com/?q=18.795300,98.952300" in text
+    assert "0812345678" in text  # the officers of the district call the reporter back
     labels = [action["label"] for action in buttons_of(card)]
     assert labels == ["รับเรื่อง", "กำลังดำเนินการ", "เสร็จสิ้น", "ส่งต่อ", "ไม่รับเรื่อง"]
     assert push.headers["X-Line-Retry-Key"] == rows[0].retry_key
@@ -216,9 +225,11 @@ async def test_no_officer_means_the_coordinators_are_alerted(platforms: Platform
         )
     await p.line_say(coordinator, f"เข้าร่วม {code}", "ภาษาไทย", "ยินยอม", "ผู้ประสานงาน",
                      "ข้าม", "ยืนยัน")  # fmt: skip
-    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False,
+                          phone="0812345678")  # fmt: skip
     rows = await p.rows()
     assert [(r.recipient, r.kind) for r in rows] == [(coordinator.user_id, "alert")]
+    assert "0812345678" not in json.dumps(rows[0].payload, ensure_ascii=False)  # not theirs
 
 
 async def test_with_nobody_assigned_the_admins_are_alerted_and_the_villager_told(
@@ -501,6 +512,20 @@ async def test_officers_type_menu_and_button_labels(platforms: Platforms) -> Non
     async with p.core.sessions() as session:
         status = (await session.execute(select(Report.status))).scalar_one()
     assert status == "acknowledged"
+
+
+async def test_a_case_card_shows_every_photo(platforms: Platforms) -> None:
+    p = platforms
+    p.core.settings.public_url = "https://bot.example.org"  # LINE shows photos by link
+    p.core.settings.secret_key = SecretStr("a media key of our own")
+    officer, _ = await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photos=3)
+    since = len(p.line.calls)
+    await p.line_say(officer, "PRB-2569-000001")
+    sent = [m for c in p.line.calls[since:] if c.path.endswith(("/reply", "/push"))
+            for m in c.body["messages"]]  # fmt: skip
+    assert [m["type"] for m in sent].count("image") == 3
+    assert any("รูปที่ 3/3" in text_of(m) for m in sent if m["type"] == "text")
 
 
 async def test_escalation_when_nobody_acknowledges_in_time(platforms: Platforms) -> None:

@@ -82,3 +82,16 @@ def test_a_case_card_says_when_it_was_filed_and_how_to_call_the_reporter(env: En
     theirs = case_card(case, [], "th", env, can_act=False).text
     assert "0812345678" not in theirs and "09:05" in theirs
     assert "Filed: 20 Mar 2026 09:05" in case_card(case, [], "en", env, can_act=True).text
+
+
+def test_a_case_card_brings_every_photo(env: Env) -> None:
+    from handlers.cases import more_photos
+
+    case = CaseView(report_id=7, reference="PRB-2569-000007", area={}, status="received",
+                    photos=("a/1.jpg", "b/2.jpg", "c/3.jpg"))  # fmt: skip
+    assert case_card(case, [], "th", env, can_act=True).image == "a/1.jpg"
+    more = more_photos(case, "en", env)
+    assert [m.image for m in more] == ["b/2.jpg", "c/3.jpg"]
+    assert more[0].text == "📷 Photo 2 of 3 · PRB-2569-000007"
+    assert more_photos(CaseView(report_id=7, reference="x", area={}, status="received"),
+                       "th", env) == []  # fmt: skip
