@@ -48,6 +48,7 @@ REFERENCE = re.compile(r"\b(?:PRB|ACT)-\d{4}-\d{6}\b", re.IGNORECASE)
 MENU_FORMS = {"activity": "activity", "problem": "problem", "language": "language", "area": "area"}
 RESUME_CONTINUE = "resume:continue"
 RESUME_DISCARD = "resume:discard"
+RESTART = "restart"  # after RESUME_DISCARD: start the same form again
 MENU_PREFIX = "menu:"
 BROADCAST_PREFIX = "bcast:"
 GLOBAL_COMMANDS = ("cancel", "menu", "help")
@@ -126,6 +127,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
                     user, env, lang, prefix=[t(lang, "error.choice")], paused=(form, state)
                 )
             inbound = engine.button_for_text(inbound, buttons)
+            if inbound.kind == "text" and any(b.value == RESUME_DISCARD for b in buttons):
+                restart = [Choice(f"{RESUME_DISCARD}:{RESTART}", "", also=env.i18n.words(
+                    "resume.restart.also"))]  # fmt: skip
+                inbound = engine.button_for_text(inbound, restart)
             command = _command(inbound, env)
 
         discard = inbound.kind == "choice" and (inbound.value or "").startswith(RESUME_DISCARD)
@@ -134,6 +139,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             # "Discard and start the other one", chosen from the menu while a draft waited.
             result = _run_menu_item(then, user, env, lang)
             result.messages.insert(0, Outgoing(t(lang, "form.cancelled")))
+            return result
+        if discard and then == RESTART:  # "เริ่มใหม่": the same form, from its first question
+            result = engine.start(form, user, env)
+            result.messages.insert(0, Outgoing(t(lang, "form.restarted")))
             return result
         if command == "cancel" or discard:
             if not user.registered and form.id == "registration":
@@ -453,10 +462,13 @@ def _ask_resume(
 
 
 def _resume_words(value: str, env: Env) -> tuple[str, ...]:
-    """Other words typed for "continue" and "discard" at the resume question (เริ่มใหม่ is
-    "discard the draft": the catalog's resume.continue.also and resume.discard.also)."""
+    """Other words typed for "continue" and "discard" at the resume question (the catalog's
+    resume.continue.also and resume.discard.also; resume.restart.also, "เริ่มใหม่", is "discard
+    and go on" where another item was asked for, and "start this form again" otherwise)."""
     if value == RESUME_CONTINUE:
         key = "resume.continue.also"
+    elif value.startswith(RESUME_DISCARD + ":"):  # discard, then the item asked for
+        return (*env.i18n.words("resume.discard.also"), *env.i18n.words("resume.restart.also"))
     elif value.startswith(RESUME_DISCARD):
         key = "resume.discard.also"
     else:

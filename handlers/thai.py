@@ -153,6 +153,8 @@ _ABOUT = ("ประมาณ", "ราว", "เกือบ", "เกิน", 
 # "…or more" behind a count, before or after its unit: "40 กว่า", "สี่สิบกว่าคน", "40+ people".
 _MORE = ("กว่าๆ", "กว่า ๆ", "กว่า", "+", "odd", "or so", "or more")
 _DIGITS_RE = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
+# A range, "40-50" or "40 ถึง 50": its lower end is the count the person knows.
+_RANGE_RE = re.compile(r"^(\d{1,7})\s?(?:-|–|ถึง|to)\s?(\d{1,7})$")
 # A count, even spelt out with "about" and a unit around it, is far shorter than this.
 MAX_NUMBER_TEXT = 100
 
@@ -262,8 +264,9 @@ def parse_number(text: str) -> int | None:
     A unit word (คน, ท่าน, ครัวเรือน, หลังคาเรือน, หลัง, ราย, ครอบครัว) before or after the
     number, ประมาณ/ราว/ราวๆ/เกือบ/เกิน (about, over, more than) in front and กว่า (or +,
     "or more") behind are ignored: "40 กว่า" and "สี่สิบกว่าคน" are 40, the count the person
-    knows. Negative numbers, decimals and anything else give
-    ``None``, and so does text longer than ``MAX_NUMBER_TEXT`` (100) characters, unread.
+    knows; so is "40-50 คน" (or "40 ถึง 50"), a range read as its lower end. Negative
+    numbers, decimals and anything else give ``None``, and so does text longer than
+    ``MAX_NUMBER_TEXT`` (100) characters, unread.
     """
     if len(text) > MAX_NUMBER_TEXT:
         return None
@@ -272,6 +275,8 @@ def parse_number(text: str) -> int | None:
         return None
     if _DIGITS_RE.match(num):
         return int(num.replace(",", ""))
+    if (span := _RANGE_RE.match(num)) and int(span.group(1)) <= int(span.group(2)):
+        return int(span.group(1))
     value = _thai_number_words("".join(num.split()))
     return value if value is not None and value >= 0 else None
 
@@ -396,15 +401,19 @@ def parse_date(text: str, today: datetime.date) -> datetime.date | None:
 
 # One run of spaces may sit between หมู่ and ที่ and one before the number: two optional runs
 # side by side ("หมู่\s*(?:ที่)?\s*") would try every split of a long run between them.
-_VILLAGE_RE = re.compile(r"^(?:หมู่(?:\s*ที่)?|ม\.?|moo\.?|mu\.?)?\s*(\d{1,2})$")
-_VILLAGE_MARKS = ("หมู่", "ม.", "ม", "moo", "mu")
+_VILLAGE_MARK = r"(?:หมู่(?:\s*บ้าน)?(?:\s*ที่)?|ม\.?|moo\.?|mu\.?|village(?:\s*no\.?)?|no\.?)"
+_VILLAGE_RE = re.compile(rf"^{_VILLAGE_MARK}?\s*(\d{{1,2}})$")
+# The number first, the village's name after it: "ม.3 บ้านหนองบัว", "moo 3 ban nong bua".
+_VILLAGE_FIRST_RE = re.compile(rf"^{_VILLAGE_MARK}?\s*(\d{{1,2}})\s+[^\d\s]")
+_VILLAGE_MARKS = ("หมู่", "ม.", "ม", "moo", "mu", "village", "no.")
 # "บ้านหนองบัวแดง หมู่ที่ สิบสอง" is 29 characters; a long village name and its number fit.
 MAX_VILLAGE_TEXT = 60
 
 
 def parse_village_no(text: str) -> int | None:
-    """Read a village (หมู่) number 1-99: ``"ม.3"``, ``"หมู่ที่ ๓"``, ``"moo 3"``, ``"3"``, the
-    number spelt out (``"หมู่ที่สาม"``), and after the village's name (``"บ้านหนองบัว ม.3"``).
+    """Read a village (หมู่) number 1-99: ``"ม.3"``, ``"หมู่ที่ ๓"``, ``"หมู่บ้านที่ 3"``,
+    ``"moo 3"``, ``"Village No. 3"``, ``"3"``, the number spelt out (``"หมู่ที่สาม"``), after the
+    village's name (``"บ้านหนองบัว ม.3"``) or before it (``"ม.3 บ้านหนองบัว"``).
 
     Text longer than ``MAX_VILLAGE_TEXT`` (60) characters gives ``None``, unread.
     """
@@ -419,6 +428,8 @@ def parse_village_no(text: str) -> int | None:
         if found >= 0:
             start = max(start, found + 1)
     number = _village_number(cleaned[start:])
+    if number is None and (first := _VILLAGE_FIRST_RE.match(cleaned)):
+        number = int(first.group(1))
     return number if number is not None and 1 <= number <= 99 else None
 
 
@@ -428,7 +439,7 @@ def _village_number(text: str) -> int | None:
         return int(match.group(1))
     for mark in _VILLAGE_MARKS:  # a number spelt out: "หมู่ที่สาม", "ม. สิบสอง"
         if text.startswith(mark):
-            words = text[len(mark) :].strip().removeprefix("ที่")
+            words = text[len(mark) :].strip().removeprefix("บ้าน").strip().removeprefix("ที่")
             return _thai_number_words("".join(words.split()))
     return None
 

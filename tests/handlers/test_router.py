@@ -313,13 +313,32 @@ def test_continue_asks_the_same_step_again(chat: Chat) -> None:
     assert chat.answers["participants"] == 12
 
 
-@pytest.mark.parametrize("typed", ["เริ่มใหม่", "ทิ้ง", "start over", "Start again"])
-def test_start_over_typed_at_the_resume_question_discards_the_draft(chat: Chat, typed: str) -> None:
+@pytest.mark.parametrize("typed", ["ทิ้ง", "ไม่ทำต่อ", "discard", "Throw away"])
+def test_discard_typed_at_the_resume_question_discards_the_draft(chat: Chat, typed: str) -> None:
     chat.state = draft(chat, dt.timedelta(days=3))
     chat.send("12")  # stale: the resume question
     chat.send(typed)
     assert chat.state is None
     assert chat.texts[0] == chat.t("form.cancelled")
+
+
+@pytest.mark.parametrize("typed", ["เริ่มใหม่", "เอาใหม่ค่ะ", "start over", "Start again"])
+def test_start_over_typed_at_the_resume_question_starts_the_form_again(
+    chat: Chat, typed: str
+) -> None:
+    chat.state = draft(chat, dt.timedelta(days=3))
+    chat.send("12")  # stale: the resume question
+    chat.send(typed)
+    assert chat.texts[0] == chat.t("form.restarted")
+    assert chat.state is not None and chat.state.form_id == "activity"
+    assert chat.step == "activity_type" and chat.answers == {}
+
+
+def test_start_over_where_another_item_was_asked_for_goes_to_it(chat: Chat) -> None:
+    chat.send("แจ้งปัญหา", "น้ำท่วม", "เมนู", "รายงานกิจกรรม")
+    assert chat.labels[1] == chat.t("resume.discard_then", item=chat.t("menu.activity"))
+    chat.send("เริ่มใหม่")
+    assert chat.state is not None and chat.state.form_id == "activity" and chat.answers == {}
 
 
 @pytest.mark.parametrize("typed", ["ต่อ", "ไปต่อ", "go on", "resume"])

@@ -552,3 +552,14 @@ def test_match_choice_reads_up_to_its_limit() -> None:
 )
 def test_strip_particles(text: str, expected: str) -> None:
     assert strip_particles(text) == expected
+
+
+def test_ranges_and_village_numbers_that_are_not() -> None:
+    from handlers.thai import parse_number, parse_village_no
+
+    assert parse_number("40-50 คน") == 40  # the lower end: the count the person knows
+    assert parse_number("50-40") is None  # not a range
+    assert parse_number("40-") is None
+    assert parse_village_no("3 4") is None  # two numbers: which?
+    assert parse_village_no("มหาสารคาม") is None
+    assert parse_village_no("ม.3 บ้านหนองบัว") == 3
