@@ -606,9 +606,9 @@ def render_my_case(
         t(lang, "my_case.status", status=t(lang, f"status.{line.status}")),
     ]
     if line.note:
-        rows.append(t(lang, "my_reports.note", note=line.note))
-    if line.kind == vocab.PROBLEM:
-        rows.append(_next_step(line.status, lang, env))
+        rows.append(t(lang, "my_reports.note", note=line.note).strip())
+    if line.kind == vocab.PROBLEM:  # a line of its own here, not under a list's bullet
+        rows.append(_next_step(line.status, lang, env).strip())
     return [Outgoing("\n".join(rows)), menu_message(user, env, lang)]
 
 

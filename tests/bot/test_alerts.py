@@ -387,8 +387,8 @@ async def test_the_case_life_cycle_from_chat(platforms: Platforms) -> None:
     t = p.core.i18n.t
     detail, listed = followed[0], followed[2]
     assert "PRB-2569-000001" in detail and t("th", "status.resolved") in detail
-    assert t("th", "my_reports.note", note="ซ่อมสะพานชั่วคราวแล้ว") in detail
-    assert t("th", "my_case.next.resolved", button=t("th", "feedback.not_fixed")) in detail
+    assert "\n" + t("th", "my_reports.note", note="ซ่อมสะพานชั่วคราวแล้ว").strip() in detail
+    assert t("th", "my_case.next.resolved", button=t("th", "feedback.not_fixed")).strip() in detail
     assert "ซ่อมสะพานชั่วคราวแล้ว" in listed and t("th", "my_reports.follow") in listed
     stranger = LineEvents(p.line, "Ustranger00000000")
     await p.line_say(stranger, "สวัสดี", "ภาษาไทย", "ยินยอม", "สมหญิง", "ข้าม", "อสม.",
