@@ -38,7 +38,7 @@ from handlers.engine import (
 )
 from handlers.forms import Form
 from handlers.i18n import fold
-from handlers.messages import Choice, Inbound, Outgoing
+from handlers.messages import Choice, Inbound, Outgoing, PhotoRef
 from handlers.thai import fix_keyboard_layout, has_title, match_choice, normalize_digits
 
 MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
@@ -159,6 +159,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             return _menu(user, env, lang, paused=(form, state))
         if inbound.kind == "choice" and inbound.value == RESUME_CONTINUE:
             state.context.pop("resume_asked", None)
+            held = _held(state)
+            if held is not None:  # the photo or location that came with the question
+                return engine.advance(form, state, held, user, env)
             return Result([engine.prompt(form, state, user, env)], [], state)
         if inbound.kind == "choice" and (inbound.value or "").startswith(MENU_PREFIX):
             wanted = (inbound.value or "")[len(MENU_PREFIX) :]
@@ -175,6 +178,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         if (inbound.kind == "start" or _is_stale(state, env)) and not state.context.get(
             "resume_asked"
         ):
+            _hold(state, inbound)
             return _ask_resume(form, state, user, env, lang, reason="form.pending")
         if state.context.get("resume_asked") and _typed_number(inbound) is not None:
             # A number typed at "continue or start over?" is read against those two buttons,
@@ -183,6 +187,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             asked.messages.insert(0, Outgoing(t(lang, "error.choice")))
             return asked
         state.context.pop("resume_asked", None)
+        state.context.pop("held", None)
         result = engine.advance(form, state, _second_try(inbound, form, state, env), user, env)
         return result
 
@@ -421,6 +426,27 @@ def _second_try(inbound: Inbound, form: Form, state: FormState, env: Env) -> Inb
         if env.i18n.is_keyword(word, key):
             return Inbound("text", fixed)
     return inbound
+
+
+def _hold(state: FormState, inbound: Inbound) -> None:
+    """Keep a photo or a location that arrives when the resume question is asked: it can only
+    be an answer, and "continue" gives it to the step (the person need not send it again)."""
+    if inbound.kind == "photo" and inbound.photo is not None:
+        state.context["held"] = {"photo": inbound.photo.as_json()}
+    elif inbound.kind == "location" and inbound.latitude is not None:
+        state.context["held"] = {"location": [inbound.latitude, inbound.longitude]}
+
+
+def _held(state: FormState) -> Inbound | None:
+    held = state.context.pop("held", None)
+    if not isinstance(held, dict):
+        return None
+    if isinstance(held.get("photo"), dict):
+        return Inbound("photo", photo=PhotoRef.from_json(held["photo"]))
+    where = held.get("location")
+    if isinstance(where, list) and len(where) == 2:
+        return Inbound("location", latitude=float(where[0]), longitude=float(where[1]))
+    return None
 
 
 def _typed_number(inbound: Inbound) -> int | None:

@@ -964,3 +964,15 @@ def test_a_number_at_the_menu_over_a_paused_form_picks_from_that_menu(chat: Chat
     chat.send("เมนู", "40")
     assert chat.t("error.choice") in chat.texts and chat.answers == {}
     assert chat.step == "activity_type"
+
+
+def test_a_location_sent_to_an_old_draft_is_kept_for_continue(chat: Chat) -> None:
+    activity_at(chat, "place")
+    assert chat.state is not None
+    chat.state = replace(chat.state, updated_at=NOW - dt.timedelta(days=2))
+    chat.send(Inbound("location", latitude=18.79, longitude=98.95))
+    assert chat.texts[0].startswith(chat.t("form.pending", form=chat.t("form.activity.title"),
+                                           since="18 มีนาคม 2569")[:10])  # fmt: skip
+    chat.tap_key("resume.continue")
+    assert chat.step != "place"
+    assert chat.answers["place"] == {"lat": 18.79, "lon": 98.95}
