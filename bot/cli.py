@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -22,6 +22,9 @@ from bot.channels import catalog, registry
 from bot.config import ChannelOffError, Settings, explain
 from bot.lists import ConfigError
 from handlers import vocab
+
+if TYPE_CHECKING:
+    from storage import export
 
 log = logging.getLogger("fieldbot")
 
@@ -80,7 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     export = report_commands.add_parser(
         "export",
         help="export reports to CSV or XLSX",
-        description="Export reports, one row per report, headers in Thai and English.",
+        description="Export reports, one row per report: headers, labels and area names in one "
+        "language; times in FIELDBOT_TIMEZONE; for a problem, its casework (who took it and "
+        "when, when it was resolved and how, the reporter's rating, times reopened, days open). "
+        "XLSX has date cells, a frozen header row, a filter and fitted columns. Photos are "
+        "never server paths: links when FIELDBOT_PUBLIC_URL is set, copied files with --photos "
+        "DIR, else only their number.",
+        epilog="example: fieldbot reports export --format xlsx --lang en --be --kind problem "
+        "--since 2026-01-01 --photos photos --out reports.xlsx",
     )
     export.add_argument(
         "--format", choices=("csv", "xlsx"), default="csv", help="file format (default csv)"
@@ -92,6 +102,34 @@ def _parser() -> argparse.ArgumentParser:
         "--since",
         metavar="DATE",
         help="only reports submitted on or after DATE (2026-03-15, 15/3/2569, 15 มี.ค. 69)",
+    )
+    export.add_argument(
+        "--lang",
+        choices=("th", "en"),
+        help="the language of headers, labels and area names "
+        "(default FIELDBOT_DEFAULT_LANGUAGE, else th)",
+    )
+    export.add_argument(
+        "--be",
+        action="store_true",
+        help="years in the Buddhist Era (15/3/2569 14:30): in XLSX through the date cells' "
+        "format (they stay dates), in CSV as text; without it dates read 2026-03-15 14:30",
+    )
+    photos = export.add_mutually_exclusive_group()
+    photos.add_argument(
+        "--photos",
+        metavar="DIR",
+        type=Path,
+        help="copy each report's photos into DIR (made if missing) as REFERENCE-N.jpg, and "
+        "list those file names in the photos column",
+    )
+    photos.add_argument(
+        "--link-days",
+        metavar="N",
+        type=_count(365),
+        help="with FIELDBOT_PUBLIC_URL set, the photos column holds signed links that work "
+        "for N days, rounded up to midnight UTC (default "
+        "FIELDBOT_MEDIA_LINK_DAYS, 30)",
     )
     export.add_argument(
         "--out",
@@ -636,6 +674,38 @@ def _since(text: str | None, settings: Settings) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), settings.tz).astimezone(dt.UTC)
 
 
+def _photo_cells(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[export.PhotoCell | None, str | None]:
+    """What the photos column holds: copied files (--photos), signed links (with a public
+    address), or only the number; and a hint for standard error when it is only the number."""
+    from bot import media_links
+    from storage import export
+
+    if args.photos is not None:
+        return export.PhotoCopier(settings.media_dir, args.photos), None
+    if not media_links.enabled(settings):
+        if args.link_days is not None:
+            raise SystemExit(
+                "fieldbot: --link-days: photo links need FIELDBOT_PUBLIC_URL and "
+                "FIELDBOT_SECRET_KEY; or copy the photos with --photos DIR"
+            )
+        return None, (
+            "fieldbot: the photos column holds only how many photos each report has; set "
+            "FIELDBOT_PUBLIC_URL (with FIELDBOT_SECRET_KEY) for links, or give --photos DIR for "
+            "the files"
+        )
+    days = args.link_days or settings.media_link_days
+    signing = settings.model_copy(update={"media_link_days": days})
+    now = dt.datetime.now(dt.UTC)
+
+    def links(reference: str, paths: Sequence[str]) -> list[str]:
+        made = (media_links.public_link(signing, path, now) for path in paths)
+        return [link for link in made if link]
+
+    return links, None
+
+
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     import csv
 
@@ -644,21 +714,26 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.out == "-" and args.format != "csv":
         raise SystemExit("fieldbot: --out - writes CSV only; give a file name for xlsx")
+    if args.photos is not None and args.photos.exists() and not args.photos.is_dir():
+        raise SystemExit(f"fieldbot: --photos: {args.photos} is a file, not a directory")
     where = export.ExportFilter(
         args.kind, args.province, args.district, _since(args.since, settings)
     )
+    lang: str = args.lang or settings.default_language
+    photos, hint = _photo_cells(args, settings)
     core = await build_core(settings)
 
     def label(key: str) -> str:
-        th, en = core.i18n.t("th", key), core.i18n.t("en", key)
-        return th if th == en else f"{th} / {en}"
+        return core.i18n.t(lang, key)
 
     header = export.headers(label)
     written = 0
     try:
         async with core.sessions() as session:
             total = await export.count_reports(session, where)
-            rows = export.report_rows(session, where, label, settings.media_dir, settings.tz)
+            rows = export.report_rows(
+                session, where, label, settings.tz, lang=lang, photos=photos, now=core.clock()
+            )
             with tqdm(
                 total=total, unit="report", desc="export", file=sys.stderr, disable=None
             ) as progress:
@@ -668,7 +743,9 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
                         collected.append(row)
                         progress.update()
                     # Building a large workbook takes seconds of CPU: off the event loop.
-                    await asyncio.to_thread(export.write_xlsx, Path(args.out), header, collected)
+                    await asyncio.to_thread(
+                        export.write_xlsx, Path(args.out), header, collected, be=args.be
+                    )
                     written = len(collected)
                 else:
                     # utf-8-sig: Excel shows Thai CSV correctly only with the byte-order mark.
@@ -680,12 +757,23 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
                         writer = csv.writer(out)
                         writer.writerow(header)
                         async for row in rows:
-                            writer.writerow(export.csv_cells(row))
+                            writer.writerow(export.csv_cells(row, be=args.be))
                             written += 1
                             progress.update()
     finally:
         await core.close()
     print(f"exported {written} report(s) to {args.out}", file=sys.stderr)
+    if isinstance(photos, export.PhotoCopier):
+        print(f"copied {photos.copied} photo(s) to {args.photos}", file=sys.stderr)
+        if photos.missing:
+            print(
+                f"fieldbot: {len(photos.missing)} photo file(s) missing from "
+                f"FIELDBOT_MEDIA_DIR, left out: {', '.join(photos.missing[:5])}"
+                + (" …" if len(photos.missing) > 5 else ""),
+                file=sys.stderr,
+            )
+    if hint and written:
+        print(hint, file=sys.stderr)
     return 0
 
 

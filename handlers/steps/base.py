@@ -7,6 +7,7 @@ skipping and submitting are the engine's."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -19,7 +20,9 @@ from handlers.state import Env, FormState, UserView, language_of
 from handlers.thai import choice_candidates, match_choice, normalize_digits, parse_number
 
 Label = Callable[[str], str]  # locale key -> the sentence as an export header or cell shows it
-Cell = str | int | float | None
+# An export cell: text, a number, a day (`dt.date`) or a moment (`dt.datetime`, in local time);
+# the writer decides how each shows (a date cell in XLSX, text in CSV).
+Cell = str | int | float | dt.date | None
 
 
 class AnswerError(Exception):

@@ -14,6 +14,8 @@ from handlers.state import Env
 from handlers.steps.base import (
     Answered,
     AnswerError,
+    Cell,
+    Label,
     Outcome,
     StepKind,
     Turn,
@@ -59,6 +61,9 @@ class DateKind(StepKind):
     def display(self, step: Step, value: Any, lang: str, env: Env) -> str:
         day = dt.date.fromisoformat(str(value))
         return format_date(day, lang)
+
+    def export_cells(self, step: Step, value: Any, label: Label) -> tuple[Cell, ...]:
+        return (dt.date.fromisoformat(str(value)) if value else None,)
 
     def columns(self, step: Step, value: Any) -> dict[str, Any]:
         assert step.column is not None

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
 
 from storage.migrate import head_revision
 from tests.support.cli import run_cli
 from tests.support.env import environment
 
+THAI = re.compile("[\u0e00-\u0e7f]")
 SCRIPT = """\
 ภาษาไทย
 ยินยอม
@@ -70,20 +75,37 @@ def test_piped_chat_stores_reports_visible_in_export(
     assert exported.code == 0, exported.err
     rows = list(csv.reader(io.StringIO(exported.out)))
     header, body = rows[0], rows[1:]
-    assert header[0] == "เลขที่ / Reference"
+    assert header[0] == "เลขที่"  # the default language only
     assert len(body) == 2
     by_kind = {row[1]: dict(zip(header, row, strict=True)) for row in body}
-    activity = by_kind["กิจกรรม / Activity"]
-    assert activity["จังหวัด / Province"] == "เชียงใหม่ / Chiang Mai"
-    assert activity["ตำบล / Subdistrict"].startswith("สุเทพ")
-    assert activity["หมู่ที่ / Village no."] == "3"
-    assert activity["ผู้เข้าร่วม / Participants"] == "30"
-    assert activity["กิจกรรม/ปัญหา / Activity/problem"].startswith("ธนาคารน้ำใต้ดิน")
-    photo_path = Path(activity["รูปภาพ / Photos"])
-    assert photo_path.read_bytes() == photo_file.read_bytes()
-    problem = by_kind["ปัญหา / Problem"]
-    assert problem["ครัวเรือนที่เดือดร้อน / Households affected"] == "40"
-    assert problem["ละติจูด / Latitude"] == "18.79"
+    activity = by_kind["กิจกรรม"]
+    assert activity["จังหวัด"] == "เชียงใหม่"
+    assert activity["ตำบล"] == "สุเทพ"
+    assert activity["หมู่ที่"] == "3"
+    assert activity["ผู้เข้าร่วม"] == "30"
+    assert activity["กิจกรรม/ปัญหา"].startswith("ธนาคารน้ำใต้ดิน")
+    assert re.fullmatch(r"2026-\d\d-\d\d \d\d:\d\d", activity["วันเวลาที่ส่ง"])
+    assert re.fullmatch(r"2026-\d\d-\d\d", activity["วันที่ทำกิจกรรม"])
+    assert activity["รูปภาพ"] == "1" and activity["จำนวนรูป"] == "1"  # no links, no files
+    assert str(tmp_path / "media") not in exported.out  # never a path on the server
+    assert "--photos DIR" in exported.err and "FIELDBOT_PUBLIC_URL" in exported.err
+    problem = by_kind["ปัญหา"]
+    assert problem["ครัวเรือนที่เดือดร้อน"] == "40"
+    assert problem["ละติจูด"] == "18.79"
+    assert problem["ระยะเวลาดำเนินการ (วัน)"] == "0" and problem["ผู้รับเรื่อง"] == ""
+    assert activity["ระยะเวลาดำเนินการ (วัน)"] == ""  # an activity is no case
+
+    english = run_cli(["reports", "export", "--lang", "en", "--be", "--out", "-"], env)
+    assert english.code == 0, english.err
+    header, *body = list(csv.reader(io.StringIO(english.out)))
+    assert not [h for h in header if THAI.search(h)], header
+    by_kind = {row[1]: dict(zip(header, row, strict=True)) for row in body}
+    assert set(by_kind) == {"Activity", "Problem"}
+    activity = by_kind["Activity"]
+    assert activity["Province"] == "Chiang Mai" and activity["Role"] == "Village head"
+    assert re.fullmatch(r"\d{1,2}/\d{1,2}/2569 \d\d:\d\d", activity["Submitted at"])
+    assert re.fullmatch(r"\d{1,2}/\d{1,2}/2569", activity["Activity date"])
+    assert by_kind["Problem"]["Status"] == "waiting"
 
     only_problems = run_cli(
         ["reports", "export", "--kind", "problem", "--district", "5001", "--out", "-"], env
@@ -91,14 +113,66 @@ def test_piped_chat_stores_reports_visible_in_export(
     assert len(list(csv.reader(io.StringIO(only_problems.out)))) == 2
 
     xlsx = tmp_path / "reports.xlsx"
-    made = run_cli(["reports", "export", "--format", "xlsx", "--out", str(xlsx)], env)
+    photos = tmp_path / "desk photos"
+    made = run_cli(
+        ["reports", "export", "--format", "xlsx", "--be", "--photos", str(photos),
+         "--out", str(xlsx)], env,
+    )  # fmt: skip
     assert made.code == 0, made.err
+    assert "copied 1 photo(s)" in made.err and "--photos DIR" not in made.err
     sheet = load_workbook(xlsx).active
-    assert sheet is not None
+    assert isinstance(sheet, Worksheet)
     assert sheet.max_row == 3
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:{_last(sheet)}3"
+    cells = {str(c.value): i for i, c in enumerate(sheet[1], start=1)}
+    submitted = sheet.cell(2, cells["วันเวลาที่ส่ง"])
+    assert isinstance(submitted, Cell) and submitted.is_date
+    assert submitted.number_format == "d/m/bbbb hh:mm"
+    occurred = sheet.cell(2, cells["วันที่ทำกิจกรรม"])
+    assert isinstance(occurred, Cell) and occurred.is_date and occurred.number_format == "d/m/bbbb"
+    (copied,) = photos.iterdir()
+    assert copied.read_bytes() == photo_file.read_bytes()
+    assert sheet.cell(2, cells["รูปภาพ"]).value == copied.name
+    assert re.fullmatch(r"ACT-\d+-\d+-1\.png", copied.name), copied.name
 
     future = run_cli(["reports", "export", "--since", "2999-01-01", "--out", "-"], env)
     assert len(list(csv.reader(io.StringIO(future.out)))) == 1  # header only
+
+    linked = {**env, "FIELDBOT_PUBLIC_URL": "https://bot.example.org",
+              "FIELDBOT_SECRET_KEY": "k" * 32}  # fmt: skip
+    for days in ("1", "20"):
+        result = run_cli(["reports", "export", "--link-days", days, "--out", "-"], linked)
+        assert result.code == 0, result.err
+        header, *body = list(csv.reader(io.StringIO(result.out)))
+        link = next(r for r in body if r[1] == "กิจกรรม")[header.index("รูปภาพ")]
+        assert link.startswith("https://bot.example.org/media/") and "&sig=" in link
+        found = re.search(r"exp=(\d+)", link)
+        assert found is not None, link
+        left = int(found.group(1)) - time.time()
+        assert int(days) * 86400 <= left <= (int(days) + 1) * 86400, left
+        assert str(tmp_path / "media") not in result.out
+
+
+def _last(sheet: Worksheet) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(sheet.max_column)
+
+
+def test_export_options_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
+    no_links = run_cli(["reports", "export", "--link-days", "3", "--out", "-"], env)
+    assert no_links.code != 0 and "Traceback" not in no_links.err
+    assert no_links.err.strip().splitlines()[-1].startswith("fieldbot: --link-days: photo links")
+    (tmp_path / "a-file").write_text("x")
+    not_dir = run_cli(["reports", "export", "--photos", str(tmp_path / "a-file"), "--out", "-"],
+                      env)  # fmt: skip
+    assert not_dir.code != 0 and "is a file, not a directory" in not_dir.err
+    for option, value in (("--lang", "fr"), ("--link-days", "0"), ("--link-days", "x")):
+        refused = run_cli(["reports", "export", option, value, "--out", "-"], env)
+        assert refused.code == 2 and option in refused.err and "Traceback" not in refused.err
+    both = run_cli(["reports", "export", "--photos", "p", "--link-days", "3", "--out", "-"], env)
+    assert both.code == 2 and "not allowed with argument" in both.err
 
 
 def test_fieldbot_runs_as_a_process_of_its_own(tmp_path: Path) -> None:
@@ -127,7 +201,9 @@ def test_help_explains_commands() -> None:
     for command in ("serve", "chat", "db", "reports"):
         assert command in result.out
     export_help = run_cli(["reports", "export", "--help"], environment())
-    assert "--since" in export_help.out and "--format" in export_help.out
+    for option in ("--since", "--format", "--lang", "--be", "--photos", "--link-days", "--out"):
+        assert option in export_help.out
+    assert "Buddhist Era" in export_help.out and "FIELDBOT_PUBLIC_URL" in export_help.out
 
 
 def test_db_upgrade_and_bad_settings(tmp_path: Path) -> None:

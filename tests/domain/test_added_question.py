@@ -6,7 +6,6 @@ real database, with no other code changed."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -35,9 +34,7 @@ async def _say(core: Core, user: str, *texts: str) -> list[Outgoing]:
     return said
 
 
-async def test_an_added_question_reaches_summary_alert_case_card_and_export(
-    core: Core, tmp_path: Path
-) -> None:
+async def test_an_added_question_reaches_summary_alert_case_card_and_export(core: Core) -> None:
     problem = problem_with_water()
     changed = dataclasses.replace(
         core, forms={**core.forms, "problem": problem}, i18n=with_words(core.i18n)
@@ -72,7 +69,7 @@ async def test_an_added_question_reaches_summary_alert_case_card_and_export(
         rows = [
             row
             async for row in export.report_rows(
-                session, export.ExportFilter(), thai, tmp_path, changed.settings.tz, changed.forms
+                session, export.ExportFilter(), thai, changed.settings.tz, forms=changed.forms
             )
         ]
     row = dict(zip(header, rows[0], strict=True))

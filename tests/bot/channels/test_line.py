@@ -324,7 +324,6 @@ async def test_activity_by_typing_and_problem_by_buttons_then_export(line: Line)
                 session,
                 export.ExportFilter(),
                 lambda key: line.core.i18n.t("th", key),
-                line.core.settings.media_dir,
                 line.core.settings.tz,
             )
         ]

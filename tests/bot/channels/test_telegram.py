@@ -426,7 +426,6 @@ async def test_reports_from_telegram_appear_in_the_export(telegram: Telegram) ->
                 session,
                 export.ExportFilter(kind="problem"),
                 lambda key: telegram.core.i18n.t("th", key),
-                telegram.core.settings.media_dir,
                 telegram.core.settings.tz,
             )
         ]
