@@ -366,6 +366,14 @@ def _run_menu_item(item: str, user: UserView, env: Env, lang: str) -> Result:
         return Result([], [ShowMyReports()], None)
     if item == "help":
         return _menu(user, env, lang, prefix=[env.i18n.t(lang, "help.text")])
+    if item == "area" and user.has_village:  # offers "only the หมู่" of the village held now
+        here = {
+            "province_code": user.province_code,
+            "district_code": user.district_code,
+            "subdistrict_code": user.subdistrict_code,
+            "village_no": user.village_no,
+        }
+        return engine.start(env.forms[MENU_FORMS[item]], user, env, preset={"area": here})
     return engine.start(env.forms[MENU_FORMS[item]], user, env)
 
 

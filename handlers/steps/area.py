@@ -62,7 +62,10 @@ class AreaKind(StepKind):
             choices = [
                 Choice(answer_value(step.id, tag + p.code), p.name(lang)) for p in places_list
             ]
-            text = turn.t("area.province.prompt") + "\n" + turn.t("area.only_village_hint")
+            now = turn.t("form.current_answer", answer=describe_area(kept, lang, env))
+            text = "\n".join(
+                (turn.t("area.province.prompt"), now, turn.t("area.only_village_hint"))
+            )
             return Outgoing(text, paged([only, *choices], nav, turn), "choice")
         if stage == "village":
             sub = env.areas.subdistrict(area["subdistrict_code"])

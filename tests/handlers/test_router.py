@@ -547,7 +547,8 @@ def test_menu_items_typed(chat: Chat, typed: str, form_id: str) -> None:
     assert chat.step == form.steps[0].id
     first = form.steps[0]
     expected = "area.province.prompt" if first.type == "area" else f"{first.key}.prompt"
-    assert chat.messages[-1].text == chat.t(expected)
+    # (changing the area also offers to change only the หมู่: below)
+    assert chat.messages[-1].text.split("\n")[0] == chat.t(expected)
 
 
 @pytest.mark.parametrize("item", ["activity", "problem", "language", "area"])
@@ -976,3 +977,16 @@ def test_a_location_sent_to_an_old_draft_is_kept_for_continue(chat: Chat) -> Non
     chat.tap_key("resume.continue")
     assert chat.step != "place"
     assert chat.answers["place"] == {"lat": 18.79, "lon": 98.95}
+
+
+def test_change_area_from_the_menu_can_change_only_the_village(chat: Chat) -> None:
+    """A villager who moved หมู่ (or gave the wrong one) types ม.5 at "change area": the
+    subdistrict held now stays."""
+    chat.send("เปลี่ยนพื้นที่")
+    assert chat.labels[0] == chat.t("area.only_village", subdistrict="ศรีภูมิ")
+    assert "ม.3 ต.ศรีภูมิ" in chat.text
+    chat.send("ม.5", "ยืนยัน")
+    (submitted,) = chat.last.events
+    assert isinstance(submitted, Submitted)
+    assert submitted.answers["area"] == {"province_code": "50", "district_code": "5001",
+                                         "subdistrict_code": "500101", "village_no": 5}  # fmt: skip
