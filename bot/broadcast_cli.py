@@ -8,16 +8,15 @@ import asyncio
 import datetime as dt
 import sys
 
-import geothai
 from tqdm import tqdm
 
+from bot.area_option import area_option
 from bot.channels import catalog
 from bot.config import Settings
 from bot.outbox import Dispatcher
 from bot.service import Core, build_core, queue_broadcasts
 from domain import broadcasts
 from domain.quiet import parse_window, release_time
-from handlers.vocab import NATIONAL
 from storage import broadcasts as store
 from storage.models import Broadcast
 
@@ -25,13 +24,6 @@ from storage.models import Broadcast
 def _fail(message: str) -> int:
     print(f"fieldbot: {message}", file=sys.stderr)
     return 2
-
-
-def _known(area: str) -> bool:
-    if area == NATIONAL:
-        return True
-    look = {2: geothai.province, 4: geothai.district, 6: geothai.subdistrict}.get(len(area))
-    return bool(area.isdigit() and look and look(area))
 
 
 def _local(broadcast: Broadcast, settings: Settings) -> str:
@@ -77,9 +69,7 @@ async def _send(core: Core, args: argparse.Namespace) -> int:
     unknown = [r for r in roles if r not in store.ROLES]
     if unknown:
         return _fail(f"unknown role {', '.join(unknown)}; roles: {', '.join(store.ROLES)}")
-    area = args.area.upper() if args.area.upper() == NATIONAL else args.area
-    if not _known(area):
-        return _fail(f"{args.area!r} is not TH or a province, district or subdistrict code")
+    area = area_option(args.area)
     text = args.text.strip()
     if not text:
         return _fail("--text is empty")

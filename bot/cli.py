@@ -25,6 +25,10 @@ from handlers import vocab
 
 log = logging.getLogger("fieldbot")
 
+AREA_NAMES = (
+    "A name does as well as a code when it names one area (Thai or English, typos forgiven: "
+    "`fieldbot areas search`)."
+)
 DESCRIPTION = """\
 fieldbot — a chat field-reporting bot for the pilot-district programme
 "บำบัดทุกข์ บำรุงสุข". Settings come from the environment or a .env file (see README)."""
@@ -127,9 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--role", required=True, choices=vocab.STAFF_ROLES)
     create.add_argument(
-        "--area", required=True,
-        help="officer: district code (4 digits); coordinator: province code (2 digits) or TH; "
-        "admin: TH",
+        "--area", required=True, metavar="AREA",
+        help="officer: a district (code such as 5001, or name); coordinator: a province (code "
+        f"such as 50, or name) or TH; admin: TH. {AREA_NAMES}",
     )  # fmt: skip
     create.add_argument(
         "--expires",
@@ -161,8 +165,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--role", help="village role (village_head, …) or staff role (officer, …)")
     listing.add_argument(
-        "--area", help="area code: district, province or TH (home village or a role's area)"
-    )
+        "--area", metavar="AREA",
+        help=f"a district, a province or TH: where their home village is, or a role's area. "
+        f"{AREA_NAMES}",
+    )  # fmt: skip
     give = user_commands.add_parser(
         "grant",
         help="add a staff role for an area (besides those the user holds)",
@@ -173,9 +179,9 @@ def _parser() -> argparse.ArgumentParser:
     give.add_argument("user_id", type=_row_id, help="the user's id (first column of 'users list')")
     give.add_argument("--role", required=True, choices=vocab.STAFF_ROLES)
     give.add_argument(
-        "--area", required=True,
-        help="officer: district code such as 5001; coordinator: province code such as 50, or "
-        "TH; admin: TH",
+        "--area", required=True, metavar="AREA",
+        help="officer: a district (code such as 5001, or name); coordinator: a province (code "
+        f"such as 50, or name) or TH; admin: TH. {AREA_NAMES}",
     )  # fmt: skip
     take = user_commands.add_parser(
         "revoke",
@@ -186,7 +192,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     take.add_argument("user_id", type=_row_id, help="the user's id (first column of 'users list')")
     take.add_argument("--role", choices=vocab.STAFF_ROLES)
-    take.add_argument("--area", help="the area of the role to take away")
+    take.add_argument(
+        "--area",
+        metavar="AREA",
+        help=f"the area of the role to take away: a district, a province or TH. {AREA_NAMES}",
+    )
 
     box = commands.add_parser(
         "outbox",
@@ -261,8 +271,9 @@ def _parser() -> argparse.ArgumentParser:
         "kamnan, assistant_head, health_volunteer, volunteer, officer, coordinator, admin",
     )
     cast.add_argument(
-        "--area", help="TH (the country), or a province (50), district (5001) or subdistrict "
-        "(500101) code",
+        "--area", metavar="AREA",
+        help="TH (the country), or a province (50), district (5001) or subdistrict (500101): "
+        f"its code or its name. {AREA_NAMES}",
     )  # fmt: skip
     cast.add_argument("--text", help="the message, as recipients will read it")
     cast.add_argument("--image", type=Path, help="a photo to send with it (JPEG or PNG)")
@@ -450,25 +461,28 @@ def _a(role: str) -> str:
     return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
 
 
-def _check_area(role: str, area: str) -> str:
-    import geothai
+# The areas a staff role may hold (storage.staff.area_fits_role says the same of a code).
+ROLE_LEVELS = {"officer": ("district",), "coordinator": ("national", "province"),
+               "admin": ("national",)}  # fmt: skip
+ROLE_AREAS = (
+    "officer: a district, such as 5001; coordinator: a province, such as 50, or TH; admin: TH"
+)
+# `users list` and `users revoke`: a role's area, or a home village's district or province.
+STAFF_AREA_LEVELS = ("national", "province", "district")
 
-    from storage.staff import NATIONAL, area_fits_role
 
-    area = area.upper() if area.upper() == NATIONAL else area
-    known = area == NATIONAL or (
-        geothai.district(area) if len(area) == 4 else geothai.province(area)
+def _check_area(role: str, text: str) -> str:
+    """The area of a role being given: a code or a name (bot/area_option.py), of the level the
+    role needs."""
+    from bot.area_option import area_option
+
+    return area_option(
+        text, ROLE_LEVELS[role], other_level=f"not an area for {_a(role)} ({ROLE_AREAS})"
     )
-    if not area_fits_role(role, area) or not known:
-        raise SystemExit(
-            f"fieldbot: {area!r} is not an area for {_a(role)} "
-            "(officer: district code such as 5001; coordinator: province code such as 50, or TH; "
-            "admin: TH)"
-        )
-    return area
 
 
 def _areas(args: argparse.Namespace) -> int:
+    from bot.area_option import describe
     from handlers.areas import AreaDirectory
 
     directory = AreaDirectory()
@@ -476,17 +490,8 @@ def _areas(args: argparse.Namespace) -> int:
     if not found:
         print(f"no area is named like {args.text!r}", file=sys.stderr)
         return 1
-    levels = {2: "province", 4: "district", 6: "subdistrict"}
     for place in found:
-        within = ""
-        if len(place.code) == 4:
-            parent = directory.province(place.code[:2])
-            within = f"  ({parent.name_th} / {parent.name_en})" if parent else ""
-        elif len(place.code) == 6:
-            within = f"  ({directory.describe(place.code[:4], 'th')} / "
-            within += f"{directory.describe(place.code[:4], 'en')})"
-        print(f"{place.code:<6}  {levels[len(place.code)]:<11}  {place.name_th} / {place.name_en}"
-              f"{within}")  # fmt: skip
+        print(describe(directory, place))
     return 0
 
 
@@ -511,6 +516,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.area_option import area_option
     from bot.service import build_core
     from storage import staff
     from storage.models import User
@@ -519,7 +525,8 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with core.writing(), core.sessions() as session, session.begin():
             if args.users_command == "list":
-                rows = await staff.list_users(session, args.role, args.area)
+                area = area_option(args.area, STAFF_AREA_LEVELS) if args.area else None
+                rows = await staff.list_users(session, args.role, area)
                 held = await staff.assignments_of(session, [u.id for u in rows if u.id])
                 print("id\tplatform\tname\trole\thome\tstaff\tactive")
                 for u in rows:
@@ -541,7 +548,7 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
                 already = "" if added else " (already)"
                 print(f"user {user.id} is {_a(args.role)} of {area}{already}")
             else:
-                area = args.area.upper() if args.area and args.area.upper() == "TH" else args.area
+                area = area_option(args.area, STAFF_AREA_LEVELS) if args.area else None
                 removed = await staff.revoke(session, user, args.role, area)
                 print(f"user {user.id}: {removed} staff role(s) taken away")
             left = await staff.assignments(session, user.id or 0)

@@ -223,6 +223,43 @@ def test_invite_join_and_users_commands(database_url: str, tmp_path: Path) -> No
     assert too_big.code == 2 and "an id is a whole number" in too_big.err
 
 
+def test_area_options_take_a_name_that_names_one_area(database_url: str, tmp_path: Path) -> None:
+    """Every --area takes a name as well as a code (bot/area_option.py): Thai or English, the
+    level the option needs preferred; a name of several areas is refused with their codes."""
+    env = _env(database_url, tmp_path)
+    made = run_cli(["invite", "create", "--role", "officer", "--area", "แม่ริม"], env)
+    assert made.code == 0, made.err
+    assert "invite for an officer of 5007" in made.out  # the district, not a subdistrict
+    assert "--area 'แม่ริม': 5007 แม่ริม / Mae Rim, a district" in made.err
+    english = run_cli(["invite", "create", "--role", "coordinator", "--area", "Chiang Mai"], env)
+    assert english.code == 0 and "invite for a coordinator of 50:" in english.out
+    country = run_cli(["invite", "create", "--role", "admin", "--area", "ประเทศไทย"], env)
+    assert country.code == 0 and "invite for an admin of TH" in country.out
+
+    several = run_cli(["invite", "create", "--role", "officer", "--area", "เมือง"], env)
+    assert several.code == 2 and several.out == ""
+    assert "areas have this name; give the code of the one you mean:" in several.err
+    districts = [line for line in several.err.splitlines() if line.startswith("  ")]
+    assert len(districts) == 13 and districts[-1].startswith("  … and ")  # 12 shown, and more
+    assert all("  district  " in line for line in districts[:-1])
+    unknown = run_cli(["invite", "create", "--role", "officer", "--area", "ไม่มีที่ไหนเลย"], env)
+    assert unknown.code == 2 and "no area has a name like this" in unknown.err
+    province = run_cli(["invite", "create", "--role", "officer", "--area", "จ.ลำพูน"], env)
+    assert province.code == 2
+    assert "is ลำพูน / Lamphun, a province: not an area for an officer" in province.err
+
+    chat = run_cli(["chat", "--user", "officer1"], env, "ภาษาไทย\nยินยอม\nสมศรี\nข้าม\n"
+                   "ผู้ใหญ่บ้าน\nเชียงใหม่\nแม่ริม\nริมใต้\nม.2\nยืนยัน\n")  # fmt: skip
+    assert chat.code == 0, chat.err
+    listed = run_cli(["users", "list", "--area", "อ.แม่ริม"], env)
+    assert listed.code == 0 and len(listed.out.splitlines()) == 2 and "สมศรี" in listed.out
+    user_id = listed.out.splitlines()[1].split("\t")[0]
+    granted = run_cli(["users", "grant", user_id, "--role", "officer", "--area", "สันทราย"], env)
+    assert granted.code == 0 and "officer of 5014" in granted.out
+    revoked = run_cli(["users", "revoke", user_id, "--area", "San Sai"], env)
+    assert revoked.code == 0 and "1 staff role(s) taken away" in revoked.out
+
+
 def test_every_command_and_subcommand_has_a_description() -> None:
     """`--help` on any command says what it does, not only its usage line."""
     import argparse
