@@ -31,9 +31,14 @@ def _local(broadcast: Broadcast, settings: Settings) -> str:
 
 
 async def broadcast_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.broadcast_command == "status":
+        given = [f"--{name.replace('_', '-')}" for name in ("role", "area", "text", "image", "at",
+                 "dry_run") if getattr(args, name) not in (None, False)]  # fmt: skip
+        if given:
+            return _fail(f"`broadcast status` sends nothing: leave out {', '.join(given)}")
     core = await build_core(settings)
     try:
-        if args.action == "status":
+        if args.broadcast_command == "status":
             return await _status(core, args.id)
         return await _send(core, args)
     finally:

@@ -250,21 +250,29 @@ def _parser() -> argparse.ArgumentParser:
         help="send a message to everyone of some roles in an area; or show how broadcasts went",
         description="Send a broadcast through the outbox: one call per person, or per many "
         "people where the platform multicasts; console users see it in `fieldbot chat`; people "
-        "who blocked the bot are counted and skipped. Without --at it goes now and a progress "
+        "who blocked the bot are counted and skipped. Without --at it goes now, and a progress "
         "bar follows it (outside quiet hours, FIELDBOT_QUIET_HOURS; inside them the rows wait "
-        "and `fieldbot serve` sends them when the hours end). `fieldbot broadcast status [ID]` "
-        "shows sent, pending, failed and blocked per broadcast.",
-        epilog="example: fieldbot broadcast --role village_head,volunteer --area 50 "
+        "and `fieldbot serve` sends them when the hours end). `fieldbot broadcast status` shows "
+        "how broadcasts went.",
+        epilog="example: fieldbot broadcast --role village_head,volunteer --area จ.เชียงใหม่ "
         '--text "ประชุมประจำเดือน วันจันทร์ 9 โมง" --at "2026-04-01 09:00"',
     )
-    cast.add_argument(
-        "action",
-        nargs="?",
-        choices=("status",),
-        help="status: each broadcast's sent, pending, failed and blocked people (all, or the one "
-        "numbered ID)",
+    cast_commands = cast.add_subparsers(
+        dest="broadcast_command", required=False, metavar="[status [ID]]"
     )
-    cast.add_argument("id", nargs="?", type=int, help="with status: one broadcast's number")
+    cast_status = cast_commands.add_parser(
+        "status",
+        help="sent, pending, failed and blocked people per broadcast",
+        description="How broadcasts went, one line each: the latest 20, or the one numbered ID. "
+        "A line gives the broadcast's number, when it was (or will be) sent, its state and how "
+        "many people it reaches; then how many of them it was sent to, how many still wait for "
+        "it, how many it failed to reach and how many blocked the bot; then its roles and area. "
+        "It sends nothing.",
+        epilog="example: fieldbot broadcast status 12",
+    )
+    cast_status.add_argument(
+        "id", nargs="?", type=_row_id, metavar="ID", help="only this broadcast (its number)"
+    )
     cast.add_argument(
         "--role",
         help="who gets it, comma-separated: reporter (every village role), village_head, "
@@ -272,8 +280,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     cast.add_argument(
         "--area", metavar="AREA",
-        help="TH (the country), or a province (50), district (5001) or subdistrict (500101): "
-        f"its code or its name. {AREA_NAMES}",
+        help="TH (the country), or a province (50), district (5001) or subdistrict (500101). "
+        f"{AREA_NAMES}",
     )  # fmt: skip
     cast.add_argument("--text", help="the message, as recipients will read it")
     cast.add_argument("--image", type=Path, help="a photo to send with it (JPEG or PNG)")

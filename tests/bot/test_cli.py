@@ -278,8 +278,21 @@ def test_every_command_and_subcommand_has_a_description() -> None:
 
     walk(_parser(), [])
     assert missing == []
+    # `broadcast status` is a subcommand with its own page, not the page of sending one.
     status = run_cli(["broadcast", "status", "--help"], environment())
-    assert "sent, pending, failed and blocked" in status.out
+    assert status.code == 0
+    assert status.out.startswith("usage: fieldbot broadcast status [-h] [ID]")
+    assert "How broadcasts went, one line each" in status.out
+    assert "--role" not in status.out and "--text" not in status.out
+    sending = run_cli(["broadcast", "--help"], environment())
+    assert (
+        "--role" in sending.out and "status       sent, pending, failed and blocked" in sending.out
+    )
+    mixed = run_cli(["broadcast", "status", "3", "--text", "x"], environment())
+    assert mixed.code == 2 and "unrecognized arguments: --text x" in mixed.err
+    before = run_cli(["broadcast", "--text", "x", "--dry-run", "status"], environment())
+    assert before.code == 2
+    assert "`broadcast status` sends nothing: leave out --text, --dry-run" in before.err
 
 
 def test_areas_search_finds_codes_by_name_with_typos() -> None:
