@@ -117,6 +117,55 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("text", help="a name, or part of one (เชียงไหม่, mae rim)")
     search.add_argument("--limit", type=_count(100), default=10, help="how many (default 10)")
 
+    villages = commands.add_parser(
+        "villages", help="official village lists: load one, see what is listed",
+        description="The official lists of villages (หมู่บ้าน) of districts or provinces. Where "
+        "a district has a list, reporting completeness (ความครบถ้วน in the chat) counts every "
+        "village on it, those where nobody has registered too, and names them; where it has "
+        "none, it can count only the villages where someone has registered.",
+    )  # fmt: skip
+    village_commands = villages.add_subparsers(dest="villages_command", required=True,
+                                               metavar="VILLAGES_COMMAND")  # fmt: skip
+    load = village_commands.add_parser(
+        "import", help="load an official village list from a CSV file",
+        description="Load the villages of a district or a province from a CSV file (UTF-8, "
+        "with or without a byte-order mark: Excel's \"CSV UTF-8\"). Three columns: the village "
+        "code (8 digits: the subdistrict's 6 and the หมู่ number's 2, such as 50010103), the "
+        "หมู่ number, and the village's Thai name. A first row naming the columns is read as a "
+        "header, in English (code,village_no,name) or Thai (รหัส,หมู่,ชื่อหมู่บ้าน), in any "
+        "order; without one the columns are taken in that order. Every row is checked first: "
+        "the subdistrict must be known, the หมู่ number must be the code's last two digits, no "
+        "code twice. When a row is bad, its line and why are printed and nothing is loaded "
+        "(unless --skip-bad). Loading a list again updates it: a village already listed takes "
+        "its new name, and none is listed twice.",
+        epilog="example: fieldbot villages import villages-chiangmai.csv --dry-run",
+    )  # fmt: skip
+    load.add_argument("file", type=Path, metavar="FILE.csv", help="the list to load")
+    load.add_argument(
+        "--skip-bad", action="store_true",
+        help="load the good rows and leave out the bad ones (which are still listed)",
+    )  # fmt: skip
+    load.add_argument(
+        "--replace", action="store_true",
+        help="the file is the whole list of every district it names: villages of those "
+        "districts listed before that it leaves out are removed (without it they are kept). "
+        "Not with bad rows, even with --skip-bad",
+    )  # fmt: skip
+    load.add_argument(
+        "--dry-run", action="store_true",
+        help="check the file and say what it would change; load nothing",
+    )  # fmt: skip
+    shown = village_commands.add_parser(
+        "list", help="the listed villages of an area, or which districts have a list",
+        description="Without --area: one line per district that has a list (its code, how "
+        "many villages, its name). With --area: the villages listed there (code, หมู่, name, "
+        "subdistrict), and, for a province, its districts that have no list yet.",
+    )  # fmt: skip
+    shown.add_argument(
+        "--area", metavar="AREA",
+        help=f"a province, district or subdistrict. {AREA_NAMES}",
+    )  # fmt: skip
+
     invite = commands.add_parser(
         "invite", help="invitation codes for staff roles",
         description="One-time codes that make someone an officer, coordinator or admin of an "
@@ -388,6 +437,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _export(args, settings)
     if args.command == "areas":
         return _areas(args)
+    if args.command == "villages":
+        from bot.villages_cli import villages_command
+
+        return await villages_command(args, settings)
     if args.command == "invite":
         return await _invite(args, settings)
     if args.command == "users":

@@ -242,18 +242,16 @@ async def save(
     if progress is not None and unchanged:
         progress(unchanged)
     writes = fresh + renamed
+    # On the table, not the ORM class: many rows of parameters go as one executemany, where a
+    # multi-row VALUES would be compiled value by value (seconds for a province's list).
+    insert = insert_or_skip(session, Village.__table__)  # type: ignore[attr-defined]
+    upsert = insert.on_conflict_do_update(
+        index_elements=["code"],
+        set_={"name_th": insert.excluded.name_th, "imported_at": insert.excluded.imported_at},
+    )
     for start in range(0, len(writes), CHUNK):
         chunk = writes[start : start + CHUNK]
-        insert = insert_or_skip(session, Village).values([_values(row, now) for row in chunk])
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["code"],
-                set_={
-                    "name_th": insert.excluded.name_th,
-                    "imported_at": insert.excluded.imported_at,
-                },
-            )
-        )
+        await session.execute(upsert, [_values(row, now) for row in chunk])
         if progress is not None:
             progress(len(chunk))
     listed = {row.code for row in rows}
