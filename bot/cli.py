@@ -582,11 +582,15 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
     from storage import staff
     from storage.models import User
 
+    # The area first: a name that names no one area is refused before the database is opened.
+    if args.users_command == "grant":
+        area: str | None = _check_area(args.role, args.area)
+    else:
+        area = area_option(args.area, STAFF_AREA_LEVELS) if args.area else None
     core = await build_core(settings)
     try:
         async with core.writing(), core.sessions() as session, session.begin():
             if args.users_command == "list":
-                area = area_option(args.area, STAFF_AREA_LEVELS) if args.area else None
                 rows = await staff.list_users(session, args.role, area)
                 held = await staff.assignments_of(session, [u.id for u in rows if u.id])
                 print("id\tplatform\tname\trole\thome\tstaff\tactive")
@@ -604,12 +608,11 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
             if user is None:
                 raise SystemExit(f"fieldbot: no user with id {args.user_id}")
             if args.users_command == "grant":
-                area = _check_area(args.role, args.area)
+                assert area is not None
                 added = await staff.grant(session, user, args.role, area)
                 already = "" if added else " (already)"
                 print(f"user {user.id} is {_a(args.role)} of {area}{already}")
             else:
-                area = area_option(args.area, STAFF_AREA_LEVELS) if args.area else None
                 removed = await staff.revoke(session, user, args.role, area)
                 print(f"user {user.id}: {removed} staff role(s) taken away")
             left = await staff.assignments(session, user.id or 0)
