@@ -8,16 +8,15 @@ import asyncio
 import datetime as dt
 import sys
 
-import geothai
 from tqdm import tqdm
 
+from bot.area_option import area_option
 from bot.channels import catalog
 from bot.config import Settings
 from bot.outbox import Dispatcher
 from bot.service import Core, build_core, queue_broadcasts
 from domain import broadcasts
 from domain.quiet import parse_window, release_time
-from handlers.vocab import NATIONAL
 from storage import broadcasts as store
 from storage.models import Broadcast
 
@@ -27,21 +26,19 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _known(area: str) -> bool:
-    if area == NATIONAL:
-        return True
-    look = {2: geothai.province, 4: geothai.district, 6: geothai.subdistrict}.get(len(area))
-    return bool(area.isdigit() and look and look(area))
-
-
 def _local(broadcast: Broadcast, settings: Settings) -> str:
     return broadcast.send_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
 
 
 async def broadcast_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.broadcast_command == "status":
+        given = [f"--{name.replace('_', '-')}" for name in ("role", "area", "text", "image", "at",
+                 "dry_run") if getattr(args, name) not in (None, False)]  # fmt: skip
+        if given:
+            return _fail(f"`broadcast status` sends nothing: leave out {', '.join(given)}")
     core = await build_core(settings)
     try:
-        if args.action == "status":
+        if args.broadcast_command == "status":
             return await _status(core, args.id)
         return await _send(core, args)
     finally:
@@ -77,9 +74,7 @@ async def _send(core: Core, args: argparse.Namespace) -> int:
     unknown = [r for r in roles if r not in store.ROLES]
     if unknown:
         return _fail(f"unknown role {', '.join(unknown)}; roles: {', '.join(store.ROLES)}")
-    area = args.area.upper() if args.area.upper() == NATIONAL else args.area
-    if not _known(area):
-        return _fail(f"{args.area!r} is not TH or a province, district or subdistrict code")
+    area = area_option(args.area)
     text = args.text.strip()
     if not text:
         return _fail("--text is empty")

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fieldbot")
 
+AREA_NAMES = (
+    "A name does as well as a code when it names one area (Thai or English, typos forgiven: "
+    "`fieldbot areas search`)."
+)
 DESCRIPTION = """\
 fieldbot — a chat field-reporting bot for the pilot-district programme
 "บำบัดทุกข์ บำรุงสุข". Settings come from the environment or a .env file (see README)."""
@@ -151,6 +155,55 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("text", help="a name, or part of one (เชียงไหม่, mae rim)")
     search.add_argument("--limit", type=_count(100), default=10, help="how many (default 10)")
 
+    villages = commands.add_parser(
+        "villages", help="official village lists: load one, see what is listed",
+        description="The official lists of villages (หมู่บ้าน) of districts or provinces. Where "
+        "a district has a list, reporting completeness (ความครบถ้วน in the chat) counts every "
+        "village on it, those where nobody has registered too, and names them; where it has "
+        "none, it can count only the villages where someone has registered.",
+    )  # fmt: skip
+    village_commands = villages.add_subparsers(dest="villages_command", required=True,
+                                               metavar="VILLAGES_COMMAND")  # fmt: skip
+    load = village_commands.add_parser(
+        "import", help="load an official village list from a CSV file",
+        description="Load the villages of a district or a province from a CSV file (UTF-8, "
+        "with or without a byte-order mark: Excel's \"CSV UTF-8\"). Three columns: the village "
+        "code (8 digits: the subdistrict's 6 and the หมู่ number's 2, such as 50010103), the "
+        "หมู่ number, and the village's Thai name. A first row naming the columns is read as a "
+        "header, in English (code,village_no,name) or Thai (รหัส,หมู่,ชื่อหมู่บ้าน), in any "
+        "order; without one the columns are taken in that order. Every row is checked first: "
+        "the subdistrict must be known, the หมู่ number must be the code's last two digits, no "
+        "code twice. When a row is bad, its line and why are printed and nothing is loaded "
+        "(unless --skip-bad). Loading a list again updates it: a village already listed takes "
+        "its new name, and none is listed twice.",
+        epilog="example: fieldbot villages import villages-chiangmai.csv --dry-run",
+    )  # fmt: skip
+    load.add_argument("file", type=Path, metavar="FILE.csv", help="the list to load")
+    load.add_argument(
+        "--skip-bad", action="store_true",
+        help="load the good rows and leave out the bad ones (which are still listed)",
+    )  # fmt: skip
+    load.add_argument(
+        "--replace", action="store_true",
+        help="the file is the whole list of every district it names: villages of those "
+        "districts listed before that it leaves out are removed (without it they are kept). "
+        "Not with bad rows, even with --skip-bad",
+    )  # fmt: skip
+    load.add_argument(
+        "--dry-run", action="store_true",
+        help="check the file and say what it would change; load nothing",
+    )  # fmt: skip
+    shown = village_commands.add_parser(
+        "list", help="the listed villages of an area, or which districts have a list",
+        description="Without --area: one line per district that has a list (its code, how "
+        "many villages, its name). With --area: the villages listed there (code, หมู่, name, "
+        "subdistrict), and, for a province, its districts that have no list yet.",
+    )  # fmt: skip
+    shown.add_argument(
+        "--area", metavar="AREA",
+        help=f"a province, district or subdistrict. {AREA_NAMES}",
+    )  # fmt: skip
+
     invite = commands.add_parser(
         "invite", help="invitation codes for staff roles",
         description="One-time codes that make someone an officer, coordinator or admin of an "
@@ -165,9 +218,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--role", required=True, choices=vocab.STAFF_ROLES)
     create.add_argument(
-        "--area", required=True,
-        help="officer: district code (4 digits); coordinator: province code (2 digits) or TH; "
-        "admin: TH",
+        "--area", required=True, metavar="AREA",
+        help="officer: a district (code such as 5001, or name); coordinator: a province (code "
+        f"such as 50, or name) or TH; admin: TH. {AREA_NAMES}",
     )  # fmt: skip
     create.add_argument(
         "--expires",
@@ -199,8 +252,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--role", help="village role (village_head, …) or staff role (officer, …)")
     listing.add_argument(
-        "--area", help="area code: district, province or TH (home village or a role's area)"
-    )
+        "--area", metavar="AREA",
+        help=f"a district, a province or TH: where their home village is, or a role's area. "
+        f"{AREA_NAMES}",
+    )  # fmt: skip
     give = user_commands.add_parser(
         "grant",
         help="add a staff role for an area (besides those the user holds)",
@@ -211,9 +266,9 @@ def _parser() -> argparse.ArgumentParser:
     give.add_argument("user_id", type=_row_id, help="the user's id (first column of 'users list')")
     give.add_argument("--role", required=True, choices=vocab.STAFF_ROLES)
     give.add_argument(
-        "--area", required=True,
-        help="officer: district code such as 5001; coordinator: province code such as 50, or "
-        "TH; admin: TH",
+        "--area", required=True, metavar="AREA",
+        help="officer: a district (code such as 5001, or name); coordinator: a province (code "
+        f"such as 50, or name) or TH; admin: TH. {AREA_NAMES}",
     )  # fmt: skip
     take = user_commands.add_parser(
         "revoke",
@@ -224,7 +279,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     take.add_argument("user_id", type=_row_id, help="the user's id (first column of 'users list')")
     take.add_argument("--role", choices=vocab.STAFF_ROLES)
-    take.add_argument("--area", help="the area of the role to take away")
+    take.add_argument(
+        "--area",
+        metavar="AREA",
+        help=f"the area of the role to take away: a district, a province or TH. {AREA_NAMES}",
+    )
 
     box = commands.add_parser(
         "outbox",
@@ -278,29 +337,38 @@ def _parser() -> argparse.ArgumentParser:
         help="send a message to everyone of some roles in an area; or show how broadcasts went",
         description="Send a broadcast through the outbox: one call per person, or per many "
         "people where the platform multicasts; console users see it in `fieldbot chat`; people "
-        "who blocked the bot are counted and skipped. Without --at it goes now and a progress "
+        "who blocked the bot are counted and skipped. Without --at it goes now, and a progress "
         "bar follows it (outside quiet hours, FIELDBOT_QUIET_HOURS; inside them the rows wait "
-        "and `fieldbot serve` sends them when the hours end). `fieldbot broadcast status [ID]` "
-        "shows sent, pending, failed and blocked per broadcast.",
-        epilog="example: fieldbot broadcast --role village_head,volunteer --area 50 "
+        "and `fieldbot serve` sends them when the hours end). `fieldbot broadcast status` shows "
+        "how broadcasts went.",
+        epilog="example: fieldbot broadcast --role village_head,volunteer --area จ.เชียงใหม่ "
         '--text "ประชุมประจำเดือน วันจันทร์ 9 โมง" --at "2026-04-01 09:00"',
     )
-    cast.add_argument(
-        "action",
-        nargs="?",
-        choices=("status",),
-        help="status: each broadcast's sent, pending, failed and blocked people (all, or the one "
-        "numbered ID)",
+    cast_commands = cast.add_subparsers(
+        dest="broadcast_command", required=False, metavar="[status [ID]]"
     )
-    cast.add_argument("id", nargs="?", type=int, help="with status: one broadcast's number")
+    cast_status = cast_commands.add_parser(
+        "status",
+        help="sent, pending, failed and blocked people per broadcast",
+        description="How broadcasts went, one line each: the latest 20, or the one numbered ID. "
+        "A line gives the broadcast's number, when it was (or will be) sent, its state and how "
+        "many people it reaches; then how many of them it was sent to, how many still wait for "
+        "it, how many it failed to reach and how many blocked the bot; then its roles and area. "
+        "It sends nothing.",
+        epilog="example: fieldbot broadcast status 12",
+    )
+    cast_status.add_argument(
+        "id", nargs="?", type=_row_id, metavar="ID", help="only this broadcast (its number)"
+    )
     cast.add_argument(
         "--role",
         help="who gets it, comma-separated: reporter (every village role), village_head, "
         "kamnan, assistant_head, health_volunteer, volunteer, officer, coordinator, admin",
     )
     cast.add_argument(
-        "--area", help="TH (the country), or a province (50), district (5001) or subdistrict "
-        "(500101) code",
+        "--area", metavar="AREA",
+        help="TH (the country), or a province (50), district (5001) or subdistrict (500101). "
+        f"{AREA_NAMES}",
     )  # fmt: skip
     cast.add_argument("--text", help="the message, as recipients will read it")
     cast.add_argument("--image", type=Path, help="a photo to send with it (JPEG or PNG)")
@@ -407,6 +475,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _export(args, settings)
     if args.command == "areas":
         return _areas(args)
+    if args.command == "villages":
+        from bot.villages_cli import villages_command
+
+        return await villages_command(args, settings)
     if args.command == "invite":
         return await _invite(args, settings)
     if args.command == "users":
@@ -488,25 +560,28 @@ def _a(role: str) -> str:
     return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
 
 
-def _check_area(role: str, area: str) -> str:
-    import geothai
+# The areas a staff role may hold (storage.staff.area_fits_role says the same of a code).
+ROLE_LEVELS = {"officer": ("district",), "coordinator": ("national", "province"),
+               "admin": ("national",)}  # fmt: skip
+ROLE_AREAS = (
+    "officer: a district, such as 5001; coordinator: a province, such as 50, or TH; admin: TH"
+)
+# `users list` and `users revoke`: a role's area, or a home village's district or province.
+STAFF_AREA_LEVELS = ("national", "province", "district")
 
-    from storage.staff import NATIONAL, area_fits_role
 
-    area = area.upper() if area.upper() == NATIONAL else area
-    known = area == NATIONAL or (
-        geothai.district(area) if len(area) == 4 else geothai.province(area)
+def _check_area(role: str, text: str) -> str:
+    """The area of a role being given: a code or a name (bot/area_option.py), of the level the
+    role needs."""
+    from bot.area_option import area_option
+
+    return area_option(
+        text, ROLE_LEVELS[role], other_level=f"not an area for {_a(role)} ({ROLE_AREAS})"
     )
-    if not area_fits_role(role, area) or not known:
-        raise SystemExit(
-            f"fieldbot: {area!r} is not an area for {_a(role)} "
-            "(officer: district code such as 5001; coordinator: province code such as 50, or TH; "
-            "admin: TH)"
-        )
-    return area
 
 
 def _areas(args: argparse.Namespace) -> int:
+    from bot.area_option import describe
     from handlers.areas import AreaDirectory
 
     directory = AreaDirectory()
@@ -514,17 +589,8 @@ def _areas(args: argparse.Namespace) -> int:
     if not found:
         print(f"no area is named like {args.text!r}", file=sys.stderr)
         return 1
-    levels = {2: "province", 4: "district", 6: "subdistrict"}
     for place in found:
-        within = ""
-        if len(place.code) == 4:
-            parent = directory.province(place.code[:2])
-            within = f"  ({parent.name_th} / {parent.name_en})" if parent else ""
-        elif len(place.code) == 6:
-            within = f"  ({directory.describe(place.code[:4], 'th')} / "
-            within += f"{directory.describe(place.code[:4], 'en')})"
-        print(f"{place.code:<6}  {levels[len(place.code)]:<11}  {place.name_th} / {place.name_en}"
-              f"{within}")  # fmt: skip
+        print(describe(directory, place))
     return 0
 
 
@@ -549,15 +615,21 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.area_option import area_option
     from bot.service import build_core
     from storage import staff
     from storage.models import User
 
+    # The area first: a name that names no one area is refused before the database is opened.
+    if args.users_command == "grant":
+        area: str | None = _check_area(args.role, args.area)
+    else:
+        area = area_option(args.area, STAFF_AREA_LEVELS) if args.area else None
     core = await build_core(settings)
     try:
         async with core.writing(), core.sessions() as session, session.begin():
             if args.users_command == "list":
-                rows = await staff.list_users(session, args.role, args.area)
+                rows = await staff.list_users(session, args.role, area)
                 held = await staff.assignments_of(session, [u.id for u in rows if u.id])
                 print("id\tplatform\tname\trole\thome\tstaff\tactive")
                 for u in rows:
@@ -574,12 +646,11 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
             if user is None:
                 raise SystemExit(f"fieldbot: no user with id {args.user_id}")
             if args.users_command == "grant":
-                area = _check_area(args.role, args.area)
+                assert area is not None
                 added = await staff.grant(session, user, args.role, area)
                 already = "" if added else " (already)"
                 print(f"user {user.id} is {_a(args.role)} of {area}{already}")
             else:
-                area = args.area.upper() if args.area and args.area.upper() == "TH" else args.area
                 removed = await staff.revoke(session, user, args.role, area)
                 print(f"user {user.id}: {removed} staff role(s) taken away")
             left = await staff.assignments(session, user.id or 0)

@@ -327,6 +327,7 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
 
 
 COMPLETENESS_LIST = 25  # villages named before "and N more"
+REGISTERED_ONLY_MARK = "*"  # a district (or province) counted without an official list
 
 
 async def _completeness(session: AsyncSession, env: Env, user: User, held: Held) -> Outgoing:
@@ -337,20 +338,38 @@ async def _completeness(session: AsyncSession, env: Env, user: User, held: Held)
     monday = dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(),
                                  tzinfo=env.tz)  # fmt: skip
     parts: list[str] = []
+    empty: list[str] = []
     for area in policy.areas(held):
         found = await completeness.villages(session, area, monday.astimezone(dt.UTC))
         if found:
             parts.append(_completeness_text(found, area, lang, env))
+        else:
+            empty.append(t(lang, "completeness.area_empty",
+                           area=describe_staff_area(area, lang, env)))  # fmt: skip
     if not parts:
         return Outgoing(t(lang, "completeness.none"))
-    return Outgoing("\n\n".join(parts))
+    return Outgoing("\n\n".join(parts + empty))
+
+
+def _districts_of(area: str, env: Env) -> list[str]:
+    if len(area) == 4:
+        return [area]
+    if area == v.NATIONAL:
+        return [d.code for d in env.areas.all_districts()]
+    return [d.code for d in env.areas.districts(area)]
 
 
 def _completeness_text(found: list[completeness.Village], area: str, lang: str, env: Env) -> str:
+    """One area's read-out. Where a district has no official village list, only villages
+    where someone registered can be counted, and the read-out says so: for a district, under
+    its title; for a province or the country, on each line that counts such a district
+    (marked *), with a note below them."""
     t = env.i18n.t
     done = sum(v.reported for v in found)
     lines = [t(lang, "completeness.title", area=describe_staff_area(area, lang, env),
                done=done, total=len(found))]  # fmt: skip
+    listed = {village.district_code for village in found if village.listed}
+    unlisted = [code for code in _districts_of(area, env) if code not in listed]
     if len(area) != 4:  # a province: district by district; the country: by province
         by_province = area == v.NATIONAL
         groups: dict[str, list[completeness.Village]] = {}
@@ -362,19 +381,31 @@ def _completeness_text(found: list[completeness.Village], area: str, lang: str, 
             name = place.name(lang) if place else code
             reported = sum(v.reported for v in villages)
             if by_province:
-                lines.append(t(lang, "completeness.province_line", province=name,
-                               done=reported, total=len(villages)))  # fmt: skip
+                line = t(lang, "completeness.province_line", province=name,
+                         done=reported, total=len(villages))  # fmt: skip
             else:
-                lines.append(t(lang, "completeness.district_line", district=name,
-                               done=reported, total=len(villages)))  # fmt: skip
+                line = t(lang, "completeness.district_line", district=name,
+                         done=reported, total=len(villages))  # fmt: skip
+            if any(d[: len(code)] == code for d in unlisted):
+                line += f" {REGISTERED_ONLY_MARK}"
+            lines.append(line)
+    if unlisted and not listed:
+        lines.append(t(lang, "completeness.registered_only"))
+    elif unlisted:
+        lines.append(t(lang, "completeness.registered_only_some", mark=REGISTERED_ONLY_MARK,
+                       count=len(unlisted)))  # fmt: skip
     missing = [v for v in found if not v.reported]
     if missing:
         lines.append(t(lang, "completeness.missing_title"))
         for village in missing[:COMPLETENESS_LIST]:
             place = env.areas.subdistrict(village.subdistrict_code)
-            name = place.name(lang) if place else village.subdistrict_code
-            lines.append(t(lang, "completeness.line", village=village.village_no,
-                           subdistrict=name))  # fmt: skip
+            subdistrict = place.name(lang) if place else village.subdistrict_code
+            if village.name:
+                lines.append(t(lang, "completeness.line_named", village=village.village_no,
+                               name=village.name, subdistrict=subdistrict))  # fmt: skip
+            else:
+                lines.append(t(lang, "completeness.line", village=village.village_no,
+                               subdistrict=subdistrict))  # fmt: skip
         if len(missing) > COMPLETENESS_LIST:
             lines.append(t(lang, "completeness.more", count=len(missing) - COMPLETENESS_LIST))
     return "\n".join(lines)

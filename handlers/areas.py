@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import geothai
 from pythainlp.util import collate
 
-from handlers.thai import match_names
+from handlers.thai import match_names, name_key, normalize_digits
+from handlers.vocab import NATIONAL
 
 # What people call some provinces instead of their official names (matched like names).
 NICKNAMES: dict[str, tuple[str, ...]] = {
@@ -34,6 +35,38 @@ class Place:
 
     def name(self, lang: str | None) -> str:
         return self.name_en if lang == "en" else self.name_th
+
+
+NATIONAL_PLACE = Place(NATIONAL, "ประเทศไทย", "Thailand")
+# What else people call the whole country (compared as name keys, like place names).
+NATIONAL_NAMES = frozenset(name_key(n) for n in ("ประเทศไทย", "ไทย", "ทั่วประเทศ", "Thailand"))
+LEVELS = ("national", "province", "district", "subdistrict")
+_BY_LENGTH = {2: "province", 4: "district", 6: "subdistrict"}
+# A name's prefix says which level is meant (จ.เชียงใหม่: the province, not ต.เชียงใหม่);
+# longest first, so that กิ่งอำเภอ is not read as ... อำเภอ.
+_LEVEL_PREFIXES = (("กิ่งอำเภอ", "district"), ("จังหวัด", "province"), ("อำเภอ", "district"),
+                   ("ตำบล", "subdistrict"), ("แขวง", "subdistrict"), ("เขต", "district"),
+                   ("จ.", "province"), ("อ.", "district"), ("ต.", "subdistrict"))  # fmt: skip
+
+
+def level_of(code: str) -> str:
+    """national, province, district or subdistrict: what an area code stands for."""
+    return "national" if code == NATIONAL else _BY_LENGTH.get(len(code), "")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What an area typed as a code or a name comes to. `place`: the one area it stands for.
+    Otherwise `candidates`, the areas it may mean: those it names alike (`named_alike`), or
+    the nearest names when it names none exactly; none at all when nothing is like it.
+    `by_name`: it was a name, not a code; `guessed`: a name with a typo, taken for the one
+    area clearly nearest to it."""
+
+    place: Place | None
+    candidates: tuple[Place, ...] = ()
+    by_name: bool = False
+    guessed: bool = False
+    named_alike: bool = False
 
 
 def _place(area: object) -> Place:
@@ -97,14 +130,42 @@ class AreaDirectory:
         """Provinces, districts and subdistricts whose Thai or English name matches `text`
         (typos and missing prefixes forgiven, as in the chat), best first: for looking codes
         up (`fieldbot areas search`)."""
+        places = self._every_place()
+        by_code = {p.code: p for p in places}
+        candidates = [(p.code, _names(p)) for p in places]
+        return [by_code[code] for code, _score in match_names(text, candidates, limit=limit)]
+
+    def resolve(self, text: str, levels: Collection[str] = LEVELS) -> Resolved:
+        """The area `text` stands for: TH (or ประเทศไทย, Thailand), a code, or a name. A name
+        may be Thai or English, with or without its จ./อ./ต. prefix (which says the level
+        meant: จ.เชียงใหม่ is the province, ต.เชียงใหม่ the subdistrict), with a typo when one
+        area is clearly the nearest. A name several areas share is not resolved (see
+        `Resolved`), except that the areas of `levels` are preferred: for an option that takes
+        districts, แม่ริม is the district, not the subdistrict of the same name, and
+        เชียงใหม่ is อ.เมืองเชียงใหม่. An area of another level than `levels` is still returned
+        when it is the only one, for the caller to refuse it by what it is."""
+        text = text.strip()
+        if text.upper() == NATIONAL or name_key(text) in NATIONAL_NAMES:
+            return Resolved(NATIONAL_PLACE, by_name=text.upper() != NATIONAL)
+        digits = normalize_digits(text).replace(" ", "")
+        if digits.isascii() and digits.isdigit():
+            look = {2: self.province, 4: self.district, 6: self.subdistrict}.get(len(digits))
+            return Resolved(look(digits) if look else None)
+        places = self._every_place()
+        said = _level_said(text)
+        if said is not None:
+            found = _by_name(text, [p for p in places if level_of(p.code) == said], levels)
+            if found.place is not None or found.named_alike:
+                return found
+        return _by_name(text, places, levels)
+
+    def _every_place(self) -> list[Place]:
         places = list(self.provinces())
         for province in self.provinces():
             for district in self.districts(province.code):
                 places.append(district)
                 places.extend(self.subdistricts(district.code))
-        by_code = {p.code: p for p in places}
-        candidates = [(p.code, (p.name_th, p.name_en, *NICKNAMES.get(p.code, ()))) for p in places]
-        return [by_code[code] for code, _score in match_names(text, candidates, limit=limit)]
+        return places
 
     def describe(self, district_code: str, lang: str | None) -> str:
         district = self.district(district_code)
@@ -112,6 +173,50 @@ class AreaDirectory:
         if district is None or province is None:
             return district_code
         return f"{district.name(lang)}, {province.name(lang)}"
+
+
+def _by_name(text: str, places: list[Place], levels: Collection[str]) -> Resolved:
+    """`AreaDirectory.resolve` for a name, among `places`."""
+    by_code = {p.code: p for p in places}
+    candidates = [(p.code, _names(p)) for p in places]
+    matched = match_names(text, candidates, limit=len(candidates))
+    scored = [(by_code[code], score) for code, score in matched]
+    key = name_key(text)
+    exact = [p for p, score in scored if score >= 100]
+    # A full name before a name matched without its เมือง prefix: เชียงใหม่ is the
+    # province, not อ.เมืองเชียงใหม่.
+    full = [p for p in exact if key in {name_key(name) for name in _names(p)}]
+    for tier in (full, exact):  # an area of `levels`, when one of either tier is
+        fitting_named = [p for p in tier if level_of(p.code) in levels]
+        if len(fitting_named) == 1:
+            return Resolved(fitting_named[0], by_name=True)
+        if fitting_named:
+            return Resolved(None, tuple(fitting_named), by_name=True, named_alike=True)
+    for tier in (full, exact):  # else the one area of the name, whatever its level
+        if len(tier) == 1:
+            return Resolved(tier[0], by_name=True)
+        if tier:
+            return Resolved(None, tuple(tier), by_name=True, named_alike=True)
+    fitting = [(p, score) for p, score in scored if level_of(p.code) in levels] or scored
+    if not fitting:
+        return Resolved(None, by_name=True)
+    (best, top), second = fitting[0], (fitting[1][1] if len(fitting) > 1 else 0.0)
+    if top >= 85 and top - second >= 15:
+        return Resolved(best, by_name=True, guessed=True)
+    return Resolved(None, tuple(p for p, _score in fitting), by_name=True)
+
+
+def _level_said(text: str) -> str | None:
+    """The level a name's prefix gives (จ., อำเภอ, ต., …), if it has one. When nothing of
+    that level has the name, `resolve` looks among all levels (a few names begin with เขต)."""
+    for prefix, level in _LEVEL_PREFIXES:
+        if text.startswith(prefix) and len(text) > len(prefix):
+            return level
+    return None
+
+
+def _names(place: Place) -> tuple[str, ...]:
+    return (place.name_th, place.name_en, *NICKNAMES.get(place.code, ()))
 
 
 @functools.lru_cache(maxsize=2048)

@@ -524,6 +524,12 @@ def _normalize_name(text: str) -> str:
     return str(_geo_normalize(normalize_digits(text).strip()))
 
 
+def name_key(text: str) -> str:
+    """A place name as the matching compares it: Thai digits, case, spaces, dots, hyphens and a
+    leading จังหวัด/อำเภอ/ตำบล/จ./อ./ต./… dropped ("อ. แม่ริม" and "แม่ริม" have one key)."""
+    return _normalize_name(text)
+
+
 # The normalized name, plus its forms without a เมือง/Mueang prefix.
 def _name_forms(name: str) -> list[str]:
     norm = _normalize_name(name)

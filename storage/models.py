@@ -103,6 +103,26 @@ class Area(SQLModel, table=True):
     parent_code: str | None = Field(default=None, max_length=6, index=True)
 
 
+class Village(SQLModel, table=True):
+    """A village of an official list, loaded by `fieldbot villages import`. Where a district
+    has a list, reporting completeness counts every village on it (those where nobody is
+    registered too); elsewhere it knows only the villages where someone registered. The code
+    is the subdistrict's (6 digits) and the หมู่ number (2 digits); the other codes are its
+    first digits, kept for the look-ups by district and province."""
+
+    __tablename__ = "villages"
+
+    code: str = Field(primary_key=True, max_length=8)
+    province_code: str = Field(max_length=2, index=True)
+    district_code: str = Field(max_length=4, index=True)
+    subdistrict_code: str = Field(max_length=6)
+    village_no: int
+    name_th: str = Field(max_length=200)
+    imported_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+
+
 class Meta(SQLModel, table=True):
     __tablename__ = "meta"
 

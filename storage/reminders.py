@@ -87,12 +87,15 @@ _PERSON = (
 )
 
 
-def village_reported_since(since: dt.datetime) -> ColumnElement[bool]:
-    """For a query over users: their village has an activity report since `since` (served by
-    the index ix_reports_village_activity)."""
+def village_reported_since(
+    since: dt.datetime, subdistrict: Any = User.subdistrict_code, village_no: Any = User.village_no
+) -> ColumnElement[bool]:
+    """For a query over users (or over other rows naming a village by these two columns): their
+    village has an activity report since `since` (served by the index
+    ix_reports_village_activity)."""
     return exists().where(
-        col(Report.subdistrict_code) == col(User.subdistrict_code),
-        col(Report.village_no) == col(User.village_no),
+        col(Report.subdistrict_code) == col(subdistrict),
+        col(Report.village_no) == col(village_no),
         col(Report.kind) == "activity",
         col(Report.created_at) >= since,
     )

@@ -299,6 +299,43 @@ def test_invite_join_and_users_commands(database_url: str, tmp_path: Path) -> No
     assert too_big.code == 2 and "an id is a whole number" in too_big.err
 
 
+def test_area_options_take_a_name_that_names_one_area(database_url: str, tmp_path: Path) -> None:
+    """Every --area takes a name as well as a code (bot/area_option.py): Thai or English, the
+    level the option needs preferred; a name of several areas is refused with their codes."""
+    env = _env(database_url, tmp_path)
+    made = run_cli(["invite", "create", "--role", "officer", "--area", "แม่ริม"], env)
+    assert made.code == 0, made.err
+    assert "invite for an officer of 5007" in made.out  # the district, not a subdistrict
+    assert "--area 'แม่ริม': 5007 แม่ริม / Mae Rim, a district" in made.err
+    english = run_cli(["invite", "create", "--role", "coordinator", "--area", "Chiang Mai"], env)
+    assert english.code == 0 and "invite for a coordinator of 50:" in english.out
+    country = run_cli(["invite", "create", "--role", "admin", "--area", "ประเทศไทย"], env)
+    assert country.code == 0 and "invite for an admin of TH" in country.out
+
+    several = run_cli(["invite", "create", "--role", "officer", "--area", "เมือง"], env)
+    assert several.code == 2 and several.out == ""
+    assert "areas have this name; give the code of the one you mean:" in several.err
+    districts = [line for line in several.err.splitlines() if line.startswith("  ")]
+    assert len(districts) == 13 and districts[-1].startswith("  … and ")  # 12 shown, and more
+    assert all("  district  " in line for line in districts[:-1])
+    unknown = run_cli(["invite", "create", "--role", "officer", "--area", "ไม่มีที่ไหนเลย"], env)
+    assert unknown.code == 2 and "no area has a name like this" in unknown.err
+    province = run_cli(["invite", "create", "--role", "officer", "--area", "จ.ลำพูน"], env)
+    assert province.code == 2
+    assert "is ลำพูน / Lamphun, a province: not an area for an officer" in province.err
+
+    chat = run_cli(["chat", "--user", "officer1"], env, "ภาษาไทย\nยินยอม\nสมศรี\nข้าม\n"
+                   "ผู้ใหญ่บ้าน\nเชียงใหม่\nแม่ริม\nริมใต้\nม.2\nยืนยัน\n")  # fmt: skip
+    assert chat.code == 0, chat.err
+    listed = run_cli(["users", "list", "--area", "อ.แม่ริม"], env)
+    assert listed.code == 0 and len(listed.out.splitlines()) == 2 and "สมศรี" in listed.out
+    user_id = listed.out.splitlines()[1].split("\t")[0]
+    granted = run_cli(["users", "grant", user_id, "--role", "officer", "--area", "สันทราย"], env)
+    assert granted.code == 0 and "officer of 5014" in granted.out
+    revoked = run_cli(["users", "revoke", user_id, "--area", "San Sai"], env)
+    assert revoked.code == 0 and "1 staff role(s) taken away" in revoked.out
+
+
 def test_every_command_and_subcommand_has_a_description() -> None:
     """`--help` on any command says what it does, not only its usage line."""
     import argparse
@@ -317,8 +354,21 @@ def test_every_command_and_subcommand_has_a_description() -> None:
 
     walk(_parser(), [])
     assert missing == []
+    # `broadcast status` is a subcommand with its own page, not the page of sending one.
     status = run_cli(["broadcast", "status", "--help"], environment())
-    assert "sent, pending, failed and blocked" in status.out
+    assert status.code == 0
+    assert status.out.startswith("usage: fieldbot broadcast status [-h] [ID]")
+    assert "How broadcasts went, one line each" in status.out
+    assert "--role" not in status.out and "--text" not in status.out
+    sending = run_cli(["broadcast", "--help"], environment())
+    assert (
+        "--role" in sending.out and "status       sent, pending, failed and blocked" in sending.out
+    )
+    mixed = run_cli(["broadcast", "status", "3", "--text", "x"], environment())
+    assert mixed.code == 2 and "unrecognized arguments: --text x" in mixed.err
+    before = run_cli(["broadcast", "--text", "x", "--dry-run", "status"], environment())
+    assert before.code == 2
+    assert "`broadcast status` sends nothing: leave out --text, --dry-run" in before.err
 
 
 def test_areas_search_finds_codes_by_name_with_typos() -> None:
@@ -332,3 +382,98 @@ def test_areas_search_finds_codes_by_name_with_typos() -> None:
     assert sub.out.startswith("500108  subdistrict")
     nothing = run_cli(["areas", "search", "zzzz"], environment())
     assert nothing.code == 1 and "no area is named like" in nothing.err
+
+
+# ต.ศรีภูมิ (500101) and ต.พระสิงห์ (500102) of อ.เมืองเชียงใหม่, as the province's office
+# writes them: a Thai header, Excel's byte-order mark, Thai digits here and there.
+VILLAGES_TH = "\ufeffรหัส,หมู่,ชื่อหมู่บ้าน\n50010101,1,บ้านเมืองเก่า\n50010102,๒,บ้านป่าแดง\n" + (
+    "50010201,หมู่ 1,บ้านพระสิงห์\n"
+)
+
+
+def test_villages_import_checks_every_row_and_loads_a_list_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = _env(database_url, tmp_path)
+    good = tmp_path / "villages.csv"
+    good.write_text(VILLAGES_TH, encoding="utf-8")
+    loaded = run_cli(["villages", "import", str(good)], env)
+    assert loaded.code == 0, loaded.err
+    lines = loaded.out.splitlines()
+    assert lines[0] == f"loaded 3 villages from {good}: 3 new, 0 with a new name, 0 unchanged"
+    assert "5001\t3\tเมืองเชียงใหม่, เชียงใหม่ / Mueang Chiang Mai, Chiang Mai" in lines
+    assert lines[-1] == "reporting completeness now counts every listed village of this district"
+
+    again = run_cli(["villages", "import", str(good)], env)
+    assert again.code == 0 and "0 new, 0 with a new name, 3 unchanged" in again.out
+    listed = run_cli(["villages", "list"], env)
+    assert listed.out.splitlines()[1:] == [
+        "5001\t3\tเมืองเชียงใหม่, เชียงใหม่ / Mueang Chiang Mai, Chiang Mai",
+        "3 villages listed in 1 district",
+    ]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code,village_no,name\n50010103,3,บ้านใหม่\n5001010,4,สั้น\n50010105,6,ผิดหมู่\n"
+        "99990101,1,ไม่มีตำบลนี้\n\n50010103,3,ซ้ำ\n",
+        encoding="utf-8",
+    )
+    refused = run_cli(["villages", "import", str(bad)], env)
+    assert refused.code == 1 and refused.out == ""
+    assert refused.err.splitlines() == [
+        f"fieldbot: {bad}: 4 of 5 rows cannot be loaded:",
+        "  line 3: the village code '5001010' is not 8 digits (subdistrict code 6 and หมู่ "
+        "number 2, such as 50010103)",
+        "  line 4: หมู่ 6 does not match the village code 50010105, whose last two digits say หมู่ 5",
+        "  line 5: the village code 99990101 begins with 999901, which is not a known "
+        "subdistrict code",
+        "  line 7: the village code 50010103 is listed on line 2 already",
+        "nothing loaded: mend those lines, or give --skip-bad to load the other 1",
+    ]
+    tried = run_cli(["villages", "import", str(bad), "--skip-bad", "--dry-run"], env)
+    assert tried.code == 0 and "would load 1 village from" in tried.out
+    assert tried.out.splitlines()[-1] == "dry run: nothing loaded"
+    assert run_cli(["villages", "list", "--area", "5001"], env).out.count("\n") == 5  # 3 + 2
+    replacing = run_cli(["villages", "import", str(bad), "--skip-bad", "--replace"], env)
+    assert replacing.code == 1 and "--replace needs a file without bad rows" in replacing.err
+    skipped = run_cli(["villages", "import", str(bad), "--skip-bad"], env)
+    assert skipped.code == 0 and "loaded 1 village from" in skipped.out
+    assert "4 bad rows left out (listed above)" in skipped.out
+    assert "5001\t4\t" in skipped.out
+
+    newer = tmp_path / "newer.csv"
+    newer.write_text("50010101,1,บ้านเมืองเก่าเหนือ\n50010102,2,บ้านป่าแดง\n", encoding="utf-8")
+    replaced = run_cli(["villages", "import", str(newer), "--replace"], env)
+    assert replaced.code == 0, replaced.err
+    assert "0 new, 1 with a new name, 1 unchanged" in replaced.out
+    assert "removed 2 villages of these districts that the file leaves out" in replaced.out
+
+    by_name = run_cli(["villages", "list", "--area", "อ.เมืองเชียงใหม่"], env)
+    assert by_name.out.splitlines() == [
+        "code\tหมู่\tname\tsubdistrict",
+        "50010101\t1\tบ้านเมืองเก่าเหนือ\tศรีภูมิ",
+        "50010102\t2\tบ้านป่าแดง\tศรีภูมิ",
+        "2 villages",
+    ]
+    province = run_cli(["villages", "list", "--area", "จ.เชียงใหม่"], env)
+    assert "no list yet for 24 districts of 50: " in province.out
+
+
+def test_villages_import_refuses_a_file_it_cannot_read(tmp_path: Path) -> None:
+    env = _env(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path)
+    excel = tmp_path / "thai-excel.csv"
+    excel.write_bytes("รหัส,หมู่,ชื่อหมู่บ้าน\n50010101,1,บ้านเมืองเก่า\n".encode("cp874"))
+    refused = run_cli(["villages", "import", str(excel)], env)
+    assert refused.code == 1
+    assert refused.err.splitlines() == [
+        f"fieldbot: {excel} cannot be read:",
+        '  line 1: the file is not UTF-8 text; in Excel, save it as "CSV UTF-8 (comma delimited)"',
+        "nothing loaded",
+    ]
+    header = tmp_path / "header.csv"
+    header.write_text("code,number,name\n50010101,1,บ้านเมืองเก่า\n", encoding="utf-8")
+    unread = run_cli(["villages", "import", str(header)], env)
+    assert unread.code == 1 and "line 1: the header row lacks a column (village_no: " in unread.err
+    missing = run_cli(["villages", "import", str(tmp_path / "nowhere.csv")], env)
+    assert missing.code == 1 and "No such file or directory" in missing.err
+    assert "Traceback" not in missing.err + unread.err + refused.err

@@ -67,3 +67,58 @@ def test_nicknames_and_the_start_of_a_name() -> None:
         assert [p.code for p in areas.match(nickname, areas.provinces())] == [code], nickname
     doi = {p.name_th for p in areas.match("ดอย", areas.districts("50"))}
     assert {"ดอยสะเก็ด", "ดอยหล่อ", "ดอยเต่า"} <= doi
+
+
+# What the command line's --area options read (bot/area_option.py): a code, TH, or a name.
+ALL = ("national", "province", "district", "subdistrict")
+
+
+def _resolved(text: str, levels: tuple[str, ...] = ALL) -> str | None:
+    found = AreaDirectory().resolve(text, levels)
+    return found.place.code if found.place else None
+
+
+def test_codes_and_the_country_resolve_as_they_are() -> None:
+    assert _resolved("5001") == "5001" and _resolved("๕๐") == "50"
+    assert _resolved("500108") == "500108"
+    assert _resolved("5099") is None and _resolved("123") is None
+    for country in ("TH", "th", "ประเทศไทย", "Thailand", "ทั่วประเทศ"):
+        assert _resolved(country) == "TH"
+    assert not AreaDirectory().resolve("TH").by_name
+
+
+def test_a_name_of_one_area_resolves_in_thai_or_english_with_or_without_its_prefix() -> None:
+    for text in ("แม่ริม", "อ.แม่ริม", "อำเภอแม่ริม", "Mae Rim", "mae rim"):
+        assert _resolved(text) == "5007", text
+    assert _resolved("กทม") == "10"  # a nickname
+    assert _resolved("สุเทพ") == "500108"
+    found = AreaDirectory().resolve("แม่ริม")
+    assert found.by_name and not found.guessed
+
+
+def test_a_name_several_areas_share_is_not_resolved_and_lists_them() -> None:
+    found = AreaDirectory().resolve("เชียงใหม่")  # the province, and ต.เชียงใหม่ in ร้อยเอ็ด
+    assert found.place is None and found.named_alike
+    assert [p.code for p in found.candidates] == ["50", "450802"]
+    # The prefix, or what the option takes, says which.
+    assert _resolved("จ.เชียงใหม่") == "50" and _resolved("ต.เชียงใหม่") == "450802"
+    assert _resolved("เชียงใหม่", ("national", "province")) == "50"
+    # For a district, เชียงใหม่ is อ.เมืองเชียงใหม่, as in the chat's area question.
+    assert _resolved("เชียงใหม่", ("district",)) == "5001"
+    mueang = AreaDirectory().resolve("เมือง", ("district",))
+    assert mueang.place is None and len(mueang.candidates) > 70
+
+
+def test_a_name_of_another_level_is_returned_for_the_caller_to_refuse() -> None:
+    assert _resolved("สุเทพ", ("district",)) == "500108"
+    assert _resolved("ประเทศไทย", ("district",)) == "TH"
+
+
+def test_a_typo_resolves_only_when_one_area_is_clearly_nearest() -> None:
+    guessed = AreaDirectory().resolve("เชียงไหม่", ("national", "province"))
+    assert guessed.place is not None and guessed.place.code == "50" and guessed.guessed
+    unclear = AreaDirectory().resolve("แม่ริน", ("district",))  # แม่ริม? แม่ลาน? แม่ระมาด?
+    assert unclear.place is None and not unclear.named_alike
+    assert "5007" in [p.code for p in unclear.candidates]
+    nothing = AreaDirectory().resolve("zzzz")
+    assert nothing.place is None and nothing.candidates == () and nothing.by_name

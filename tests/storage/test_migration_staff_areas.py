@@ -1,30 +1,18 @@
-"""Migration 0008 on SQLite and PostgreSQL: a database at 0007 with staff roles in the old
+"""Migration 0009 on SQLite and PostgreSQL: a database at 0007 with staff roles in the old
 shape (one per user, home district overwritten by the grant) comes out with the roles in
 staff_roles and the home villages put back; and goes down again."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import staff
 from storage.db import create_engine, session_factory
-from storage.migrate import alembic_config, current_revision, head_revision, upgrade
+from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import User, UTCDateTime
-from tests.support.database import (
-    NO_POSTGRES,
-    POSTGRES_URL,
-    create_database,
-    drop_database,
-    new_database_name,
-)
+from tests.support.database import downgrade
 
 WHEN = dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)
 GRANTED = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
@@ -65,30 +53,6 @@ OLD_REPORTS = sa.table(
     sa.column("created_at", UTCDateTime()),
     sa.column("updated_at", UTCDateTime()),
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A database with nothing in it (not even migrations), on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    name = new_database_name()
-    await create_database(POSTGRES_URL, name)
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    await drop_database(POSTGRES_URL, name)
-
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    def run(connection: Connection) -> None:
-        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
 
 
 def _user(user_id: int, name: str, **values: object) -> dict[str, object]:
@@ -222,7 +186,7 @@ async def test_roles_move_to_their_table_and_home_villages_are_repaired(
             assert head is not None
             later = GRANTED + dt.timedelta(days=1)
             await staff.grant(session, head, "coordinator", "50", later)
-        await _downgrade(engine, "0007")
+        await downgrade(engine, "0007")
         assert await current_revision(engine) == "0007"
         async with engine.connect() as conn:
             old = {

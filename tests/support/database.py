@@ -11,11 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from alembic import command
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.areas import sync_areas
 from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
+from storage.migrate import alembic_config, upgrade
 
 POSTGRES_URL = os.environ.get("FIELDBOT_TEST_POSTGRES_URL")
 NO_POSTGRES = (
@@ -35,6 +37,7 @@ DATA_TABLES = (
     "conversations",
     "reference_counters",
     "inbox",
+    "villages",
     "users",
 )
 
@@ -54,6 +57,18 @@ async def migrate(url: str) -> None:
             await sync_areas(session)
     finally:
         await engine.dispose()
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the database at `engine` down to `revision`."""
+
+    def run(connection: Connection) -> None:
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
 
 
 def asyncpg_dsn(url: str) -> str:
