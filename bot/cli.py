@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -406,6 +407,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fieldbot: database error: {error.orig or error}", file=sys.stderr)
         print(f"  (DATABASE_URL points at {_safe_url(settings)})", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `fieldbot … | head`: the reader has what it wanted
+        # Python would complain again when it flushes standard output at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a command stopped by SIGPIPE
     except OSError as error:
         if isinstance(error, ConnectionError) or error.errno in (111, 113, 110):
             print(

@@ -193,6 +193,15 @@ def test_fieldbot_runs_as_a_process_of_its_own(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("fieldbot: invalid setting: FIELDBOT_TIMEZONE")
     assert "Traceback" not in bad.stderr
+    # Read by a pipe that closes early (`| head`): no "cannot reach the database".
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "areas", "search", "เมือง", "--limit", "100"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # before the command writes: its first line finds the pipe closed
+    assert reader.wait(timeout=120) in (0, 141)
+    assert b"database" not in reader.stderr.read()
 
 
 def test_help_explains_commands() -> None:
