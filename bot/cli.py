@@ -236,6 +236,25 @@ def _parser() -> argparse.ArgumentParser:
         help=f"how many people may use it (1 to {MAX_USES}; default 1)",
     )
 
+    desk_parser = commands.add_parser(
+        "desk", help="the web desk: sign-in links and sessions",
+        description="The web desk at /desk/ on the `fieldbot serve` server. Staff get a "
+        "sign-in link by typing /desk in the chat; an admin can make one here.",
+    )  # fmt: skip
+    desk_commands = desk_parser.add_subparsers(dest="desk_command", required=True, metavar="CMD")
+    link = desk_commands.add_parser(
+        "link", help="make a one-time sign-in link for a staff member",
+        description="Print a sign-in link for the user (it works once, within 10 minutes). "
+        "It points at FIELDBOT_PUBLIC_URL, else at FIELDBOT_HOST:FIELDBOT_PORT.",
+        epilog="example: fieldbot desk link --user 42",
+    )  # fmt: skip
+    link.add_argument("--user", type=_row_id, required=True, help="the user's id (users list)")
+    end = desk_commands.add_parser(
+        "revoke", help="sign a person out of the desk everywhere",
+        description="End every desk session of the user, and spend their unused links.",
+    )  # fmt: skip
+    end.add_argument("--user", type=_row_id, required=True, help="the user's id (users list)")
+
     users = commands.add_parser(
         "users",
         help="list users; grant or revoke staff roles",
@@ -488,6 +507,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _invite(args, settings)
     if args.command == "users":
         return await _users(args, settings)
+    if args.command == "desk":
+        return await _desk(args, settings)
     if args.command == "outbox":
         return await _outbox(args, settings)
     if args.command == "broadcast":
@@ -660,6 +681,34 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"user {user.id}: {removed} staff role(s) taken away")
             left = await staff.assignments(session, user.id or 0)
             print("staff roles now: " + (", ".join(f"{r} of {a}" for r, a in left) or "none"))
+    finally:
+        await core.close()
+    return 0
+
+
+async def _desk(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import build_core
+    from storage import desk, staff
+    from storage.models import User
+
+    core = await build_core(settings)
+    try:
+        async with core.writing(), core.sessions() as session, session.begin():
+            user = await session.get(User, args.user)
+            if user is None:
+                raise SystemExit(f"fieldbot: no user with id {args.user}")
+            now = core.clock()
+            if args.desk_command == "revoke":
+                ended = await desk.revoke_user(session, args.user, now)
+                print(f"user {args.user}: {ended} desk session(s) ended")
+                return 0
+            if not await staff.assignments(session, args.user):
+                raise SystemExit(
+                    f"fieldbot: user {args.user} holds no staff role: the desk is for staff "
+                    "(see 'users grant')"
+                )
+            token = await desk.new_link(session, args.user, now)
+        print(f"{settings.desk_url}/desk/login?token={token}")
     finally:
         await core.close()
     return 0

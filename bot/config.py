@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(default=None, validation_alias="FIELDBOT_SECRET_KEY")
     # How long a photo link works (rounded up to the next midnight, UTC).
     media_link_days: int = Field(default=30, validation_alias="FIELDBOT_MEDIA_LINK_DAYS", ge=1)
+    # The web desk (/desk/): a session not used for this long ends (sign in again from chat).
+    desk_idle_minutes: int = Field(
+        default=240, validation_alias="FIELDBOT_DESK_IDLE_MINUTES", ge=1, le=60 * 24 * 30
+    )
+    # The desk map's tiles: a URL template with {z}/{x}/{y}, and the attribution it requires.
+    map_tiles: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        validation_alias="FIELDBOT_MAP_TILES",
+    )
+    map_attribution: str = Field(
+        default="&copy; OpenStreetMap contributors", validation_alias="FIELDBOT_MAP_ATTRIBUTION"
+    )
     # How long a dispatcher may hold claimed pushes before another may take them back (a
     # dispatcher that died mid-delivery leaves its rows for this long).
     outbox_lease_seconds: float = Field(
@@ -270,6 +282,13 @@ class Settings(BaseSettings):
             "urgent": dt.timedelta(minutes=self.escalate_urgent_minutes),
             "normal": dt.timedelta(minutes=self.escalate_normal_minutes),
         }
+
+    @property
+    def desk_url(self) -> str:
+        """Where the desk's sign-in links point: the public address, else this server's own."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -15,7 +15,7 @@ from importlib.metadata import version
 from aiohttp import web
 from sqlalchemy import text
 
-from bot import media_links
+from bot import desk, media_links
 from bot.channels import catalog, registry
 from bot.channels.base import Channel, Receive
 from bot.config import Settings
@@ -86,6 +86,7 @@ def build_app(core: Core, *, dispatch: bool = True) -> web.Application:
         app.router.add_get(
             "/media/{name}", media_links.handler(core.settings, lambda: core.clock())
         )
+    desk.mount(app, core)
     channels = registry.open_server_channels(core)
     app[CHANNELS_KEY] = channels
     for channel in channels.values():

@@ -163,6 +163,7 @@ class Core:
             escalate_max_times=self.settings.escalate_max_times,
             quiet_hours=self.settings.quiet_hours,
             emergency_contact=self.settings.emergency_contact,
+            desk_url=self.settings.desk_url,
         )
 
     def not_before(self) -> dt.datetime:

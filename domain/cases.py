@@ -23,7 +23,7 @@ from handlers.dates import format_date, format_day_time
 from handlers.engine import CaseCommand, CaseFeedback, Env, StaffQuery, Submitted
 from handlers.messages import Outgoing
 from handlers.router import describe_staff_area
-from storage import cases, completeness, outbox, repo, staff
+from storage import cases, completeness, desk, outbox, repo, staff
 from storage.models import Report, User
 
 log = logging.getLogger(__name__)
@@ -301,6 +301,11 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
         return [Outgoing(t(lang, "case.summary", **numbers)), menu]
     if event.kind == "completeness":
         return [await _completeness(session, env, user, held), menu]
+    if event.kind == "desk":  # a one-time sign-in link to the web desk
+        token = await desk.new_link(session, user.id or 0, env.now)
+        url = f"{turn.rules.desk_url}/desk/login?token={token}"
+        minutes = int(desk.LINK_TTL.total_seconds() // 60)
+        return [Outgoing(t(lang, "desk.link", url=url, minutes=minutes)), menu]
     if event.kind == "activities":
         reports = await cases.recent_activities(session, policy.visible_reports(held))
         if not reports:

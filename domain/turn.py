@@ -30,6 +30,7 @@ class Rules:
     escalate_max_times: int = 3
     quiet_hours: str = ""  # "HH:MM-HH:MM" in local time, or empty
     emergency_contact: str = "1784"
+    desk_url: str = "http://127.0.0.1:8080"  # where desk sign-in links point
 
 
 @dataclass

@@ -64,7 +64,8 @@ class StaffQuery:
     """Domain event: a staff member asks for open cases (a page), a case by its reference, the
     district summary, or recent activity reports."""
 
-    kind: str  # cases | case | summary | activities | completeness | broadcast | broadcasts
+    # cases | case | summary | activities | completeness | broadcast | broadcasts | desk
+    kind: str
     page: int = 0
     reference: str | None = None
     # A case button's label typed ("รับเรื่อง PRB-2569-000123"): do it to the case named, or,

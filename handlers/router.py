@@ -42,7 +42,9 @@ from handlers.messages import Choice, Inbound, Outgoing, PhotoRef
 from handlers.thai import fix_keyboard_layout, has_title, match_choice, normalize_digits
 
 MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
-STAFF_ITEMS = ("cases", "summary", "activities", "completeness", "broadcast", "broadcasts")
+STAFF_ITEMS = (
+    "cases", "summary", "activities", "completeness", "broadcast", "broadcasts", "desk",
+)  # fmt: skip
 ALL_ITEMS = (*MENU_ITEMS, *STAFF_ITEMS)
 REFERENCE = re.compile(r"\b(?:PRB|ACT)-\d{4}-\d{6}\b", re.IGNORECASE)
 MENU_FORMS = {"activity": "activity", "problem": "problem", "language": "language", "area": "area"}

@@ -123,6 +123,41 @@ class Village(SQLModel, table=True):
     )
 
 
+class DeskLink(SQLModel, table=True):
+    """A one-time sign-in link to the web desk, sent to a staff member in chat (or made by
+    `fieldbot desk link`): only its SHA-256 is kept, it works once, within its expiry."""
+
+    __tablename__ = "desk_links"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    used_at: dt.datetime | None = _optional_when()
+
+
+class DeskSession(SQLModel, table=True):
+    """A signed-in desk session: the cookie holds a random id, the table its SHA-256. It ends
+    when revoked (signing out, `fieldbot desk revoke`) or after its idle time; `csrf` is the
+    token its forms carry."""
+
+    __tablename__ = "desk_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf: str = Field(max_length=64)
+    language: str | None = Field(default=None, max_length=8)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    seen_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    revoked_at: dt.datetime | None = _optional_when()
+
+
 class Meta(SQLModel, table=True):
     __tablename__ = "meta"
 

@@ -25,6 +25,8 @@ NO_POSTGRES = (
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
 DATA_TABLES = (
+    "desk_sessions",
+    "desk_links",
     "job_runs",
     "reminders_sent",
     "outbox",

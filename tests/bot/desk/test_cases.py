@@ -1,0 +1,103 @@
+"""The desk's cases: the list an officer sees (theirs only, filtered, paged), a case with its
+photos, and the chat's actions taken from the desk, with the reporter told on the platform."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import SecretStr
+
+from tests.bot.desk.test_auth import CSRF, _sign_in
+from tests.bot.test_alerts import _urgent_problem
+from tests.support.desk import link_from_chat, officer
+from tests.support.fake_line import LineEvents
+from tests.support.platforms import Platforms, line_texts
+
+CASE = "PRB-2569-000001"
+
+
+async def _csrf(p: Platforms, path: str = "/desk/") -> str:
+    found = CSRF.search(await (await p.client.get(path)).text())
+    assert found is not None
+    return found.group(1)
+
+
+async def test_an_officer_works_a_case_from_the_desk(platforms: Platforms) -> None:
+    p = platforms
+    who = await officer(p)
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await _urgent_problem(p, villager, photos=2, phone="0812345678")
+    await _sign_in(p, await link_from_chat(p, who))
+    listed = await (await p.client.get("/desk/")).text()
+    assert CASE in listed and "น้ำท่วม" in listed and "ด่วนมาก" in listed
+    page = await (await p.client.get(f"/desk/cases/{CASE}")).text()
+    assert "0812345678" in page and "สมชาย ใจดี" in page
+    assert f"/desk/cases/{CASE}/photos/1" in page and 'id="map"' in page
+    shown = await p.client.get(f"/desk/cases/{CASE}/photos/1")
+    assert shown.status == 200 and shown.content_type == "image/png"
+    token = CSRF.search(page)
+    assert token is not None
+    since = len(p.line.calls)
+    acted = await p.client.post(
+        f"/desk/cases/{CASE}/act", data={"csrf": token.group(1), "action": "ack"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert acted.status == 303 and acted.headers["Location"].endswith("?done=ack")
+    await p.deliver()
+    told = line_texts(p, villager.user_id, since)
+    assert any(CASE in t and "รับเรื่อง" in t for t in told), told
+    page = await (await p.client.get(f"/desk/cases/{CASE}?done=ack")).text()
+    assert "รับเรื่องแล้ว ผู้แจ้งได้รับแจ้งแล้ว" in page and "ปลัดสมศักดิ์" in page
+    again = await p.client.post(
+        f"/desk/cases/{CASE}/act", data={"csrf": token.group(1), "action": "ack"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert again.headers["Location"].endswith("?done=too_late")
+    resolved = await p.client.post(
+        f"/desk/cases/{CASE}/act",
+        data={"csrf": token.group(1), "action": "resolve", "note": "ซ่อมสะพานแล้ว"},
+        allow_redirects=False,
+    )
+    assert resolved.headers["Location"].endswith("?done=resolve")
+    await p.deliver()
+    assert any("ซ่อมสะพานแล้ว" in t for t in line_texts(p, villager.user_id, since))
+
+
+async def test_another_districts_officer_sees_nothing_of_it(platforms: Platforms) -> None:
+    p = platforms
+    p.core.settings.public_url = None
+    p.core.settings.secret_key = SecretStr("k")
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photos=1)
+    other = await officer(p, "Uother000000000000", area="5002", name="ปลัดแม่ริม")
+    await _sign_in(p, await link_from_chat(p, other))
+    listed = await (await p.client.get("/desk/?status=open")).text()
+    assert CASE not in listed and "ไม่พบเรื่อง" in listed
+    for path in (f"/desk/cases/{CASE}", f"/desk/cases/{CASE}/photos/0"):
+        assert (await p.client.get(path)).status == 404
+    token = await _csrf(p)
+    refused = await p.client.post(f"/desk/cases/{CASE}/act",
+                                  data={"csrf": token, "action": "ack"})  # fmt: skip
+    assert refused.status == 404
+
+
+async def test_filters_narrow_the_list(platforms: Platforms) -> None:
+    p = platforms
+    who = await officer(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    await _sign_in(p, await link_from_chat(p, who))
+
+    async def found(query: str) -> bool:
+        return CASE in await (await p.client.get(f"/desk/{query}")).text()
+
+    assert await found("?status=received&category=flood&urgency=very_urgent")
+    assert await found("?area=5001") and await found("?area=500108&village=3")
+    assert not await found("?area=500108&village=4")
+    assert not await found("?status=resolved") and not await found("?category=drought")
+    assert await found("?q=000001") and not await found("?q=000002")
+    assert not await found("?reopened=1") and not await found("?rating=5")
+    assert await found("?since=2026-01-01") and not await found("?until=2020-01-01")
+    fragment = await (
+        await p.client.get("/desk/?status=open", headers={"HX-Request": "true"})
+    ).text()
+    assert "<html" not in fragment and CASE in fragment  # htmx swaps the table only
+    assert re.search(r"พบ 1 เรื่อง", fragment)
