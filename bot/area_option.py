@@ -51,11 +51,13 @@ def area_option(
     *,
     option: str = "--area",
     other_level: str | None = None,
+    exact: bool = False,
 ) -> str:
     """The area code `text` stands for (TH, or a province, district or subdistrict code), of
     one of `levels`. Anything else ends the command (exit status 2) with one line saying why,
     followed by the areas it could mean. `other_level` is what to say of an area of another
-    level (by default: which levels the option takes)."""
+    level (by default: which levels the option takes). `exact` (an area a permission is given
+    for): a name must be the area's full name, neither a typo nor without its เมือง."""
     directory = AreaDirectory()
     found = directory.resolve(text, levels)
     place = found.place
@@ -82,6 +84,10 @@ def area_option(
         why = other_level or f"{option} takes {takes(levels)} here"
         _refuse(f"{option} {shown} is {place.name_th} / {place.name_en}, {_A_LEVEL[level]}: "
                 f"{why}")  # fmt: skip
+    if exact and (found.guessed or found.inferred):  # a permission is never given on a guess
+        _refuse(f"{option} {text!r} is not the full name of an area; did you mean "
+                f"{place.code} {place.name_th} / {place.name_en}? Give its code or its full "
+                "name")  # fmt: skip
     if found.by_name:
         nearest = " (the nearest name)" if found.guessed else ""
         print(f"{option} {text!r}: {place.code} {place.name_th} / {place.name_en}, "

@@ -101,8 +101,12 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("csv", "xlsx"), default="csv", help="file format (default csv)"
     )
     export.add_argument("--kind", choices=("activity", "problem"), help="only this kind")
-    export.add_argument("--province", metavar="CODE", help="only this province (2 digits)")
-    export.add_argument("--district", metavar="CODE", help="only this district (4 digits)")
+    export.add_argument(
+        "--area", metavar="AREA",
+        help=f"only this area: TH, a province or a district. {AREA_NAMES}",
+    )  # fmt: skip
+    export.add_argument("--province", metavar="AREA", help="only this province (50, เชียงใหม่)")
+    export.add_argument("--district", metavar="AREA", help="only this district (5001, เมืองเชียงใหม่)")
     export.add_argument(
         "--since",
         metavar="DATE",
@@ -602,8 +606,9 @@ def _check_area(role: str, text: str) -> str:
     from bot.area_option import area_option
 
     return area_option(
-        text, ROLE_LEVELS[role], other_level=f"not an area for {_a(role)} ({ROLE_AREAS})"
-    )
+        text, ROLE_LEVELS[role], other_level=f"not an area for {_a(role)} ({ROLE_AREAS})",
+        exact=True,
+    )  # fmt: skip
 
 
 def _areas(args: argparse.Namespace) -> int:
@@ -831,6 +836,29 @@ def _photo_cells(
     return links, None
 
 
+def _export_area(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The province and district an export is narrowed to, from --area, --province and
+    --district (codes or names; an area that does not exist is refused, never exported as
+    nothing)."""
+    from bot.area_option import area_option
+
+    province = (
+        area_option(args.province, ("province",), option="--province") if args.province else None
+    )
+    district = (
+        area_option(args.district, ("district",), option="--district") if args.district else None
+    )
+    if args.area:
+        area = area_option(args.area, ("national", "province", "district"))
+        if len(area) == 2:
+            province = area
+        elif len(area) == 4:
+            district = area
+    if province and district and not district.startswith(province):
+        raise SystemExit(f"fieldbot: district {district} is not in province {province}")
+    return province, district
+
+
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
     import csv
 
@@ -841,9 +869,8 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit("fieldbot: --out - writes CSV only; give a file name for xlsx")
     if args.photos is not None and args.photos.exists() and not args.photos.is_dir():
         raise SystemExit(f"fieldbot: --photos: {args.photos} is a file, not a directory")
-    where = export.ExportFilter(
-        args.kind, args.province, args.district, _since(args.since, settings)
-    )
+    province, district = _export_area(args)
+    where = export.ExportFilter(args.kind, province, district, _since(args.since, settings))
     lang: str = args.lang or settings.default_language
     photos, hint = _photo_cells(args, settings)
     core = await build_core(settings)

@@ -256,7 +256,15 @@ async def feedback(turn: Turn, event: CaseFeedback) -> list[Outgoing]:
     """The reporter says it is fixed (then rates it) or not fixed (the case reopens)."""
     session, env, user = turn.session, turn.env, turn.user
     t, lang = env.i18n.t, turn.lang
-    report = await session.get(Report, event.report_id)
+    if event.report_id == 0:  # typed, not tapped: their latest case waiting for this answer
+        report = await cases.awaiting_feedback(
+            session, user.id or 0, rating=event.stars is not None
+        )
+        if report is None:
+            menu = router.menu_message(user_view(user, turn.held), env, lang)
+            return [Outgoing(t(lang, "feedback.nothing")), menu]
+    else:
+        report = await session.get(Report, event.report_id)
     if report is None or report.reporter_id != user.id:
         return [Outgoing(t(lang, "case.not_allowed"))]
     if report.status != v.RESOLVED:  # an old button: only a resolved case is confirmed or rated
@@ -320,14 +328,19 @@ async def query(turn: Turn, event: StaffQuery) -> list[Outgoing]:
                            activity=label, participants=people))  # fmt: skip
         return [Outgoing("\n".join(lines)), menu]
     page = max(event.page, 0)
+    # "รับเรื่อง" typed without saying which case: the cases it can be done to, each button
+    # doing it.
+    fits = cases.TRANSITIONS[event.action][0] if event.action else v.OPEN_STATUSES
     found, total = await cases.open_cases(
-        session, policy.visible_reports(held), offset=page * views.PAGE_SIZE, limit=views.PAGE_SIZE
-    )
+        session, policy.visible_reports(held), offset=page * views.PAGE_SIZE,
+        limit=views.PAGE_SIZE, statuses=tuple(s for s in v.OPEN_STATUSES if s in fits),
+    )  # fmt: skip
     listed = [case_view(r, None) for r in found]
-    if event.action is not None and found:  # "รับเรื่อง" typed without saying which case
+    if event.action is not None and found:
         label = t(lang, f"case.action.{event.action}")
         which = t(lang, "case.which", action=label, reference=found[0].reference)
-        return [Outgoing(which), views.case_list(listed, page, total, lang, env)]
+        return [Outgoing(which),
+                views.case_list(listed, page, total, lang, env, action=event.action)]  # fmt: skip
     return [views.case_list(listed, page, total, lang, env)]
 
 

@@ -67,6 +67,8 @@ class Resolved:
     by_name: bool = False
     guessed: bool = False
     named_alike: bool = False
+    # Taken by a name without its เมือง (เชียงใหม่ for อ.เมืองเชียงใหม่), not its full name.
+    inferred: bool = False
 
 
 def _place(area: object) -> Place:
@@ -188,13 +190,18 @@ def _by_name(text: str, places: list[Place], levels: Collection[str]) -> Resolve
     full = [p for p in exact if key in {name_key(name) for name in _names(p)}]
     for tier in (full, exact):  # an area of `levels`, when one of either tier is
         fitting_named = [p for p in tier if level_of(p.code) in levels]
+        # A province shares its name with a subdistrict somewhere (เชียงใหม่ is also a
+        # subdistrict in ร้อยเอ็ด): the province is what a name alone means.
+        provinces = [p for p in fitting_named if level_of(p.code) == "province"]
+        if len(fitting_named) > 1 and len(provinces) == 1:
+            fitting_named = provinces
         if len(fitting_named) == 1:
-            return Resolved(fitting_named[0], by_name=True)
+            return Resolved(fitting_named[0], by_name=True, inferred=tier is not full)
         if fitting_named:
             return Resolved(None, tuple(fitting_named), by_name=True, named_alike=True)
     for tier in (full, exact):  # else the one area of the name, whatever its level
         if len(tier) == 1:
-            return Resolved(tier[0], by_name=True)
+            return Resolved(tier[0], by_name=True, inferred=tier is not full)
         if tier:
             return Resolved(None, tuple(tier), by_name=True, named_alike=True)
     fitting = [(p, score) for p, score in scored if level_of(p.code) in levels] or scored

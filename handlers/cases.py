@@ -211,7 +211,11 @@ def more_photos(case: CaseView, lang: str, env: Env) -> list[Outgoing]:
 _OPEN = vocab.OPEN_STATUSES
 
 
-def case_list(cases: list[CaseView], page: int, total: int, lang: str, env: Env) -> Outgoing:
+def case_list(
+    cases: list[CaseView], page: int, total: int, lang: str, env: Env, action: str = "show"
+) -> Outgoing:
+    """A page of open cases, each a button that shows it (or, `action`, does that to it: the
+    answer to "which case?" after a case button's label was typed)."""
     t = env.i18n.t
     if not cases:
         return Outgoing(t(lang, "case.list_empty"))
@@ -226,7 +230,7 @@ def case_list(cases: list[CaseView], page: int, total: int, lang: str, env: Env)
         lines.append(
             f"• {case.reference} · {urgency} · {category} · {t(lang, f'status.{case.status}')}"
         )
-        choices.append(Choice(case_value(case.report_id, "show"), case.reference))
+        choices.append(Choice(case_value(case.report_id, action), case.reference))
     if page + 1 < pages:
         choices.append(Choice(f"{PAGE_PREFIX}{page + 1}", t(lang, "nav.more", page=page + 1,
                                                                pages=pages)))  # fmt: skip

@@ -213,6 +213,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             return Result([], [ShowMyReports(reference=found.group(0).upper())], None)
     if query is not None:
         return Result([], [query], None)
+    answer = _typed_feedback(inbound, env) if user.registered else None
+    if answer is not None:  # "แก้ไขแล้ว", "ยังไม่ได้แก้", "5 ดาว": the buttons of a notice, typed
+        return Result([], [answer], None)
     item = _menu_item(inbound, user, env)
     if item is None:
         if command == "menu":
@@ -349,6 +352,29 @@ def _staff_query(inbound: Inbound, user: UserView, env: Env) -> StaffQuery | Non
     if action is not None:
         return StaffQuery("cases", action=action)
     return None
+
+
+_STARS = re.compile(r"^(?:ให้\s*)?([1-5])\s*(?:ดาว|stars?|⭐|★)", re.IGNORECASE)
+
+
+def _typed_feedback(inbound: Inbound, env: Env) -> CaseFeedback | None:
+    """A reporter's answer to "is it really fixed?" or to the rating, typed instead of tapped:
+    for their latest resolved case (report id 0: the domain finds it)."""
+    if inbound.kind != "text" or len(inbound.text) > 40:
+        return None
+    text = normalize_digits(inbound.text).strip()
+    stars = _STARS.match(text)
+    if stars:
+        return CaseFeedback(0, stars=int(stars.group(1)))
+    only = text.replace(" ", "")
+    if only and set(only) <= {"⭐", "★"} and len(only) <= 5:
+        return CaseFeedback(0, stars=len(only))
+    options = [
+        (answer, (*env.i18n.variants(f"feedback.{key}"), *env.i18n.words(f"feedback.{key}.also")))
+        for answer, key in (("yes", "fixed"), ("no", "not_fixed"))
+    ]
+    found = match_choice(text, options)
+    return CaseFeedback(0, fixed=found == "yes") if found else None
 
 
 def _case_action(text: str, env: Env) -> str | None:

@@ -115,10 +115,16 @@ async def latest_notes(session: AsyncSession, report_ids: list[int]) -> dict[int
 
 
 async def open_cases(
-    session: AsyncSession, visible: ColumnElement[bool], *, offset: int = 0, limit: int = 10
+    session: AsyncSession,
+    visible: ColumnElement[bool],
+    *,
+    offset: int = 0,
+    limit: int = 10,
+    statuses: tuple[str, ...] = OPEN,
 ) -> tuple[list[Report], int]:
-    """Open cases among `visible`, most urgent first, then oldest; and how many in all."""
-    base = select(Report).where(col(Report.kind) == "problem", col(Report.status).in_(OPEN))
+    """Open cases among `visible` (those in `statuses`), most urgent first, then oldest; and
+    how many in all."""
+    base = select(Report).where(col(Report.kind) == "problem", col(Report.status).in_(statuses))
     scoped = _scope(base, visible)
     urgency = case(URGENCY_ORDER, value=col(Report.urgency), else_=3)
     query = scoped.order_by(urgency, col(Report.created_at), col(Report.id))
@@ -126,11 +132,27 @@ async def open_cases(
     count_query = _scope(
         select(func.count())
         .select_from(Report)
-        .where(col(Report.kind) == "problem", col(Report.status).in_(OPEN)),
+        .where(col(Report.kind) == "problem", col(Report.status).in_(statuses)),
         visible,
     )
     total = int((await session.execute(count_query)).scalar_one())
     return rows, total
+
+
+async def awaiting_feedback(
+    session: AsyncSession, reporter_id: int, *, rating: bool
+) -> Report | None:
+    """The reporter's latest resolved problem (for a rating: one not rated yet): what a typed
+    "แก้ไขแล้ว" or "5 ดาว" answers."""
+    query = select(Report).where(
+        col(Report.reporter_id) == reporter_id,
+        col(Report.kind) == "problem",
+        col(Report.status) == v.RESOLVED,
+    )
+    if rating:
+        query = query.where(col(Report.rating).is_(None))
+    found = await session.execute(query.order_by(col(Report.resolved_at).desc()).limit(1))
+    return found.scalar_one_or_none()
 
 
 async def by_reference(session: AsyncSession, reference: str) -> Report | None:

@@ -52,9 +52,10 @@ class Turn:
         return self.env.i18n.t(self.lang, key, **params)
 
     def also(self, key: str) -> tuple[str, ...]:
-        """The other words people type for the button labelled `key`, in every language: the
-        catalog's `<key>.also`, separated by `|` (an office may add its own)."""
-        return self.env.i18n.words(f"{key}.also")
+        """The other words people type for the button labelled `key`, in every language: its
+        label in the other languages, and the catalog's `<key>.also`, separated by `|` (an
+        office may add its own)."""
+        return (*self.env.i18n.variants(key), *self.env.i18n.words(f"{key}.also"))
 
 
 # What one input meant to the current step.

@@ -505,8 +505,12 @@ async def test_officers_type_menu_and_button_labels(platforms: Platforms) -> Non
     assert any("เรื่องที่รอดำเนินการ 1 เรื่อง" in t for t in await said("1"))
     assert any("เรื่องค้าง: 1" in t for t in await said("สรปภาพรวม"))  # typo forgiven
     assert any("เรื่องที่รอดำเนินการ 1 เรื่อง" in t for t in await said("เรื่องที่รอดำเนินการ"))
+    since = len(p.line.calls)
     which = await said("รับเรื่อง")
     assert "รับเรื่อง PRB-2569-000001" in which[0] and len(which) == 2
+    # The list's buttons do the action itself, not only show the case.
+    sent = json.dumps([c.body for c in p.line.calls[since:]])
+    assert ':ack"' in sent and ':show"' not in sent
     assert any("รับเรื่องแล้ว" in t or "PRB-2569-000001" in t
                for t in await said("รับเรื่อง PRB-2569-000001"))  # fmt: skip
     async with p.core.sessions() as session:
@@ -726,6 +730,35 @@ async def test_feedback_only_for_a_resolved_case_and_rated_once(platforms: Platf
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.rating == 4
+
+
+async def test_a_reporter_types_the_feedback_answers(platforms: Platforms) -> None:
+    """The notice's buttons typed, as in a chat where they scrolled away: "แก้ไขแล้วค่ะ" then
+    "5 ดาว" rate the latest resolved case; "ยังไม่ได้แก้" reopens it; with nothing resolved
+    the reporter is told so."""
+    from storage.models import Report
+
+    p = platforms
+    officer, _ = await _officers(p)
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await _urgent_problem(p, villager, photo=False)
+    case_id = await _problem_id(p)
+    since = len(p.line.calls)
+    await p.line_say(villager, "แก้ไขแล้วค่ะ")
+    assert any("ไม่มีเรื่องของคุณที่รอคำตอบนี้" in t for t in line_texts(p, villager.user_id, since))
+    await p.line_send(officer, officer.postback(f"case:{case_id}:resolve"))
+    await p.line_say(officer, "เรียบร้อย", "ไม่มีรูป", "ยืนยัน")
+    since = len(p.line.calls)
+    await p.line_say(villager, "แก้ไขแล้วค่ะ")
+    assert any("ให้คะแนน" in t for t in line_texts(p, villager.user_id, since))
+    await p.line_say(villager, "5 ดาว")
+    async with p.core.sessions() as session:
+        report = await session.get(Report, case_id)
+        assert report is not None and report.rating == 5
+    await p.line_say(villager, "ยังไม่ได้แก้")
+    async with p.core.sessions() as session:
+        report = await session.get(Report, case_id)
+        assert report is not None and report.status == "received" and report.reopen_count == 1
 
 
 async def test_one_chat_paced_at_one_a_second_does_not_hold_up_the_others(

@@ -329,6 +329,12 @@ def test_area_options_take_a_name_that_names_one_area(database_url: str, tmp_pat
     assert all("  district  " in line for line in districts[:-1])
     unknown = run_cli(["invite", "create", "--role", "officer", "--area", "ไม่มีที่ไหนเลย"], env)
     assert unknown.code == 2 and "no area has a name like this" in unknown.err
+    # A role is never given on a guess: เชียงใหม่ is not the name of อ.เมืองเชียงใหม่.
+    guessed = run_cli(["invite", "create", "--role", "officer", "--area", "เชียงใหม่"], env)
+    assert guessed.code == 2 and "is not the full name of an area" in guessed.err
+    assert "5001 เมืองเชียงใหม่" in guessed.err
+    typo = run_cli(["invite", "create", "--role", "officer", "--area", "แม่ริn"], env)
+    assert typo.code == 2 and typo.out == ""
     province = run_cli(["invite", "create", "--role", "officer", "--area", "จ.ลำพูน"], env)
     assert province.code == 2
     assert "is ลำพูน / Lamphun, a province: not an area for an officer" in province.err
@@ -343,6 +349,25 @@ def test_area_options_take_a_name_that_names_one_area(database_url: str, tmp_pat
     assert granted.code == 0 and "officer of 5014" in granted.out
     revoked = run_cli(["users", "revoke", user_id, "--area", "San Sai"], env)
     assert revoked.code == 0 and "1 staff role(s) taken away" in revoked.out
+
+
+def test_export_areas_are_checked_not_exported_as_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = _env(database_url, tmp_path)
+    for option, value, said in (
+        ("--province", "xyz", "no area has a name like this"),
+        ("--district", "50", "--district takes a district here"),
+        ("--province", "5001", "--province takes a province here"),
+        ("--area", "99", "no area has this code"),
+    ):
+        refused = run_cli(["reports", "export", "--out", "-", option, value], env)
+        assert refused.code == 2 and said in refused.err, refused.err
+    named = run_cli(["reports", "export", "--out", "-", "--area", "เชียงใหม่"], env)
+    assert named.code == 0 and "50 เชียงใหม่ / Chiang Mai, a province" in named.err
+    apart = run_cli(["reports", "export", "--out", "-", "--province", "51", "--district", "5001"],
+                    env)  # fmt: skip
+    assert apart.code != 0 and "is not in province 51" in apart.err
 
 
 def test_every_command_and_subcommand_has_a_description() -> None:

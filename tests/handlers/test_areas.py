@@ -97,14 +97,17 @@ def test_a_name_of_one_area_resolves_in_thai_or_english_with_or_without_its_pref
 
 
 def test_a_name_several_areas_share_is_not_resolved_and_lists_them() -> None:
-    found = AreaDirectory().resolve("เชียงใหม่")  # the province, and ต.เชียงใหม่ in ร้อยเอ็ด
-    assert found.place is None and found.named_alike
-    assert [p.code for p in found.candidates] == ["50", "450802"]
+    # The province, and ต.เชียงใหม่ in ร้อยเอ็ด: the province is what the name alone means.
+    found = AreaDirectory().resolve("เชียงใหม่")
+    assert found.place is not None and found.place.code == "50" and not found.inferred
+    several = AreaDirectory().resolve("เมือง", ("subdistrict",))
+    assert several.place is None and len(several.candidates) > 1
     # The prefix, or what the option takes, says which.
     assert _resolved("จ.เชียงใหม่") == "50" and _resolved("ต.เชียงใหม่") == "450802"
     assert _resolved("เชียงใหม่", ("national", "province")) == "50"
     # For a district, เชียงใหม่ is อ.เมืองเชียงใหม่, as in the chat's area question.
     assert _resolved("เชียงใหม่", ("district",)) == "5001"
+    assert AreaDirectory().resolve("เชียงใหม่", ("district",)).inferred  # not its full name
     mueang = AreaDirectory().resolve("เมือง", ("district",))
     assert mueang.place is None and len(mueang.candidates) > 70
 

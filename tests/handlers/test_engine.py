@@ -1290,3 +1290,13 @@ def test_back_from_which_one_shows_every_option(chat: Chat) -> None:
     assert chat.t("choice.problem_categories.waste") in chat.labels
     chat.send("ขยะ")
     assert chat.answers["category"] == "waste"
+
+
+def test_a_buttons_label_in_the_other_language_is_understood(env: Env) -> None:
+    """An English-speaking villager who types the Thai label ไม่มีรูป (the words around them
+    are Thai) gets no photos, as a Thai one who types "no photo"."""
+    chat = Chat(env, replace(REGISTERED, language="en"))
+    chat.send("activity")
+    chat.fill(ACTIVITY_ANSWERS, until="photos")
+    chat.send("ไม่มีรูป")
+    assert chat.step == "confirm" and chat.answers["photos"] == []

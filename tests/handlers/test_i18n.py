@@ -253,3 +253,11 @@ def test_real_catalogs_fall_back_for_a_missing_english_entry(tmp_path: Path) -> 
 
 def test_load_only_some_languages() -> None:
     assert set(load_catalogs(languages=["en"])) == {"en"}
+
+
+def test_no_sentence_shows_a_backslash_and_n(raw: dict[str, dict[str, str]]) -> None:
+    """A line break is written \\n in a catalog; written \\\\n it reaches the user as the two
+    characters "\\n" (a broadcast preview did)."""
+    shown = [(lang, key) for lang, catalog in raw.items() for key, text in catalog.items()
+             if "\\n" in text]  # fmt: skip
+    assert shown == []

@@ -990,3 +990,26 @@ def test_change_area_from_the_menu_can_change_only_the_village(chat: Chat) -> No
     assert isinstance(submitted, Submitted)
     assert submitted.answers["area"] == {"province_code": "50", "district_code": "5001",
                                          "subdistrict_code": "500101", "village_no": 5}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("typed", "event"),
+    [
+        ("แก้ไขแล้วค่ะ", CaseFeedback(0, fixed=True)),
+        ("Yes, fixed", CaseFeedback(0, fixed=True)),
+        ("ยังไม่ได้แก้", CaseFeedback(0, fixed=False)),
+        ("5 ดาว", CaseFeedback(0, stars=5)),
+        ("ให้ ๔ ดาวค่ะ", CaseFeedback(0, stars=4)),
+        ("⭐⭐⭐", CaseFeedback(0, stars=3)),
+        ("3 stars", CaseFeedback(0, stars=3)),
+    ],
+)
+def test_a_reporter_types_a_notices_buttons(chat: Chat, typed: str, event: CaseFeedback) -> None:
+    chat.send(typed)
+    assert chat.last.events == [event]
+
+
+@pytest.mark.parametrize("typed", ["5", "no", "ดาว", "6 ดาว"])
+def test_what_is_not_feedback(chat: Chat, typed: str) -> None:
+    chat.send(typed)
+    assert not any(isinstance(e, CaseFeedback) for e in chat.last.events)
