@@ -172,7 +172,7 @@ async def completeness_page(request: web.Request) -> web.Response:
         "tiles": core.settings.map_tiles,
         "attribution": core.settings.map_attribution,
     }
-    return page(request, "completeness.html", data)
+    return page(request, "completeness_page.html", data)
 
 
 def routes() -> list[web.RouteDef]:
