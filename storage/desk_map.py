@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -91,46 +91,48 @@ async def map_cases(
     zoom: int = 6,
     cap: int = POINT_CAP,
 ) -> MapCases:
-    """The cases `visible` lets through and `where` keeps, for the map: one count query, then
-    either the points (five columns) or, over `cap`, the grid's cells."""
+    """The cases `visible` lets through and `where` keeps, for the map. One pass counts them
+    per cell of the grid (those without a place fall in a cell of their own); over `cap`, the
+    cells are the answer, else a second query fetches the points (five columns)."""
     terms = [visible, *where.clauses(now, limits)]
     placed = _has_place() if box is None else and_(_has_place(), _in_box(box))
-    counted = await session.execute(
-        select(
-            func.coalesce(func.sum(case((placed, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((_has_place(), 0), else_=1)), 0),
-        ).where(*terms)
-    )
-    located, unlocated = (int(n) for n in counted.one())
-    if located <= cap:
-        rows = await session.execute(
-            select(
-                col(Report.reference), col(Report.latitude), col(Report.longitude),
-                col(Report.status), col(Report.urgency),
-            )
-            .where(*terms, placed)
-            .order_by(col(Report.id))
-        )  # fmt: skip
-        points = [Point(r, float(la or 0), float(lo or 0), s, u) for r, la, lo, s, u in rows.all()]
-        return MapCases(points, [], located, unlocated)
     size = cell_size(zoom)
     # Shifted to be positive, so that truncation (SQLite's CAST) is the floor (PostgreSQL's
-    # CAST rounds: it gets floor()).
+    # CAST rounds: it gets floor()). No place: both NULL, one group.
     floor = _floor(session)
     row = floor((col(Report.latitude) + 90.0) / size)
     column = floor((col(Report.longitude) + 180.0) / size)
     urgent = and_(col(Report.urgency) == v.VERY_URGENT, col(Report.status).in_(v.OPEN_STATUSES))
+    wanted = [*terms, or_(placed, ~_has_place())] if box is not None else terms
     grouped = await session.execute(
         select(
-            func.avg(col(Report.latitude)), func.avg(col(Report.longitude)), func.count(),
+            row, func.avg(col(Report.latitude)), func.avg(col(Report.longitude)), func.count(),
             func.sum(case((urgent, 1), else_=0)),
         )
-        .where(*terms, placed)
+        .where(*wanted)
         .group_by(row, column)
         .order_by(row, column)
     )  # fmt: skip
-    cells = [Cell(float(la), float(lo), int(n), int(u or 0)) for la, lo, n, u in grouped.all()]
-    return MapCases([], cells, located, unlocated)
+    cells: list[Cell] = []
+    unlocated = 0
+    for key, lat, lon, count, very in grouped.all():
+        if key is None or lat is None or lon is None:
+            unlocated += int(count)
+        else:
+            cells.append(Cell(float(lat), float(lon), int(count), int(very or 0)))
+    located = sum(c.count for c in cells)
+    if located > cap:
+        return MapCases([], cells, located, unlocated)
+    rows = await session.execute(
+        select(
+            col(Report.reference), col(Report.latitude), col(Report.longitude),
+            col(Report.status), col(Report.urgency),
+        )
+        .where(*terms, placed)
+        .order_by(col(Report.id))
+    )  # fmt: skip
+    points = [Point(r, float(la or 0), float(lo or 0), s, u) for r, la, lo, s, u in rows.all()]
+    return MapCases(points, [], located, unlocated)
 
 
 def _floor(session: AsyncSession) -> Any:
