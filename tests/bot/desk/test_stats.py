@@ -166,6 +166,12 @@ async def test_an_officer_reads_the_numbers_of_their_district(platforms: Platfor
     narrowed = await _csv(p, "/desk/stats.csv?table=summary&category=drought")
     assert narrowed[1][1] == "1"
     assert (await _csv(p, "/desk/stats.csv?table=summary&since=2026-03-12"))[1][1] == "1"
+    # By area: an officer's subdistricts; within a subdistrict, its villages.
+    area = await _csv(p, "/desk/stats.csv?table=area")
+    place = p.core.areas.subdistrict("500101").name("th")  # type: ignore[union-attr]
+    assert area == [["ตำบล", "จำนวนเรื่อง"], [place, "3"]]
+    area = await _csv(p, "/desk/stats.csv?table=area&area=500101")
+    assert area[1:] == [[f"{place} 2", "3"]]
     # An officer compares no districts.
     assert 'id="table-districts"' not in text
     assert (await p.client.get("/desk/stats.csv?table=districts")).status == 404
