@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -75,8 +75,12 @@ class ExportFilter:
     province: str | None = None
     district: str | None = None
     since: dt.datetime | None = None
+    # Any further narrowing, e.g. the desk's filter and the policy's visible_reports.
+    clauses: tuple[ColumnElement[bool], ...] = ()
 
     def apply(self, query: Any) -> Any:
+        if self.clauses:
+            query = query.where(*self.clauses)
         if self.kind:
             query = query.where(col(Report.kind) == self.kind)
         if self.province:
