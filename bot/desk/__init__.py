@@ -12,6 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.desk import broadcasts
 from bot.desk.auth import guard
 from bot.desk.context import CORE_KEY
 from bot.desk.pages import routes
@@ -31,6 +32,7 @@ def desk_app(core: Core) -> web.Application:
         undefined=jinja2.StrictUndefined,
     )
     app.router.add_routes(routes())
+    app.router.add_routes(broadcasts.routes())
     app.router.add_static("/static/", HERE / "static", name="static")
     return app
 
