@@ -233,3 +233,18 @@ async def test_an_officer_addresses_their_district_only(platforms: Platforms) ->
     assert status == 303 and location == "/desk/broadcasts/2"
     sent = await p.client.post(f"{location}/send", data={"csrf": token}, allow_redirects=False)
     assert sent.headers["Location"].endswith("?done=queued")
+
+
+async def test_send_now_in_quiet_hours_says_when_it_goes(platforms: Platforms) -> None:
+    p = platforms
+    await _audience(p)
+    coordinator = await join_as_staff(p)
+    p.clock.now = dt.datetime(2026, 3, 20, 22, 0, tzinfo=BKK).astimezone(dt.UTC)
+    await _sign_in(p, await link_from_chat(p, coordinator))
+    token = await _csrf(p)
+    _status, location, _page = await _compose(p, token)
+    sent = await p.client.post(f"{location}/send", data={"csrf": token}, allow_redirects=False)
+    assert sent.headers["Location"].endswith("?done=queued_quiet")
+    page = await (await p.client.get(sent.headers["Location"])).text()
+    assert "ระบบจะส่งเวลา 2026-03-21 07:00" in page
+    assert len(await _outbox(p)) == 3 and await p.deliver() == 0  # held until the morning
