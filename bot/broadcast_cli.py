@@ -86,8 +86,11 @@ async def _send(core: Core, args: argparse.Namespace) -> int:
         except ValueError:
             return _fail(f'--at {args.at!r}: use "YYYY-MM-DD HH:MM", e.g. "2026-04-01 09:00"')
         send_at = local.astimezone(dt.UTC)
-        if send_at < now - dt.timedelta(minutes=1):
+        problem = broadcasts.send_time_problem(send_at, now)
+        if problem == "past":
             return _fail(f"--at {args.at!r} is in the past")
+        if problem == "too_far":
+            return _fail(f"--at {args.at!r} is more than {broadcasts.DAYS_AHEAD} days ahead")
     image = None
     if args.image is not None:
         try:

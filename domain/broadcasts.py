@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,7 @@ from handlers import engine
 from handlers import vocab as v
 from handlers.dates import format_datetime
 from handlers.engine import BroadcastCommand, Env, StaffQuery, Submitted
+from handlers.forms import AUDIENCES, BROADCAST
 from handlers.messages import Choice, Outgoing
 from handlers.router import BROADCAST_PREFIX, describe_staff_area
 from storage import broadcasts as store
@@ -28,6 +31,13 @@ log = logging.getLogger(__name__)
 
 HOURS = {"0700": dt.time(7), "0900": dt.time(9), "1200": dt.time(12), "1500": dt.time(15),
          "1800": dt.time(18)}  # fmt: skip
+# What the chat's form lets a broadcast be, which the desk and the command line keep to too.
+_TEXT = BROADCAST.step("text")
+TEXT_MIN = _TEXT.minimum if _TEXT and _TEXT.minimum else 1
+TEXT_MAX = _TEXT.maximum if _TEXT and _TEXT.maximum else 2000
+_DATE = BROADCAST.step("send_date")
+DAYS_AHEAD = _DATE.max_days_ahead if _DATE and _DATE.max_days_ahead else 60
+ROLES = AUDIENCES  # the audiences one composes from (storage.broadcasts.ROLES: all it knows)
 
 
 def button(broadcast_id: int, action: str) -> str:
@@ -58,6 +68,85 @@ async def create(
     session.add(broadcast)
     await session.flush()
     return broadcast
+
+
+def send_time_problem(send_at: dt.datetime, now: dt.datetime) -> str | None:
+    """Why a broadcast cannot be scheduled for `send_at`: "past" (a minute's grace, for the
+    time it took to type), "too_far" (beyond the chat's date step), or None when it can."""
+    if send_at < now - dt.timedelta(minutes=1):
+        return "past"
+    if send_at > now + dt.timedelta(days=DAYS_AHEAD + 1):
+        return "too_far"
+    return None
+
+
+async def draft(
+    session: AsyncSession,
+    *,
+    creator: User,
+    roles: list[str],
+    area: str,
+    text: str,
+    image: str | None,
+    send_at: dt.datetime,
+    now: dt.datetime,
+) -> tuple[Broadcast, store.Reach]:
+    """A composed broadcast, saved as a draft for its author to confirm, and whom it reaches;
+    with nobody to reach it is cancelled at once. The caller has asked `policy.may_address`."""
+    broadcast = await create(
+        session, creator=creator, roles=roles, area=area, text=text, image=image,
+        send_at=send_at, status=v.DRAFT, now=now,
+    )  # fmt: skip
+    reach = await store.reach(session, roles, area)
+    if reach.total == 0:
+        broadcast.status = v.CANCELLED
+    return broadcast, reach
+
+
+Outcome = Literal["not_found", "not_yours", "too_late", "cancelled", "scheduled", "due"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What confirming ("send") or cancelling a broadcast came to. "due": confirmed and its
+    time has come, so the caller queues it (`bot.service.queue_broadcasts`) once committed."""
+
+    outcome: Outcome
+    broadcast: Broadcast | None
+
+
+async def decide(
+    session: AsyncSession,
+    held: policy.Held,
+    user_id: int | None,
+    broadcast_id: int,
+    action: Literal["send", "cancel"],
+    now: dt.datetime,
+) -> Decision:
+    """Confirm a draft (scheduled, or due now) or cancel a draft or a scheduled broadcast:
+    only its author or an admin, and only while it is still open."""
+    # Locked, so a cancel cannot overwrite a broadcast the scheduler is queueing right now.
+    broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
+    if broadcast is None:
+        return Decision("not_found", None)
+    if not policy.may_author(held, broadcast.created_by_id, user_id):
+        return Decision("not_yours", broadcast)
+    still_open = (v.DRAFT, v.SCHEDULED) if action == "cancel" else (v.DRAFT,)
+    if broadcast.status not in still_open:
+        return Decision("too_late", broadcast)
+    if action == "cancel":
+        broadcast.status = v.CANCELLED
+        return Decision("cancelled", broadcast)
+    broadcast.status = v.SCHEDULED
+    return Decision("scheduled" if broadcast.send_at > now else "due", broadcast)
+
+
+def state(p: store.Progress) -> str:
+    """A broadcast's state as people read it: its status, or once every row is through,
+    "done" (or "done_failed" when some could not be sent)."""
+    if p.done:
+        return "done" if p.failed == 0 else "done_failed"
+    return p.broadcast.status
 
 
 async def queue_due(
@@ -128,14 +217,11 @@ async def submitted(turn: Turn, event: Submitted) -> list[Outgoing]:
             else _when_text(send_at, lang, env))  # fmt: skip
     out: list[Outgoing] = []
     for area in targets:
-        broadcast = await create(
+        broadcast, reach = await draft(
             session, creator=user, roles=roles, area=area, text=str(answers["text"]),
-            image=photos[0].path if photos else None, send_at=send_at, status=v.DRAFT,
-            now=env.now,
+            image=photos[0].path if photos else None, send_at=send_at, now=env.now,
         )  # fmt: skip
-        reach = await store.reach(session, roles, area)
         if reach.total == 0:
-            broadcast.status = v.CANCELLED
             out.append(Outgoing(t(lang, "broadcast.nobody", blocked=reach.blocked)))
             continue
         per_platform = ", ".join(
@@ -164,27 +250,28 @@ async def command(turn: Turn, event: BroadcastCommand) -> list[Outgoing]:
     held = await staff.assignments(session, user.id or 0)
     if not policy.may_broadcast(held):
         return [Outgoing(t(lang, "broadcast.not_allowed"))]
-    # Locked, so a cancel cannot overwrite a broadcast the scheduler is queueing right now.
-    broadcast = await session.get(Broadcast, event.broadcast_id, with_for_update=True)
+    if event.action == "status":
+        found = await session.get(Broadcast, event.broadcast_id)
+        if found is None or not (
+            policy.may_author(held, found.created_by_id, user.id)
+            or policy.may_address(held, found.area)
+        ):
+            return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
+        return [await status_message(session, env, user, found)]
+    action: Literal["send", "cancel"] = "cancel" if event.action == "cancel" else "send"
+    decided = await decide(session, held, user.id, event.broadcast_id, action, env.now)
+    broadcast = decided.broadcast
     if broadcast is None:
         return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
-    author = policy.may_author(held, broadcast.created_by_id, user.id)
-    if event.action == "status":
-        if not (author or policy.may_address(held, broadcast.area)):
-            return [Outgoing(t(lang, "broadcast.not_found", id=event.broadcast_id))]
-        return [await status_message(session, env, user, broadcast)]
-    if not author:
+    if decided.outcome == "not_yours":
         return [Outgoing(t(lang, "broadcast.not_yours", id=broadcast.id))]
-    still_open = (v.DRAFT, v.SCHEDULED) if event.action == "cancel" else (v.DRAFT,)
-    if broadcast.status not in still_open:
+    if decided.outcome == "too_late":
         return [Outgoing(t(lang, "broadcast.too_late", id=broadcast.id,
                            status=t(lang, f"broadcast.status.{broadcast.status}")))]  # fmt: skip
-    if event.action == "cancel":
-        broadcast.status = v.CANCELLED
+    if decided.outcome == "cancelled":
         return [Outgoing(t(lang, "broadcast.cancelled", id=broadcast.id))]
-    broadcast.status = v.SCHEDULED
     follow = (Choice(button(broadcast.id or 0, "status"), t(lang, "broadcast.show_status")),)
-    if broadcast.send_at > env.now:
+    if decided.outcome == "scheduled":
         cancel = Choice(button(broadcast.id or 0, "cancel"), t(lang, "broadcast.cancel"))
         text = t(lang, "broadcast.scheduled", id=broadcast.id,
                  when=_when_text(broadcast.send_at, lang, env))  # fmt: skip
@@ -204,13 +291,10 @@ async def status_message(
 ) -> Outgoing:
     t, lang = env.i18n.t, _lang(user, env)
     p = await store.progress(session, broadcast)
-    state = broadcast.status
-    if p.done:
-        state = "done" if p.failed == 0 else "done_failed"
     return Outgoing(t(lang, "broadcast.status_line", id=broadcast.id,
                       when=_when_text(broadcast.send_at, lang, env), sent=p.sent,
                       pending=p.pending, failed=p.failed, blocked=p.blocked,
-                      status=t(lang, f"broadcast.status.{state}")))  # fmt: skip
+                      status=t(lang, f"broadcast.status.{state(p)}")))  # fmt: skip
 
 
 @effect(StaffQuery, "broadcasts")
