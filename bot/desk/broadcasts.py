@@ -17,7 +17,7 @@ from multidict import MultiDictProxy
 
 from bot.channels import catalog
 from bot.desk.context import Viewer, core_of, page, viewer
-from bot.desk.pages import area_choices
+from bot.desk.filters import area_choices
 from bot.service import Core, queue_broadcasts, save_photo
 from domain import broadcasts as work
 from domain import policy
