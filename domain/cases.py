@@ -439,7 +439,7 @@ async def _card(
         views.TimelineEntry(
             at=format_day_time(event.at, env.tz),
             who=actor.display_name if actor else None,
-            to_status=event.to_status,
+            to_status=timeline_status(event.from_status, event.to_status),
             note=event.note,
         )
         for event, actor in await cases.timeline(session, report.id or 0)
@@ -448,6 +448,14 @@ async def _card(
     view = case_view(report, reporter)
     card = views.case_card(view, entries, lang, env, can_act=can_act)
     return [card, *views.more_photos(view, lang, env)]
+
+
+def timeline_status(from_status: str | None, to_status: str) -> str:
+    """The status a timeline entry shows: "reopened" for a resolved case the reporter said is
+    not fixed (it is waiting again, but not as a new case)."""
+    if from_status == v.RESOLVED and to_status == v.RECEIVED:
+        return "reopened"
+    return to_status
 
 
 async def escalate(session: AsyncSession, env: Env, rules: Rules) -> int:

@@ -493,7 +493,10 @@ def _typed_number(inbound: Inbound) -> int | None:
 
 
 def _is_stale(state: FormState, env: Env) -> bool:
-    return state.updated_at is not None and env.now - state.updated_at > env.resume_after
+    """A draft left longer than `resume_after` (zero: never asked about)."""
+    if not env.resume_after or state.updated_at is None:
+        return False
+    return env.now - state.updated_at > env.resume_after
 
 
 def _ask_resume(
@@ -584,6 +587,8 @@ def addressed(name: str, lang: str, env: Env) -> str:
     starts with a title of its own (นาย, นางสาว, ปลัด, กำนัน, ดร. …)."""
     if not name or has_title(name):
         return name
+    if name[0].isascii():  # "คุณ Somchai", with a space before a name in Latin letters
+        return env.i18n.t(lang, "name.polite_latin", name=name)
     return env.i18n.t(lang, "name.polite", name=name)
 
 

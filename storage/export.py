@@ -291,7 +291,10 @@ def _case_cells(
         "acknowledged_by": casework.acknowledged_by.get(key) if report.acknowledged_at else None,
         "acknowledged_at": _local(report.acknowledged_at, tz),
         "resolved_at": _local(report.resolved_at, tz),
-        "resolution_note": casework.resolution_note.get(key),
+        # A case reopened after its resolution is not resolved: its old note would mislead.
+        "resolution_note": (
+            casework.resolution_note.get(key) if report.status == v.RESOLVED else None
+        ),
         "rating": report.rating,
         "reopen_count": report.reopen_count,
         "days_open": max(0, (end - report.created_at) // dt.timedelta(days=1)),

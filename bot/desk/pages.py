@@ -200,7 +200,9 @@ async def case_page(request: web.Request) -> web.Response:
             {
                 "at": event.at,
                 "who": actor.display_name if actor else None,
-                "status": env.i18n.t(lang, f"status.{event.to_status}"),
+                "status": env.i18n.t(
+                    lang, f"status.{case_work.timeline_status(event.from_status, event.to_status)}"
+                ),
                 "note": event.note,
             }
             for event, actor in timeline

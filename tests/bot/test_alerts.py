@@ -759,6 +759,10 @@ async def test_a_reporter_types_the_feedback_answers(platforms: Platforms) -> No
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.status == "received" and report.reopen_count == 1
+    since = len(p.line.calls)
+    await p.line_send(officer, officer.postback(f"case:{case_id}:show"))
+    card = "\n".join(line_texts(p, officer.user_id, since))
+    assert "เปิดเรื่องใหม่ (ผู้แจ้งแจ้งว่ายังไม่ได้แก้)" in card  # why it came back
 
 
 async def test_one_chat_paced_at_one_a_second_does_not_hold_up_the_others(

@@ -47,7 +47,7 @@ async def test_officers_and_coordinators_see_who_reported_this_week(platforms: P
     await p.line_say(officer, "ความครบถ้วน")
     text = "\n".join(line_texts(p, officer.user_id, since))
     assert "รายงานแล้ว 1 จาก 3 หมู่บ้าน" in text
-    assert "หมู่ 2 ต.ศรีภูมิ" in text and "หมู่ 3 ต.พระสิงห์" in text
+    assert "ม.2 ต.ศรีภูมิ" in text and "ม.3 ต.พระสิงห์" in text
     assert "หมู่ 1 " not in text
     # No official list: only villages where someone registered can be counted, and it says so.
     assert "ยังไม่มีรายชื่อหมู่บ้านทางการในระบบ จึงนับได้เฉพาะหมู่บ้านที่มีผู้ลงทะเบียนแล้ว" in text
@@ -116,8 +116,8 @@ async def test_a_district_with_a_list_counts_every_village_on_it_by_name(
     await p.line_say(officer, "ความครบถ้วน")
     text = "\n".join(line_texts(p, officer.user_id, since))
     assert "รายงานแล้ว 1 จาก 5 หมู่บ้าน" in text
-    for line in ("• หมู่ 2 บ้านป่าแดง ต.ศรีภูมิ", "• หมู่ 4 บ้านหนองหอย ต.ศรีภูมิ",
-                 "• หมู่ 1 บ้านพระสิงห์ ต.พระสิงห์", "• หมู่ 3 บ้านท่าแพ ต.พระสิงห์"):  # fmt: skip
+    for line in ("• ม.2 บ้านป่าแดง ต.ศรีภูมิ", "• ม.4 บ้านหนองหอย ต.ศรีภูมิ",
+                 "• ม.1 บ้านพระสิงห์ ต.พระสิงห์", "• ม.3 บ้านท่าแพ ต.พระสิงห์"):  # fmt: skip
         assert line in text, text
     assert "บ้านเมืองเก่า" not in text  # reported
     assert "นับได้เฉพาะ" not in text  # the list is complete: no caveat

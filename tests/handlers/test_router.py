@@ -1013,3 +1013,16 @@ def test_a_reporter_types_a_notices_buttons(chat: Chat, typed: str, event: CaseF
 def test_what_is_not_feedback(chat: Chat, typed: str) -> None:
     chat.send(typed)
     assert not any(isinstance(e, CaseFeedback) for e in chat.last.events)
+
+
+def test_a_latin_name_is_addressed_with_a_space(env: Env) -> None:
+    assert router.addressed("Somchai Jaidee", "th", env) == "คุณ Somchai Jaidee"
+    assert router.addressed("สมชาย", "th", env) == "คุณสมชาย"
+    assert router.addressed("Somchai", "en", env) == "Somchai"
+
+
+def test_resume_question_off_when_its_hours_are_zero(chat: Chat) -> None:
+    chat.env = replace(chat.env, resume_after=dt.timedelta(0))
+    chat.state = draft(chat, dt.timedelta(days=3))
+    chat.send("12")
+    assert chat.answers["participants"] == 12
