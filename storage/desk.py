@@ -191,7 +191,7 @@ def _in_area(code: str) -> ColumnElement[bool]:
 def list_queries(
     visible: ColumnElement[bool], where: CaseFilter, now: dt.datetime,
     limits: dict[str, dt.timedelta],
-) -> tuple[Select[tuple[int | None]], Select[tuple[int]]]:  # fmt: skip
+) -> tuple[Select[int | None], Select[int]]:  # fmt: skip
     """The list's two queries: the ids in the list's order, and how many there are."""
     terms = [visible, *where.clauses(now, limits)]
     is_open = case((col(Report.status).in_(v.OPEN_STATUSES), 0), else_=1)
