@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -188,6 +188,22 @@ def _in_area(code: str) -> ColumnElement[bool]:
     return col(Report.id) < 0  # no such area: nothing
 
 
+def list_queries(
+    visible: ColumnElement[bool], where: CaseFilter, now: dt.datetime,
+    limits: dict[str, dt.timedelta],
+) -> tuple[Select[int | None], Select[int]]:  # fmt: skip
+    """The list's two queries: the ids in the list's order, and how many there are."""
+    terms = [visible, *where.clauses(now, limits)]
+    is_open = case((col(Report.status).in_(v.OPEN_STATUSES), 0), else_=1)
+    urgency = case(URGENCY_ORDER, value=col(Report.urgency), else_=3)
+    # Open cases oldest first; closed ones newest first (a negated epoch, the same on both
+    # databases, would need dialect functions: the id grows with the time instead).
+    order: list[Any] = [is_open, case((is_open == 0, urgency), else_=0),
+                        case((is_open == 0, col(Report.id)), else_=-col(Report.id))]  # fmt: skip
+    ids = select(col(Report.id)).where(*terms).order_by(*order)
+    return ids, select(func.count()).select_from(Report).where(*terms)
+
+
 async def find_cases(
     session: AsyncSession,
     visible: ColumnElement[bool],
@@ -200,14 +216,12 @@ async def find_cases(
 ) -> tuple[list[Report], int]:
     """One page of the cases `visible` lets through and `where` keeps: open ones first (most
     urgent, then oldest), then the closed ones, newest first; and how many there are in all."""
-    terms = [visible, *where.clauses(now, limits)]
-    is_open = case((col(Report.status).in_(v.OPEN_STATUSES), 0), else_=1)
-    urgency = case(URGENCY_ORDER, value=col(Report.urgency), else_=3)
-    # Open cases oldest first; closed ones newest first (a negated epoch, the same on both
-    # databases, would need dialect functions: the id grows with the time instead).
-    order: list[Any] = [is_open, case((is_open == 0, urgency), else_=0),
-                        case((is_open == 0, col(Report.id)), else_=-col(Report.id))]  # fmt: skip
-    query = select(Report).where(*terms).order_by(*order).offset(page * size).limit(size)
-    rows = list((await session.execute(query)).scalars())
-    total = await session.execute(select(func.count()).select_from(Report).where(*terms))
+    page_ids, count = list_queries(visible, where, now, limits)
+    # The page's ids first (sorted from ix_reports_desk_list alone), then their rows: sorting
+    # whole rows, descriptions and answers included, costs several times more at 100,000 cases.
+    ids = list((await session.execute(page_ids.offset(page * size).limit(size))).scalars())
+    found = await session.execute(select(Report).where(col(Report.id).in_(ids)))
+    by_id = {report.id: report for report in found.scalars()}
+    rows = [by_id[i] for i in ids if i in by_id]
+    total = await session.execute(count)
     return rows, int(total.scalar_one())

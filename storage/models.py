@@ -172,6 +172,20 @@ class Report(SQLModel, table=True):
         sa.Index(
             "ix_reports_village_activity", "subdistrict_code", "village_no", "kind", "created_at"
         ),
+        # The desk's list of cases: its filters and sort keys, so that counting and sorting
+        # read this index alone (storage.desk.find_cases).
+        sa.Index(
+            "ix_reports_desk_list",
+            "kind",
+            "status",
+            "urgency",
+            "problem_category",
+            "province_code",
+            "district_code",
+            "created_at",
+            "updated_at",
+            "reference",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
