@@ -28,7 +28,8 @@ from tests.support.platforms import Platforms, line_texts
 CASE = "PRB-2569-000001"
 # What the case gives away when shown: its reference, the reporter's name and phone, the
 # description and where it is.
-SECRETS = (CASE, "สมชาย ใจดี", "0812345678", "น้ำท่วมสะพาน", "18.7953", "98.9523")
+SECRETS = (CASE, "สมชาย ใจดี", "0812345678", "น้ำท่วมสะพาน", "18.7953", "98.9523",
+           "ประชุมหมู่บ้านวันศุกร์นี้")  # and the text of the district's broadcast  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,24 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/cases/{reference}/act"): Expect("case"),
     ("GET", "/cases/{reference}/photos/{n}"): Expect("case", {"n": "0"}),
     ("GET", "/static"): Expect("open"),
+    ("GET", "/map"): Expect("list"),
+    ("GET", "/map/cases.json"): Expect("list"),
+    ("GET", "/completeness"): Expect("list"),
+    ("GET", "/stats"): Expect("list"),
+    ("GET", "/stats.csv"): Expect("list"),
+    ("GET", "/cases.{format}"): Expect("list", {"format": "csv"}),
+    ("GET", "/broadcasts"): Expect("list"),
+    ("GET", "/broadcasts/rows"): Expect("list"),
+    ("GET", "/broadcasts/new"): Expect("list"),
+    # Composing answers from what was sent (an area of theirs or a refusal), never a case.
+    ("POST", "/broadcasts/new"): Expect("self"),
+    ("GET", "/broadcasts/audience"): Expect("self"),
+    # A broadcast of the case's district (made by its own officer in the walk): 404 elsewhere.
+    ("GET", "/broadcasts/{id}"): Expect("case", {"id": "1"}),
+    ("GET", "/broadcasts/{id}/rows"): Expect("case", {"id": "1"}),
+    ("GET", "/broadcasts/{id}/photo"): Expect("case", {"id": "1"}),
+    ("POST", "/broadcasts/{id}/send"): Expect("case", {"id": "1"}),
+    ("POST", "/broadcasts/{id}/cancel"): Expect("case", {"id": "1"}),
 }
 
 
@@ -186,6 +205,16 @@ async def test_an_officer_of_another_district_gets_nothing(platforms: Platforms)
     await _sign_in(p, await link_from_chat(p, own))
     assert CASE in await (await p.client.get("/desk/")).text()
     assert (await p.client.get(f"/desk/cases/{CASE}")).status == 200
+    # …and drafts a broadcast to its district (broadcast 1), which the walk must not reach.
+    token = CSRF.search(await (await p.client.get("/desk/broadcasts/new")).text())
+    assert token is not None
+    drafted = await p.client.post(
+        "/desk/broadcasts/new", allow_redirects=False,
+        data={"csrf": token.group(1), "roles": "reporter", "area": "5001",
+              "text": "ประชุมหมู่บ้านวันศุกร์นี้", "when": "now"},
+    )  # fmt: skip
+    assert drafted.status == 303 and drafted.headers["Location"].endswith("/broadcasts/1")
+    assert (await p.client.get("/desk/broadcasts/1")).status == 200
     _use_cookie(p, None)
 
     other = await officer(p, "Uother000000000000", area="5002", name="ปลัดแม่ริม")
