@@ -46,7 +46,19 @@ STAFF_ITEMS = (
     "cases", "summary", "activities", "completeness", "broadcast", "broadcasts", "desk",
 )  # fmt: skip
 ALL_ITEMS = (*MENU_ITEMS, *STAFF_ITEMS)
-REFERENCE = re.compile(r"\b(?:PRB|ACT)-\d{4}-\d{6}\b", re.IGNORECASE)
+# A reference as people type it: PRB-2569-000123, "PRB 2569 000123", prb-2569-123.
+REFERENCE = re.compile(r"\b(PRB|ACT)[\s-]?(\d{4})[\s-]?(\d{1,6})\b", re.IGNORECASE)
+
+
+def reference_in(text: str) -> str | None:
+    """The report reference in `text`, written as it is stored (PRB-2569-000123)."""
+    found = REFERENCE.search(normalize_digits(text))
+    if found is None:
+        return None
+    kind, year, number = found.groups()
+    return f"{kind.upper()}-{year}-{int(number):06d}"
+
+
 MENU_FORMS = {"activity": "activity", "problem": "problem", "language": "language", "area": "area"}
 RESUME_CONTINUE = "resume:continue"
 RESUME_DISCARD = "resume:discard"
@@ -180,7 +192,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         if (inbound.kind == "start" or _is_stale(state, env)) and not state.context.get(
             "resume_asked"
         ):
-            _hold(state, inbound)
+            _hold(state, inbound, form, user, env)
             return _ask_resume(form, state, user, env, lang, reason="form.pending")
         if state.context.get("resume_asked") and _typed_number(inbound) is not None:
             # A number typed at "continue or start over?" is read against those two buttons,
@@ -208,9 +220,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         return _menu(user, env, lang, prefix=[t(lang, "welcome.back", name=name)])
     query = _staff_query(inbound, user, env)
     if query is None and user.registered and inbound.kind == "text":
-        found = REFERENCE.search(inbound.text)
+        found = reference_in(inbound.text)
         if found:  # a villager following one of their reports
-            return Result([], [ShowMyReports(reference=found.group(0).upper())], None)
+            return Result([], [ShowMyReports(reference=found)], None)
     if query is not None:
         return Result([], [query], None)
     answer = _typed_feedback(inbound, env) if user.registered else None
@@ -344,11 +356,11 @@ def _staff_query(inbound: Inbound, user: UserView, env: Env) -> StaffQuery | Non
     button does, to the case named, or, with none named, lists the open cases to pick from."""
     if not user.is_staff or inbound.kind != "text":
         return None
-    found = REFERENCE.search(inbound.text)
-    rest = REFERENCE.sub(" ", inbound.text).strip() if found else inbound.text
+    found = reference_in(inbound.text)
+    rest = REFERENCE.sub(" ", normalize_digits(inbound.text)).strip() if found else inbound.text
     action = _case_action(rest, env) if rest else None
     if found:
-        return StaffQuery("case", reference=found.group(0).upper(), action=action)
+        return StaffQuery("case", reference=found, action=action)
     if action is not None:
         return StaffQuery("cases", action=action)
     return None
@@ -464,19 +476,39 @@ def _second_try(inbound: Inbound, form: Form, state: FormState, env: Env) -> Inb
     return inbound
 
 
-def _hold(state: FormState, inbound: Inbound) -> None:
-    """Keep a photo or a location that arrives when the resume question is asked: it can only
-    be an answer, and "continue" gives it to the step (the person need not send it again)."""
-    if inbound.kind == "photo" and inbound.photo is not None:
+# Steps whose typed answer is kept across the resume question: a free text ("สวัสดี" after a
+# day away) could be anything, an answer to these is easily told from a greeting.
+_HELD_TEXT_STEPS = ("choice", "multi", "number", "date", "phone")
+
+
+def _hold(state: FormState, inbound: Inbound, form: Form, user: UserView, env: Env) -> None:
+    """Keep a photo, a location, or a typed answer to a choice, number or date, that arrives
+    when the resume question is asked: "continue" gives it to the step (the person need not
+    send it again)."""
+    step = form.step(state.step_id)
+    if inbound.kind == "text" and step is not None and step.type in _HELD_TEXT_STEPS:
+        if _answers(form, state, inbound, user, env):
+            state.context["held"] = {"text": inbound.text}
+    elif inbound.kind == "photo" and inbound.photo is not None:
         state.context["held"] = {"photo": inbound.photo.as_json()}
     elif inbound.kind == "location" and inbound.latitude is not None:
         state.context["held"] = {"location": [inbound.latitude, inbound.longitude]}
+
+
+def _answers(form: Form, state: FormState, inbound: Inbound, user: UserView, env: Env) -> bool:
+    """Whether `inbound` is an answer the current step takes (tried on a copy; a greeting at
+    a number question is not, and is not kept)."""
+    tried = engine.advance(form, _copied(state), inbound, user, env)
+    after = tried.state
+    return after is None or after.step_id != state.step_id or after.answers != state.answers
 
 
 def _held(state: FormState) -> Inbound | None:
     held = state.context.pop("held", None)
     if not isinstance(held, dict):
         return None
+    if isinstance(held.get("text"), str):
+        return Inbound("text", held["text"])
     if isinstance(held.get("photo"), dict):
         return Inbound("photo", photo=PhotoRef.from_json(held["photo"]))
     where = held.get("location")

@@ -305,7 +305,7 @@ def test_an_old_draft_asks_continue_or_discard_first(chat: Chat) -> None:
 def test_continue_asks_the_same_step_again(chat: Chat) -> None:
     chat.state = draft(chat, dt.timedelta(days=3))
     asked = chat.messages[-1]
-    chat.send("12")
+    chat.send(Inbound("start"))  # the chat opened again: nothing typed to keep
     chat.tap_key("resume.continue")
     assert chat.messages == [asked]
     chat.send("12")
@@ -345,10 +345,8 @@ def test_start_over_where_another_item_was_asked_for_goes_to_it(chat: Chat) -> N
 def test_continue_typed_otherwise_at_the_resume_question(chat: Chat, typed: str) -> None:
     chat.state = draft(chat, dt.timedelta(days=3))
     chat.send("12")
-    chat.send(typed)
-    assert chat.step == "participants"
-    chat.send("12")
-    assert chat.answers["participants"] == 12
+    chat.send(typed)  # continues with the "12" kept
+    assert chat.step == "sectors" and chat.answers["participants"] == 12
 
 
 def test_a_number_at_the_resume_question_answers_nothing_behind_it(chat: Chat) -> None:
@@ -368,7 +366,7 @@ def test_a_number_at_the_resume_question_answers_nothing_behind_it(chat: Chat) -
 
 def test_continue_typed(chat: Chat) -> None:
     chat.state = draft(chat, dt.timedelta(days=3))
-    chat.send("12", "ทำต่อ")
+    chat.send("สวัสดี", "ทำต่อ")  # a greeting, not an answer: the question asked again
     assert chat.step == "participants"
     assert chat.texts == [chat.t("form.activity.participants.prompt")]
 
@@ -1026,3 +1024,23 @@ def test_resume_question_off_when_its_hours_are_zero(chat: Chat) -> None:
     chat.state = draft(chat, dt.timedelta(days=3))
     chat.send("12")
     assert chat.answers["participants"] == 12
+
+
+@pytest.mark.parametrize(
+    "typed", ["PRB-2569-000001", "PRB 2569 000001", "prb-2569-1", "เรื่อง PRB2569000001 ค่ะ",
+              "PRB-๒๕๖๙-๐๐๐๐๐๑"],
+)  # fmt: skip
+def test_a_reference_as_people_type_it(chat: Chat, typed: str) -> None:
+    chat.send(typed)
+    assert chat.last.events == [ShowMyReports(reference="PRB-2569-000001")]
+
+
+def test_an_answer_typed_to_an_old_draft_is_kept_for_continue(chat: Chat) -> None:
+    """ "12" typed a day later at "how many took part?" is asked about first (continue or
+    discard?), and "continue" answers the step with it; a greeting at a free-text step is not
+    kept (it could be anything)."""
+    chat.state = draft(chat, dt.timedelta(days=1))
+    chat.send("12")
+    assert chat.step == "participants" and "participants" not in chat.answers
+    chat.tap_key("resume.continue")
+    assert chat.answers["participants"] == 12 and chat.step != "participants"
