@@ -96,13 +96,17 @@ async def _villages_of(session: AsyncSession, area: str) -> int:
 async def _import(args: argparse.Namespace, settings: Settings) -> int:
     file: Path = args.file
     parsed = villages.parse(await asyncio.to_thread(file.read_bytes))
+    covered: dict[str, set[str]] = {}
     core = await build_core(settings)
     try:
         async with core.writing(), core.sessions() as session:
             try:
                 async with session.begin():
                     saved = await _check_and_save(session, parsed, core.clock(), args)
+                    if saved is not None:
+                        covered = await villages.subdistricts_listed(session, list(saved.districts))
                     if saved is not None and args.dry_run:
+                        _warn_partial(covered)
                         raise _DryRunError(saved)
             except _DryRunError as dry:
                 saved = dry.saved
@@ -111,7 +115,23 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
     if saved is None:
         return 1
     _print_saved(args, saved, skipped=len(parsed.problems))
+    if not args.dry_run:
+        _warn_partial(covered)
     return 0
+
+
+def _warn_partial(covered: dict[str, set[str]]) -> None:
+    """Say so when a district's list names villages in only some of its subdistricts: its
+    completeness would count the listed ones only, and call that district complete."""
+    directory = AreaDirectory()
+    for district, listed in sorted(covered.items()):
+        every = {s.code for s in directory.subdistricts(district)}
+        left = every - listed
+        if every and left:
+            print(f"warning: district {district} ({_district(directory, district)}): the list "
+                  f"names villages in {len(every & listed)} of its {len(every)} subdistricts; "
+                  f"villages of the other {len(left)} are not counted by completeness until "
+                  "they are listed too", file=sys.stderr)  # fmt: skip
 
 
 async def _check_and_save(

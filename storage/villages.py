@@ -315,3 +315,18 @@ async def in_area(session: AsyncSession, area: str) -> list[Village]:
         .order_by(col(Village.subdistrict_code), col(Village.village_no))
     )
     return list((await session.execute(query)).scalars())
+
+
+async def subdistricts_listed(
+    session: AsyncSession, districts: Sequence[str]
+) -> dict[str, set[str]]:
+    """For each of `districts`, the subdistricts whose villages are listed."""
+    rows = await session.execute(
+        select(col(Village.district_code), col(Village.subdistrict_code))
+        .where(col(Village.district_code).in_(list(districts)))
+        .distinct()
+    )
+    found: dict[str, set[str]] = {d: set() for d in districts}
+    for district, subdistrict in rows.all():
+        found.setdefault(str(district), set()).add(str(subdistrict))
+    return found

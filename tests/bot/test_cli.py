@@ -437,6 +437,8 @@ def test_villages_import_checks_every_row_and_loads_a_list_once(
     assert lines[0] == f"loaded 3 villages from {good}: 3 new, 0 with a new name, 0 unchanged"
     assert "5001\t3\tเมืองเชียงใหม่, เชียงใหม่ / Mueang Chiang Mai, Chiang Mai" in lines
     assert lines[-1] == "reporting completeness now counts every listed village of this district"
+    # Two subdistricts of อ.เมืองเชียงใหม่'s sixteen: said, not trusted silently.
+    assert "warning: district 5001" in loaded.err and "in 2 of its 16 subdistricts" in loaded.err
 
     again = run_cli(["villages", "import", str(good)], env)
     assert again.code == 0 and "0 new, 0 with a new name, 3 unchanged" in again.out
