@@ -19,7 +19,7 @@ from domain.turn import Rules, Turn, effect
 from handlers import cases as views
 from handlers import engine, router
 from handlers import vocab as v
-from handlers.dates import format_date, format_day_time
+from handlers.dates import format_date, format_datetime
 from handlers.engine import CaseCommand, CaseFeedback, Env, StaffQuery, Submitted
 from handlers.messages import Outgoing
 from handlers.router import describe_staff_area
@@ -437,7 +437,7 @@ async def _card(
     reporter = await session.get(User, report.reporter_id)
     entries = [
         views.TimelineEntry(
-            at=format_day_time(event.at, env.tz),
+            at=format_datetime(event.at, lang, env.tz),  # as the card's "filed" line
             who=actor.display_name if actor else None,
             to_status=timeline_status(event.from_status, event.to_status),
             note=event.note,

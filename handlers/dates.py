@@ -33,9 +33,3 @@ def format_datetime(at: dt.datetime, lang: str, tz: ZoneInfo) -> str:
     "05 Mar 2026 14:30"."""
     local = at.astimezone(tz)
     return f"{format_date(local.date(), lang, short=True)} {local:%H:%M}"
-
-
-def format_day_time(at: dt.datetime, tz: ZoneInfo) -> str:
-    """A moment within the last days, compact and the same in every language: "05/03 14:30"
-    (a case's timeline)."""
-    return f"{at.astimezone(tz):%d/%m %H:%M}"

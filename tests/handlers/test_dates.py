@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.dates import buddhist_year, format_date, format_datetime, format_day_time
+from handlers.dates import buddhist_year, format_date, format_datetime
 from handlers.thai import parse_date
 
 TODAY = dt.date(2026, 3, 20)
@@ -30,7 +30,6 @@ def test_moments_in_local_time() -> None:
     at = dt.datetime(2026, 3, 19, 18, 30, tzinfo=dt.UTC)  # 01:30 on the 20th in Bangkok
     assert format_datetime(at, "th", BANGKOK) == "20 มี.ค. 69 01:30"
     assert format_datetime(at, "en", BANGKOK) == "20 Mar 2026 01:30"
-    assert format_day_time(at, BANGKOK) == "20/03 01:30"
 
 
 def test_thai_dates_read_back() -> None:
