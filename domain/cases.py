@@ -274,7 +274,8 @@ async def feedback(turn: Turn, event: CaseFeedback) -> list[Outgoing]:
         if report.rating is not None:
             return [Outgoing(t(lang, "feedback.already_rated"))]
         report.rating = event.stars
-        return [Outgoing(t(lang, "feedback.thanks"))]
+        return [Outgoing(t(lang, "feedback.thanks")),
+                router.menu_message(user_view(user, turn.held), env, lang)]  # fmt: skip
     if event.fixed:
         return [views.rating_question(report.id or 0, lang, env)]
     outcome = await cases.change(session, report.id or 0, v.REOPEN, user, now=env.now)
@@ -282,7 +283,8 @@ async def feedback(turn: Turn, event: CaseFeedback) -> list[Outgoing]:
         return [Outgoing(t(lang, "case.closed", reference=report.reference,
                            status=t(lang, f"status.{report.status}")))]  # fmt: skip
     await alert(session, env, outcome.report)
-    return [Outgoing(t(lang, "feedback.reopened", reference=report.reference))]
+    return [Outgoing(t(lang, "feedback.reopened", reference=report.reference)),
+            router.menu_message(user_view(user, turn.held), env, lang)]  # fmt: skip
 
 
 @effect(StaffQuery)

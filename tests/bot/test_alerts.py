@@ -751,7 +751,10 @@ async def test_a_reporter_types_the_feedback_answers(platforms: Platforms) -> No
     since = len(p.line.calls)
     await p.line_say(villager, "แก้ไขแล้วค่ะ")
     assert any("ให้คะแนน" in t for t in line_texts(p, villager.user_id, since))
+    since = len(p.line.calls)
     await p.line_say(villager, "5 ดาว")
+    thanked = line_texts(p, villager.user_id, since)
+    assert thanked[-1] == p.core.i18n.t("th", "menu.prompt")  # and what next
     async with p.core.sessions() as session:
         report = await session.get(Report, case_id)
         assert report is not None and report.rating == 5
