@@ -39,6 +39,8 @@ TRANSITIONS = vocab.TRANSITIONS
 async def login_form(request: web.Request) -> web.Response:
     """The page a sign-in link opens: one button, which spends the link (a POST)."""
     token = request.query.get("token", "")
+    if request.query.get("bye"):
+        return page(request, "signed_out.html", {"bye": True})
     return page(request, "login.html", {"token": token, "failed": False, "not_staff": False})
 
 
@@ -62,13 +64,14 @@ async def login(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def logout(request: web.Request) -> web.Response:
+async def logout(request: web.Request) -> web.StreamResponse:
     core = core_of(request)
     async with core.writing(), core.sessions() as session, session.begin():
         await desk.revoke(session, request.cookies.get(COOKIE, ""), core.clock())
-    response = page(request, "signed_out.html", {"bye": True})
+    # A page of its own (GET), without the signed-in header; a reload posts nothing again.
+    response = web.HTTPSeeOther("/desk/login?bye=1")
     clear_cookie(response)
-    return response
+    raise response
 
 
 async def set_language(request: web.Request) -> web.StreamResponse:
@@ -111,6 +114,7 @@ async def case_list(request: web.Request) -> web.Response:
         "categories": core.lists.options.get("problem_categories", ()),
         "urgencies": vocab.URGENCIES,
         "areas": area_choices(who.held, core, who.lang),
+        "forwarded": str(request.query.get("forwarded", ""))[:32],
     }
     partial = request.headers.get("HX-Request") == "true" and not request.headers.get(
         "HX-History-Restore-Request"
@@ -277,6 +281,8 @@ async def act(request: web.Request) -> web.StreamResponse:
     if core.on_outbox is not None:
         core.on_outbox(None, "push")  # the reporter's notice (and a forward's alert) go now
     outcome = action if acted.outcome == "done" else acted.outcome
+    if outcome == "forward":  # it is the other district's now: back to the list, saying so
+        raise web.HTTPSeeOther(f"/desk/?forwarded={report.reference}")
     raise web.HTTPSeeOther(f"/desk/cases/{report.reference}?done={outcome}")
 
 

@@ -83,7 +83,8 @@ async def test_changes_need_the_csrf_token_and_signing_out_ends_the_session(
     switched = await p.client.post("/desk/language", data={"lang": "en", "csrf": token.group(1)})
     assert switched.status == 200 and "Cases" in await switched.text()
     out = await p.client.post("/desk/logout", data={"csrf": token.group(1)})
-    assert out.status == 200
+    assert out.status == 200 and str(out.url).endswith("/desk/login?bye=1")  # a GET page
+    assert "/desk/logout" not in await out.text()  # no signed-in header on it
     assert (await p.client.get("/desk/")).status == 401
 
 

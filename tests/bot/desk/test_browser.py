@@ -116,5 +116,6 @@ async def test_the_desk_in_english_on_a_phone(platforms: Platforms, browser: Any
     await _shot(page, "cases-phone-en")
     await page.click("text=Sign out")
     await page.wait_for_selector("text=You are signed out.")
+    assert await page.locator("text=Sign out").count() == 0
     await page.goto(str(p.client.make_url("/desk/")))
     assert "Sign in" in await page.inner_text("h1")

@@ -101,3 +101,21 @@ async def test_filters_narrow_the_list(platforms: Platforms) -> None:
     ).text()
     assert "<html" not in fragment and CASE in fragment  # htmx swaps the table only
     assert re.search(r"พบ 1 เรื่อง", fragment)
+
+
+async def test_a_forwarded_case_leaves_the_officer_at_the_list_saying_so(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    who = await officer(p)
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    await _sign_in(p, await link_from_chat(p, who))
+    token = await _csrf(p, f"/desk/cases/{CASE}")
+    moved = await p.client.post(
+        f"/desk/cases/{CASE}/act",
+        data={"csrf": token, "action": "forward", "district": "5015", "note": "อยู่ในเขตสารภี"},
+    )
+    assert moved.status == 200 and "/desk/?forwarded=" in str(moved.url)
+    page = await moved.text()
+    assert f"ส่งต่อเรื่อง {CASE} แล้ว" in page
+    assert (await p.client.get(f"/desk/cases/{CASE}")).status == 404  # the other district's now
