@@ -186,6 +186,8 @@ class Report(SQLModel, table=True):
             "updated_at",
             "reference",
         ),
+        # …and a category's cases over a span of dates, sought directly.
+        sa.Index("ix_reports_desk_category", "kind", "problem_category", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
