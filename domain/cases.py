@@ -115,13 +115,19 @@ async def alert(
 
 
 async def notify_reporter(
-    session: AsyncSession, env: Env, report: Report, note: str | None = None
+    session: AsyncSession,
+    env: Env,
+    report: Report,
+    note: str | None = None,
+    photo: str | None = None,
 ) -> None:
+    """Tell the reporter their case changed, with the officer's note and (resolving it) the
+    photo of the result."""
     reporter = await session.get(User, report.reporter_id)
     if reporter is None:
         return
     lang = reporter.language or env.default_language
-    messages = views.status_notice(case_view(report, reporter), note, lang, env)
+    messages = views.status_notice(case_view(report, reporter), note, lang, env, photo=photo)
     await outbox.enqueue(session, reporter, "status", messages, report_id=report.id, now=env.now)
 
 
@@ -224,7 +230,7 @@ async def act(
     )  # fmt: skip
     if not outcome.ok:
         return Acted("too_late", action, outcome.report)
-    await notify_reporter(session, env, outcome.report, note)
+    await notify_reporter(session, env, outcome.report, note, photo)
     if action == "forward":
         await alert(session, env, outcome.report)
     return Acted("done", action, outcome.report)

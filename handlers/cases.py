@@ -237,21 +237,23 @@ def case_list(
     return Outgoing("\n".join(lines), tuple(choices), "choice")
 
 
-def status_notice(case: CaseView, note: str | None, lang: str, env: Env) -> list[Outgoing]:
-    """What the reporter hears when their case changes; after `resolved`, the question whether
-    it is really fixed."""
+def status_notice(
+    case: CaseView, note: str | None, lang: str, env: Env, *, photo: str | None = None
+) -> list[Outgoing]:
+    """What the reporter hears when their case changes (with the officer's photo of the
+    result, when one was sent); after `resolved`, the question whether it is really fixed."""
     t = env.i18n.t
     text = t(lang, "case.notice", reference=case.reference, status=t(lang, f"status.{case.status}"))
     if note:
         text += "\n" + t(lang, "case.notice_note", note=note)
     if case.status != "resolved":
-        return [Outgoing(text, language=lang)]
+        return [Outgoing(text, language=lang, image=photo)]
     choices = (
         Choice(feedback_value(case.report_id, "yes"), t(lang, "feedback.fixed")),
         Choice(feedback_value(case.report_id, "no"), t(lang, "feedback.not_fixed")),
     )
     ask = text + "\n" + t(lang, "feedback.ask")
-    return [Outgoing(ask, choices, "choice", language=lang, standing=True)]
+    return [Outgoing(ask, choices, "choice", language=lang, standing=True, image=photo)]
 
 
 def rating_question(report_id: int, lang: str, env: Env) -> Outgoing:

@@ -25,7 +25,7 @@ from handlers.cases import ACTIONS
 from handlers.reports import card_lines
 from storage import cases, desk
 from storage.media import PhotoTooLargeError
-from storage.models import DeskSession, Report, ReportPhoto, User
+from storage.models import CaseEvent, DeskSession, Report, ReportPhoto, User
 
 MAX_PAGE = 10_000
 MAX_NOTE = 1000
@@ -208,6 +208,7 @@ async def case_page(request: web.Request) -> web.Response:
                     lang, f"status.{case_work.timeline_status(event.from_status, event.to_status)}"
                 ),
                 "note": event.note,
+                "photo": event.id if event.photo else None,
             }
             for event, actor in timeline
         ],
@@ -245,6 +246,22 @@ async def photo(request: web.Request) -> web.StreamResponse:
     response = web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
     response.content_type = found[number].content_type
     return response
+
+
+async def result_photo(request: web.Request) -> web.StreamResponse:
+    """The photo an officer sent with a step of the case (the result, on resolving it), to
+    sessions that may see the case only."""
+    core = core_of(request)
+    report, _reporter = await _visible(request)
+    number = _number(request.match_info["event"], 2_147_483_647)
+    async with core.sessions() as session:
+        event = await session.get(CaseEvent, number) if number is not None else None
+    if event is None or event.report_id != report.id or not event.photo:
+        raise web.HTTPNotFound(text="no such photo")
+    path = core.media.path(event.photo)
+    if not await asyncio.to_thread(Path(path).is_file):
+        raise web.HTTPNotFound(text="photo file missing")
+    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
 
 
 async def act(request: web.Request) -> web.StreamResponse:
@@ -296,4 +313,5 @@ def routes() -> list[web.RouteDef]:
         web.get("/cases/{reference}", case_page),
         web.post("/cases/{reference}/act", act),
         web.get("/cases/{reference}/photos/{n}", photo),
+        web.get("/cases/{reference}/events/{event}/photo", result_photo),
     ]

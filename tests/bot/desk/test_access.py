@@ -57,6 +57,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/cases/{reference}"): Expect("case"),
     ("POST", "/cases/{reference}/act"): Expect("case"),
     ("GET", "/cases/{reference}/photos/{n}"): Expect("case", {"n": "0"}),
+    ("GET", "/cases/{reference}/events/{event}/photo"): Expect("case", {"event": "1"}),
     ("GET", "/static"): Expect("open"),
     ("GET", "/map"): Expect("list"),
     ("GET", "/map/cases.json"): Expect("list"),

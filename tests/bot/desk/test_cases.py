@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
+from aiohttp import FormData
 from pydantic import SecretStr
 
 from tests.bot.desk.test_auth import CSRF, _sign_in
 from tests.bot.test_alerts import _urgent_problem
 from tests.support.desk import link_from_chat, officer
 from tests.support.fake_line import LineEvents
+from tests.support.images import png_bytes
 from tests.support.platforms import Platforms, line_texts
 
 CASE = "PRB-2569-000001"
@@ -53,12 +55,22 @@ async def test_an_officer_works_a_case_from_the_desk(platforms: Platforms) -> No
         allow_redirects=False,
     )  # fmt: skip
     assert again.headers["Location"].endswith("?done=too_late")
-    resolved = await p.client.post(
-        f"/desk/cases/{CASE}/act",
-        data={"csrf": token.group(1), "action": "resolve", "note": "ซ่อมสะพานแล้ว"},
-        allow_redirects=False,
-    )
+    form = FormData()
+    for name, value in (("csrf", token.group(1)), ("action", "resolve"),
+                        ("note", "ซ่อมสะพานแล้ว")):  # fmt: skip
+        form.add_field(name, value)
+    form.add_field("photo", png_bytes(6, 6, (0, 200, 0)), filename="done.png",
+                   content_type="image/png")  # fmt: skip
+    resolved = await p.client.post(f"/desk/cases/{CASE}/act", data=form, allow_redirects=False)
     assert resolved.headers["Location"].endswith("?done=resolve")
+    # The result's photo: on the case's timeline, and with the reporter's notice.
+    page = await (await p.client.get(f"/desk/cases/{CASE}")).text()
+    found = re.search(rf"/desk/cases/{CASE}/events/(\d+)/photo", page)
+    assert found is not None
+    shown = await p.client.get(found.group(0))
+    assert shown.status == 200 and await shown.read() == png_bytes(6, 6, (0, 200, 0))
+    notices = [r for r in await p.rows() if r.kind == "status"]
+    assert notices[-1].payload["messages"][0]["image"]  # the stored photo's path
     await p.deliver()
     assert any("ซ่อมสะพานแล้ว" in t for t in line_texts(p, villager.user_id, since))
 
