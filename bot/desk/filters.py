@@ -65,16 +65,19 @@ def case_filter(query: Any, core: Any) -> tuple[desk.CaseFilter, dict[str, str]]
 
 
 def area_choices(held: policy.Held, core: Any, lang: str) -> list[tuple[str, str]]:
-    """The areas to filter by: each area the person holds and the areas one level inside it."""
+    """The areas to filter by: each area the person holds and the areas inside it, down to the
+    subdistricts (whose หมู่ the village field then picks); for the whole country, provinces."""
     areas = core.areas
     found: list[tuple[str, str]] = []
     for top in policy.areas(held):
         if top == vocab.NATIONAL:
             found += [(p.code, p.name(lang)) for p in areas.provinces(lang)]
-        elif len(top) == 2:
+        elif len(top) == 2:  # a province's districts, and their subdistricts (for the หมู่)
             province = areas.province(top)
             found.append((top, province.name(lang) if province else top))
-            found += [(d.code, "— " + d.name(lang)) for d in areas.districts(top, lang)]
+            for d in areas.districts(top, lang):
+                found.append((d.code, "— " + d.name(lang)))
+                found += [(s.code, "—— " + s.name(lang)) for s in areas.subdistricts(d.code, lang)]
         elif len(top) == 4:
             found.append((top, areas.describe(top, lang)))
             found += [(s.code, "— " + s.name(lang)) for s in areas.subdistricts(top, lang)]

@@ -131,3 +131,13 @@ async def test_a_forwarded_case_leaves_the_officer_at_the_list_saying_so(
     page = await moved.text()
     assert f"ส่งต่อเรื่อง {CASE} แล้ว" in page
     assert (await p.client.get(f"/desk/cases/{CASE}")).status == 404  # the other district's now
+
+
+async def test_a_coordinator_can_filter_down_to_a_village(platforms: Platforms) -> None:
+    p = platforms
+    who = await officer(p, "Ucoordinator000000", area="50", role="coordinator", name="ผู้ประสาน")
+    await _urgent_problem(p, LineEvents(p.line, "Uvillager000000000"), photo=False)
+    await _sign_in(p, await link_from_chat(p, who))
+    page = await (await p.client.get("/desk/")).text()
+    assert 'value="5001"' in page and 'value="500108"' in page  # district, then subdistrict
+    assert CASE in await (await p.client.get("/desk/?area=500108&village=3")).text()
