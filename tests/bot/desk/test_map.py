@@ -170,7 +170,7 @@ async def test_completeness_puts_a_silent_village_with_a_very_urgent_case_first(
 
     await p.client.post("/desk/language", data={"lang": "en", "csrf": _token(page)})
     english = await (await p.client.get("/desk/completeness")).text()
-    assert "Activity reports this week" in english and "1 very urgent case(s) open" in english
+    assert "Activity reports this week" in english and "very urgent cases open: 1" in english
 
 
 def _token(page: str) -> str:
