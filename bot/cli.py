@@ -259,6 +259,38 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     end.add_argument("--user", type=_row_id, required=True, help="the user's id (users list)")
 
+    privacy = commands.add_parser(
+        "privacy", help="personal-data requests: a person's copy, erasure, the register",
+        description="For a request that came on paper, at the district office: a person's "
+        "complete copy of their data, or the erasure of it, each recorded in the register of "
+        "requests (PDPA: answered within 30 days).",
+    )  # fmt: skip
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True, metavar="CMD")
+    copy = privacy_commands.add_parser(
+        "export", help="everything held about a person, as JSON",
+        description="Print (or write to --out) everything held about the user as JSON: "
+        "profile, consent, staff roles, their reports, what was sent to them.",
+        epilog="example: fieldbot privacy export 42 --out person-42.json",
+    )  # fmt: skip
+    copy.add_argument("user_id", type=_row_id, help="the user's id (users list)")
+    copy.add_argument(
+        "--out", metavar="FILE", help="write the JSON here (default: standard output)"
+    )
+    wipe = privacy_commands.add_parser(
+        "erase", help="remove a person's identity and contact details",
+        description="Remove the user's name, phone, platform id, village and consent, their "
+        "drafts, platform events and unsent pushes, and empty every push that names them; "
+        "their reports stay as anonymous records. Cannot be undone.",
+        epilog="example: fieldbot privacy erase 42 --yes",
+    )  # fmt: skip
+    wipe.add_argument("user_id", type=_row_id, help="the user's id (users list)")
+    wipe.add_argument("--yes", action="store_true", help="do it (without it: say what would go)")
+    privacy_commands.add_parser(
+        "requests", help="the register of requests, with their 30-day deadline",
+        description="Every request to see, export, correct or erase data, or to withdraw "
+        "consent: when, how, what was done or why it was refused, and the deadline.",
+    )  # fmt: skip
+
     users = commands.add_parser(
         "users",
         help="list users; grant or revoke staff roles",
@@ -513,6 +545,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _users(args, settings)
     if args.command == "desk":
         return await _desk(args, settings)
+    if args.command == "privacy":
+        return await _privacy(args, settings)
     if args.command == "outbox":
         return await _outbox(args, settings)
     if args.command == "broadcast":
@@ -686,6 +720,52 @@ async def _users(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"user {user.id}: {removed} staff role(s) taken away")
             left = await staff.assignments(session, user.id or 0)
             print("staff roles now: " + (", ".join(f"{r} of {a}" for r, a in left) or "none"))
+    finally:
+        await core.close()
+    return 0
+
+
+async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from bot.service import build_core
+    from domain import privacy
+    from storage.models import User
+
+    core = await build_core(settings)
+    try:
+        async with core.writing(), core.sessions() as session, session.begin():
+            now = core.clock()
+            if args.privacy_command == "requests":
+                print("id\tuser\tkind\tvia\trequested\tdeadline\toutcome\tnote")
+                for r in await privacy.requests(session):
+                    local = r.requested_at.astimezone(settings.tz)
+                    due = (r.requested_at + privacy.DEADLINE).astimezone(settings.tz)
+                    print(f"{r.id}\t{r.user_id}\t{r.kind}\t{r.via}\t{local:%Y-%m-%d %H:%M}\t"
+                          f"{due:%Y-%m-%d}\t{r.outcome}\t{r.note or ''}")  # fmt: skip
+                return 0
+            user = await session.get(User, args.user_id)
+            if user is None or user.platform == privacy.ERASED:
+                raise SystemExit(f"fieldbot: no user with id {args.user_id} (or erased already)")
+            if args.privacy_command == "export":
+                data = await privacy.copy_of(session, user)
+                await privacy.record(session, args.user_id, "export", "cli", now)
+                text = json.dumps(data, ensure_ascii=False, indent=2)
+                if args.out:
+                    Path(args.out).write_text(text + "\n", encoding="utf-8")  # noqa: ASYNC240
+                    print(f"wrote the data of user {args.user_id} to {args.out}", file=sys.stderr)
+                else:
+                    print(text)
+                return 0
+            if not args.yes:
+                print(f"would erase user {args.user_id}: name, phone, platform id, village, "
+                      "consent, drafts, platform events, unsent pushes, and every push that "
+                      "names them; their reports stay, anonymous. Add --yes to do it.")  # fmt: skip
+                return 0
+            done = await privacy.erase(session, user, now, "cli")
+        print(f"erased user {args.user_id}: {done.reports_kept} report(s) kept anonymous, "
+              f"{done.messages_emptied} message(s) emptied, {done.events_deleted} platform "
+              "event(s) deleted")  # fmt: skip
     finally:
         await core.close()
     return 0

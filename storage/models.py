@@ -158,6 +158,25 @@ class DeskSession(SQLModel, table=True):
     revoked_at: dt.datetime | None = _optional_when()
 
 
+class PrivacyRequest(SQLModel, table=True):
+    """The register of personal-data requests (PDPA: access, correction, erasure, withdrawal of
+    consent): who asked, how, when, what was done, or why it was refused. The law gives the
+    controller 30 days to answer."""
+
+    __tablename__ = "privacy_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=16)  # see | export | correct | erase | withdraw
+    via: str = Field(max_length=16)  # chat | cli | desk
+    requested_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    done_at: dt.datetime | None = _optional_when()
+    outcome: str = Field(default="pending", max_length=16)  # pending | done | refused
+    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+
+
 class Meta(SQLModel, table=True):
     __tablename__ = "meta"
 

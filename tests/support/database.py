@@ -25,6 +25,7 @@ NO_POSTGRES = (
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
 DATA_TABLES = (
+    "privacy_requests",
     "desk_sessions",
     "desk_links",
     "job_runs",
