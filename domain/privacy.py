@@ -89,7 +89,7 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
             "village_no": user.village_no,
             "language": user.language,
             "registered_at": _when(user.created_at),
-        },  # fmt: skip
+        },
         "consent": {
             "given_at": _when(user.consent_at),
             "notice_version": user.consent_notice_version,
@@ -105,7 +105,7 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
                 "answers": r.answers,
             }
             for r in reports
-        ],  # fmt: skip
+        ],
         "messages_sent_to_you": [
             {
                 "kind": m.kind,
@@ -114,7 +114,7 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
                 "content": m.payload,
             }
             for m in sent
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -146,7 +146,7 @@ async def erase(session: AsyncSession, user: User, now: dt.datetime, via: str) -
         delete(InboxEvent).where(
             col(InboxEvent.platform) == user.platform,
             col(InboxEvent.sender) == user.platform_user_id,
-        )  # fmt: skip
+        )
     )
     events = int(getattr(gone, "rowcount", 0) or 0)
     # Pushes to them not sent yet go; every push whose text names them (to them, or an alert
