@@ -70,13 +70,31 @@ def guard(core: Core) -> Middleware:
             ):  # fmt: skip
                 sent = str((await request.post()).get("csrf") or "")
             if not sent or not secrets.compare_digest(sent, found.csrf):
-                raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")
+                request[VIEWER] = found
+                return _refusal(request, 403)
         request[VIEWER] = found
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as refused:
+            if refused.status not in _REFUSALS:
+                raise  # a redirect, or what the desk does not word
+            return _refusal(request, refused.status)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return middleware
+
+
+# Refusals the desk words for people (a page in their language, with the header), not as
+# aiohttp's bare English text: the catalog's desk.refused.<status>.
+_REFUSALS = (400, 403, 404)
+
+
+def _refusal(request: web.Request, status: int) -> web.Response:
+    # The language form returns to the list, not to the refused address (never echoed).
+    response = page(request, "refused.html", {"status": status, "path": "/desk/"}, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def set_cookie(response: web.StreamResponse, core: Core, value: str) -> None:

@@ -86,6 +86,8 @@ async def test_another_districts_officer_sees_nothing_of_it(platforms: Platforms
     assert CASE not in listed and "ไม่พบเรื่อง" in listed
     for path in (f"/desk/cases/{CASE}", f"/desk/cases/{CASE}/photos/0"):
         assert (await p.client.get(path)).status == 404
+    refused = await (await p.client.get(f"/desk/cases/{CASE}")).text()
+    assert "ไม่พบหน้านี้ หรือคุณไม่มีสิทธิ์ดูเรื่องนี้" in refused  # a page, in their language
     token = await _csrf(p)
     refused = await p.client.post(f"/desk/cases/{CASE}/act",
                                   data={"csrf": token, "action": "ack"})  # fmt: skip
