@@ -23,6 +23,7 @@ from sqlmodel import col
 
 from storage.models import (
     Conversation,
+    DataCopy,
     DeskLink,
     DeskSession,
     InboxEvent,
@@ -141,6 +142,7 @@ async def erase(session: AsyncSession, user: User, now: dt.datetime, via: str) -
     await session.execute(delete(StaffRole).where(col(StaffRole.user_id) == user_id))
     await session.execute(delete(DeskSession).where(col(DeskSession.user_id) == user_id))
     await session.execute(delete(DeskLink).where(col(DeskLink.user_id) == user_id))
+    await session.execute(delete(DataCopy).where(col(DataCopy.user_id) == user_id))
     # Their platform events (what they typed: their name, their phone).
     gone = await session.execute(
         delete(InboxEvent).where(

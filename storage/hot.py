@@ -200,6 +200,8 @@ def _statements(dialect: Dialect) -> dict[str, Statement]:
             platform_user_id=b("recipient"),
             active=b("active", True),
             join_failures=b("no_failures", 0),
+            reminders_ok=b("reminders_ok", True),
+            broadcasts_ok=b("broadcasts_ok", True),
             created_at=b("now", type_=users.c.created_at.type),
             updated_at=b("now", type_=users.c.updated_at.type),
         )

@@ -60,6 +60,13 @@ class User(SQLModel, table=True):
     consent_at: dt.datetime | None = _optional_when()
     consent_notice_version: str | None = Field(default=None, max_length=16)
     consent_refused_at: dt.datetime | None = _optional_when()
+    # Optional uses the person may withdraw from apart from deleting everything (PDPA s.19):
+    # the scheduled reminders, and broadcasts.
+    reminders_ok: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    broadcasts_ok: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # The day the person last wrote (kept to the day, so that most steps write nothing): the
+    # retention job anonymises those silent longer than the retention period.
+    seen_on: dt.date | None = Field(default=None)
     active: bool = Field(default=True)
     join_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     join_blocked_until: dt.datetime | None = _optional_when()
@@ -128,6 +135,21 @@ class DeskLink(SQLModel, table=True):
     `fieldbot desk link`): only its SHA-256 is kept, it works once, within its expiry."""
 
     __tablename__ = "desk_links"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    used_at: dt.datetime | None = _optional_when()
+
+
+class DataCopy(SQLModel, table=True):
+    """A one-time link to a person's own copy of their data (JSON and CSV), asked for in chat
+    ("ข้อมูลของฉัน"): only its SHA-256 is kept; it works once, within its expiry."""
+
+    __tablename__ = "data_copies"
 
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(foreign_key="users.id", index=True)
@@ -408,6 +430,7 @@ class JobRun(SQLModel, table=True):
     ran_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )
+    note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
 
 
 class ReminderSent(SQLModel, table=True):
