@@ -406,6 +406,14 @@ class Dispatcher:
             await self._failed(platform, row, DeliveryError("retry", repr(error)), token)
         else:
             await batch.sent(row.id)
+            if row.payload.get(outbox.FORGET):
+                await self._forget(row.id)
+
+    async def _forget(self, row_id: int) -> None:
+        """The last word to someone who erased their data went out (or never will): the row
+        keeps no trace of their chat."""
+        async with self.core.writing(), self.core.sessions() as session, session.begin():
+            await outbox.forget(session, row_id)
 
     async def _failed(self, platform: str, row: Claimed, error: DeliveryError, token: str) -> None:
         now = self.core.clock()
@@ -427,4 +435,6 @@ class Dispatcher:
             else:
                 status = "skipped" if error.kind == "blocked" else "failed"
                 await outbox.finish(session, row.id, status, now=now, error=detail, token=token)
+                if row.payload.get(outbox.FORGET):
+                    await outbox.forget(session, row.id)
                 log.error("outbox %s row %s %s: %s", platform, row.id, status, detail)

@@ -296,9 +296,17 @@ async def handle_locked(
             ):
                 claim = (core.reply_token, outbox.REPLY_LEASE)
             extra = {**reply, **_keyboard(core, state)}
-            row = await outbox.enqueue(
-                session, user, outbox.REPLY, messages, now=env.now, extra=extra, claim=claim
-            )
+            if turn.farewell:  # they erased their data: the reply goes to the chat it came
+                # from, and the row forgets that chat once it is sent (outbox.FORGET)
+                row = await outbox.enqueue_to(
+                    session, platform, platform_user_id, outbox.REPLY, messages,
+                    user_id=user.id, now=env.now, extra={**extra, outbox.FORGET: True},
+                )  # fmt: skip
+                claim = None
+            else:
+                row = await outbox.enqueue(
+                    session, user, outbox.REPLY, messages, now=env.now, extra=extra, claim=claim
+                )
     if row is not None and row.status == "sending" and core.send_reply is not None:
         core.send_reply(platform, row)
     elif reply is not None and core.on_outbox is not None:

@@ -24,7 +24,7 @@ from handlers.engine import CaseCommand, CaseFeedback, Env, StaffQuery, Submitte
 from handlers.messages import Outgoing
 from handlers.router import describe_staff_area
 from storage import cases, completeness, desk, outbox, repo, staff
-from storage.models import Report, User
+from storage.models import ERASED, Report, User
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def case_view(report: Report, reporter: User | None) -> views.CaseView:
         photos=tuple(p.path for p in photos),
         reporter=reporter.display_name if reporter else None,
         reporter_phone=reporter.phone if reporter else None,
+        reporter_withdrew=reporter is not None and reporter.platform == ERASED,
         filed_at=report.created_at,
         status=report.status,
         reopened=report.reopen_count,
@@ -124,7 +125,7 @@ async def notify_reporter(
     """Tell the reporter their case changed, with the officer's note and (resolving it) the
     photo of the result."""
     reporter = await session.get(User, report.reporter_id)
-    if reporter is None:
+    if reporter is None or reporter.platform == ERASED:  # they deleted their data: no one to tell
         return
     lang = reporter.language or env.default_language
     messages = views.status_notice(case_view(report, reporter), note, lang, env, photo=photo)

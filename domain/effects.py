@@ -4,11 +4,11 @@ registered (domain.turn), in the order the core returned them."""
 from __future__ import annotations
 
 # Imported for their registrations: each module registers the effects of its own events.
-from domain import broadcasts, cases, people, reports
+from domain import broadcasts, cases, people, reports, rights
 from domain.turn import Turn, effect_of
 from handlers.messages import Outgoing
 
-DOMAINS = (people, reports, cases, broadcasts)
+DOMAINS = (people, reports, cases, broadcasts, rights)
 
 
 async def apply(turn: Turn) -> list[Outgoing]:

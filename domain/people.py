@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
+from domain import privacy
 from domain.policy import Held
 from domain.turn import Turn, effect
 from handlers import router
-from handlers.engine import ConsentRefused, Env, JoinRequested, Submitted, UserView
+from handlers.engine import Env, JoinRequested, Submitted, UserView
 from handlers.forms import NOTICE_VERSION
 from handlers.messages import Outgoing
 from storage import staff
@@ -35,6 +36,8 @@ class Profile(Protocol):
     def subdistrict_code(self) -> str | None: ...
     @property
     def village_no(self) -> int | None: ...
+    @property
+    def consent_notice_version(self) -> str | None: ...
 
 
 def user_view(user: Profile, held: Held) -> UserView:
@@ -50,6 +53,7 @@ def user_view(user: Profile, held: Held) -> UserView:
         district_code=user.district_code,
         subdistrict_code=user.subdistrict_code,
         village_no=user.village_no,
+        notice_version=user.consent_notice_version,
         staff=tuple((role, area) for role, area in held),
     )
 
@@ -73,17 +77,6 @@ def set_area(user: User, area: dict[str, Any]) -> None:
     user.village_no = int(area["village_no"])
 
 
-@effect(ConsentRefused)
-async def consent_refused(turn: Turn, _event: ConsentRefused) -> list[Outgoing]:
-    """Nothing but the refusal is kept."""
-    user, now = turn.user, turn.env.now
-    user.consent_refused_at = now
-    user.consent_at = None
-    user.display_name = user.phone = user.role = None
-    user.updated_at = now
-    return []
-
-
 @effect(Submitted, "register")
 async def registered(turn: Turn, event: Submitted) -> list[Outgoing]:
     user = turn.user
@@ -100,7 +93,15 @@ async def profile_updated(turn: Turn, event: Submitted) -> list[Outgoing]:
         user.language = str(answers["language"])
     if "area" in answers:
         set_area(user, answers["area"])
+    if "name" in answers:  # corrected from "my data"
+        user.display_name = str(answers["name"])
+    if "phone" in answers:  # corrected, or (skipped) removed
+        user.phone = str(answers["phone"]) if answers["phone"] else None
     user.updated_at = turn.env.now
+    # A correction of personal data (PDPA s.35): the register says which, never the values.
+    fields = [f for f in ("name", "phone", "area", "language") if f in answers]
+    await privacy.record(turn.session, user.id or 0, "correct", "chat", turn.env.now,
+                         note=", ".join(fields))  # fmt: skip
     return router.after_submit(event, None, user_view(user, turn.held), turn.env)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.models import ERASED as ERASED  # the platform an erased person is listed under
 from storage.models import (
     Conversation,
     DataCopy,
@@ -34,7 +35,6 @@ from storage.models import (
     User,
 )
 
-ERASED = "erased"  # the platform a person erased is listed under
 DEADLINE = dt.timedelta(days=30)  # the PDPA's time to answer a request
 _BATCH = 500
 

@@ -47,6 +47,9 @@ class Turn:
     result: Result
     # Set by an effect whose work continues right after the commit (a broadcast sent now).
     queue_broadcasts: bool = False
+    # Set when the step erased the person's data: the reply still goes to the chat it came
+    # from, and the outbox forgets that chat once the reply is sent.
+    farewell: bool = False
 
     @property
     def lang(self) -> str:

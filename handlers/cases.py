@@ -42,6 +42,7 @@ class CaseView:
     reporter: str | None = None
     # Only cards for those who may work the case show it (the officers of its district).
     reporter_phone: str | None = None
+    reporter_withdrew: bool = False  # the reporter deleted their data: nobody to call back
     filed_at: dt.datetime | None = None
     reopened: int = 0
     answers: Mapping[str, Any] | None = None
@@ -104,6 +105,8 @@ def case_text(case: CaseView, lang: str, env: Env, *, heading: str, card: Card =
     ]
     if case.reporter:
         lines.append(t(lang, "alert.reporter", name=case.reporter))
+    elif case.reporter_withdrew:
+        lines.append(t(lang, "case.reporter_withdrew"))
     if case.filed_at is not None:
         when = format_date(case.filed_at.astimezone(env.tz).date(), lang, short=True)
         lines.append(

@@ -74,6 +74,15 @@ class StaffQuery:
 
 
 @dataclass(frozen=True)
+class PrivacyAsked:
+    """Domain event: the person asked about their own data (PDPA) from "ข้อมูลของฉัน / My
+    data": to see what is held (`see`), for a copy (`copy`), or to stop or restart an optional
+    use (`reminders_off`, `reminders_on`, `broadcasts_off`, `broadcasts_on`)."""
+
+    action: str
+
+
+@dataclass(frozen=True)
 class BroadcastCommand:
     """Domain event: the author of a broadcast confirmed it, cancelled it, or asked how it
     went."""
@@ -91,6 +100,7 @@ Event = (
     | CaseFeedback
     | StaffQuery
     | BroadcastCommand
+    | PrivacyAsked
 )
 
 

@@ -38,6 +38,8 @@ SubmitAction = Literal[
     "case_forward",
     "case_reject",
     "broadcast",
+    "erase",
+    "reconsent",
 ]
 
 
@@ -99,8 +101,11 @@ class Form:
         return next(i for i, s in enumerate(self.steps) if s.id == step_id)
 
 
-# Version of the privacy notice (locales: form.registration.consent.prompt); bump when it changes.
-NOTICE_VERSION = "2569-2"  # 2569-2: says who sees the name and the phone
+# Version of the privacy notice (locales: form.registration.consent.prompt); bump when it changes:
+# everyone who agreed to an older one is asked again at their next message (RENOTICE).
+# 2569-2: says who sees the name and the phone; 2569-3: how long each thing is kept, and the
+# rights in chat ("ข้อมูลของฉัน").
+NOTICE_VERSION = "2569-3"
 
 ROLES = vocab.REPORTER_ROLES
 LANGUAGES = vocab.LANGUAGES
@@ -210,6 +215,40 @@ CHANGE_AREA = Form(
     ),
 )
 
+# Personal data ("ข้อมูลของฉัน / My data"): a correction is one question, then stored.
+CORRECT_NAME = Form(
+    id="my_name",
+    version=1,
+    key="form.my_name",
+    submit="update_profile",
+    steps=(Step("name", "text", "form.my_name.name", minimum=2, maximum=100),),
+)
+CORRECT_PHONE = Form(
+    id="my_phone",
+    version=1,
+    key="form.my_phone",
+    submit="update_profile",
+    # Optional: "skip" removes the phone held.
+    steps=(Step("phone", "phone", "form.my_phone.phone", optional=True),),
+)
+# Deleting one's data: one question that says exactly what happens, yes or no.
+ERASE = Form(
+    id="erase",
+    version=1,
+    key="form.erase",
+    submit="erase",
+    steps=(Step("sure", "choice", "form.erase.sure", options=("yes", "no"),
+                options_list="erase_sure"),),
+)  # fmt: skip
+# A new version of the privacy notice, asked of someone who agreed to an older one.
+RENOTICE = Form(
+    id="renotice",
+    version=1,
+    key="form.renotice",
+    submit="reconsent",
+    steps=(Step("renotice", "consent", "form.registration.consent"),),
+)
+
 # Officers and coordinators register with an invite code: no village questions for them.
 STAFF_REGISTRATION = Form(
     id="staff",
@@ -297,6 +336,7 @@ FORMS: Mapping[str, Form] = {
     f.id: f
     for f in (
         REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA, STAFF_REGISTRATION,
-        CASE_PROGRESS, CASE_RESOLVE, CASE_FORWARD, CASE_REJECT, BROADCAST,
+        CASE_PROGRESS, CASE_RESOLVE, CASE_FORWARD, CASE_REJECT, BROADCAST, CORRECT_NAME,
+        CORRECT_PHONE, ERASE, RENOTICE,
     )
 }  # fmt: skip

@@ -29,6 +29,7 @@ from handlers.engine import (
     Event,
     FormState,
     JoinRequested,
+    PrivacyAsked,
     Result,
     ShowMyReports,
     StaffQuery,
@@ -36,12 +37,12 @@ from handlers.engine import (
     UserView,
     language_of,
 )
-from handlers.forms import Form
+from handlers.forms import NOTICE_VERSION, Form
 from handlers.i18n import fold
 from handlers.messages import Choice, Inbound, Outgoing, PhotoRef
 from handlers.thai import fix_keyboard_layout, has_title, match_choice, normalize_digits
 
-MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "help")
+MENU_ITEMS = ("activity", "problem", "my_reports", "language", "area", "my_data", "help")
 STAFF_ITEMS = (
     "cases", "summary", "activities", "completeness", "broadcast", "broadcasts", "desk",
 )  # fmt: skip
@@ -60,6 +61,14 @@ def reference_in(text: str) -> str | None:
 
 
 MENU_FORMS = {"activity": "activity", "problem": "problem", "language": "language", "area": "area"}
+# "ข้อมูลของฉัน / My data": the buttons under the summary of what is held (and their words,
+# typed with no form open: "ลบข้อมูลของฉัน", "delete my data", "หยุดแจ้งเตือน"…).
+PRIVACY_PREFIX = "privacy:"
+PRIVACY_FORMS = {"name": "my_name", "phone": "my_phone", "language": "language", "delete": "erase"}
+PRIVACY_EVENTS = (
+    "see", "copy", "reminders_off", "reminders_on", "broadcasts_off", "broadcasts_on",
+)  # fmt: skip
+PRIVACY_ACTIONS = (*PRIVACY_FORMS, "village", *PRIVACY_EVENTS)
 RESUME_CONTINUE = "resume:continue"
 RESUME_DISCARD = "resume:discard"
 RESTART = "restart"  # after RESUME_DISCARD: start the same form again
@@ -210,6 +219,11 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         registration = env.forms["registration"]
         result = engine.start(registration, user, env)
         result.messages.insert(0, Outgoing(t(lang, "welcome.new")))
+        return result
+    if user.notice_version != NOTICE_VERSION:
+        # The privacy notice changed since they agreed: asked again before anything else.
+        result = engine.start(env.forms["renotice"], user, env)
+        result.messages.insert(0, Outgoing(t(lang, "notice.changed")))
         return result
     if command == "cancel":
         return _menu(user, env, lang, prefix=[t(lang, "form.nothing_to_cancel")])
@@ -400,6 +414,10 @@ def _case_action(text: str, env: Env) -> str | None:
 
 
 def _run_menu_item(item: str, user: UserView, env: Env, lang: str) -> Result:
+    if item.startswith(PRIVACY_PREFIX):
+        return _privacy(item[len(PRIVACY_PREFIX) :], user, env, lang)
+    if item == "my_data":
+        return Result([], [PrivacyAsked("see")], None)
     if item in STAFF_ITEMS:
         return Result([], [StaffQuery(item)], None)
     if item == "my_reports":
@@ -415,6 +433,31 @@ def _run_menu_item(item: str, user: UserView, env: Env, lang: str) -> Result:
         }
         return engine.start(env.forms[MENU_FORMS[item]], user, env, preset={"area": here})
     return engine.start(env.forms[MENU_FORMS[item]], user, env)
+
+
+def _privacy(action: str, user: UserView, env: Env, lang: str) -> Result:
+    """A button under "my data" (or its words typed): a correction or the deletion starts
+    its question; the rest is for the domain, which reads what is held."""
+    if action == "village":
+        if not user.role:  # staff without a village of their own: nothing to move
+            return Result([], [PrivacyAsked("see")], None)
+        return _run_menu_item("area", user, env, lang)
+    form = PRIVACY_FORMS.get(action)
+    if form is not None:
+        return engine.start(env.forms[form], user, env)
+    return Result([], [PrivacyAsked(action if action in PRIVACY_EVENTS else "see")], None)
+
+
+def privacy_choices(user: UserView, env: Env, lang: str, *, reminders: bool, broadcasts: bool
+                    ) -> tuple[Choice, ...]:  # fmt: skip
+    """The buttons under the summary of what is held: correct each thing, a copy, the
+    optional uses (on or off, as they are now), delete, and the menu."""
+    actions = ["name", "phone", *(("village",) if user.role else ()), "language", "copy",
+               "reminders_off" if reminders else "reminders_on",
+               "broadcasts_off" if broadcasts else "broadcasts_on", "delete"]  # fmt: skip
+    t = env.i18n.t
+    buttons = [Choice(PRIVACY_PREFIX + a, t(lang, f"privacy.button.{a}")) for a in actions]
+    return (*buttons, Choice(MENU_PREFIX + "menu", t(lang, "nav.menu")))
 
 
 def _command(inbound: Inbound, env: Env) -> str | None:
@@ -446,6 +489,8 @@ def _menu_item(inbound: Inbound, user: UserView, env: Env) -> str | None:
     with the tolerance of answers to a question."""
     if inbound.kind == "choice":
         value = inbound.value or ""
+        if value.startswith(PRIVACY_PREFIX) and value[len(PRIVACY_PREFIX) :] in PRIVACY_ACTIONS:
+            return value
         item = value[len(MENU_PREFIX) :] if value.startswith(MENU_PREFIX) else None
         return item if item in ALL_ITEMS else None
     if inbound.kind != "text":
@@ -457,7 +502,11 @@ def _menu_item(inbound: Inbound, user: UserView, env: Env) -> str | None:
     options = [
         (item, (*env.i18n.variants(f"menu.{item}"), *env.i18n.words(f"kw.menu_{item}")))
         for item in items
-    ]
+    ] + [  # the buttons under "my data", typed ("ลบข้อมูลของฉัน", "stop reminders")
+        (PRIVACY_PREFIX + action, (*env.i18n.variants(f"privacy.button.{action}"),
+                                   *env.i18n.words(f"kw.privacy_{action}")))
+        for action in PRIVACY_ACTIONS
+    ]  # fmt: skip
     return match_choice(inbound.text.strip().lstrip("/"), options)
 
 
@@ -601,7 +650,7 @@ def menu_items(user: UserView) -> tuple[str, ...]:
         return MENU_ITEMS
     village = ("activity", "problem", "my_reports") if user.role else ()
     home = ("area",) if user.role else ()
-    return (*STAFF_ITEMS, *village, "language", *home, "help")
+    return (*STAFF_ITEMS, *village, "language", *home, "my_data", "help")
 
 
 def menu_message(user: UserView, env: Env, lang: str, *, paused: Form | None = None) -> Outgoing:

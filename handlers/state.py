@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.areas import AreaDirectory
-from handlers.forms import Form
+from handlers.forms import NOTICE_VERSION, Form
 from handlers.i18n import Translator
 
 
@@ -38,6 +38,8 @@ class UserView:
     district_code: str | None = None
     subdistrict_code: str | None = None
     village_no: int | None = None
+    # The privacy notice's version the person agreed to (an older one is asked again).
+    notice_version: str | None = NOTICE_VERSION
     # Staff assignments, (role, area) each, apart from the home village above: what the person
     # may see and act on (decided in storage.policy, not here).
     staff: tuple[tuple[str, str], ...] = ()

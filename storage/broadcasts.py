@@ -21,7 +21,8 @@ ROLES = ("reporter", *REPORTER_ROLES, *STAFF_ROLES)  # "reporter": every village
 
 
 def audience(roles: Sequence[str], area: str) -> ColumnElement[bool]:
-    """Everyone of `roles` in `area` (TH: the whole country), blocked or not."""
+    """Everyone of `roles` in `area` (TH: the whole country), blocked or not, but for those
+    who turned broadcasts off (ข้อมูลของฉัน)."""
     terms: list[ColumnElement[bool]] = []
     village_roles = [r for r in roles if r in REPORTER_ROLES]
     if "reporter" in roles or village_roles:
@@ -42,7 +43,7 @@ def audience(roles: Sequence[str], area: str) -> ColumnElement[bool]:
         if area != NATIONAL:
             holds = holds.where(col(StaffRole.area).startswith(area))
         terms.append(exists(holds))
-    return or_(*terms) if terms else false()
+    return (or_(*terms) & col(User.broadcasts_ok)) if terms else false()
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,8 @@ staff_t = StaffRole.__table__  # type: ignore[attr-defined]
 b = sa.bindparam
 
 USER_COLUMNS = ("id", "language", "display_name", "role", "province_code", "district_code",
-                "subdistrict_code", "village_no", "consent_at", "active")  # fmt: skip
+                "subdistrict_code", "village_no", "consent_at", "consent_notice_version",
+                "active")  # fmt: skip
 CONVERSATION_COLUMNS = ("form_id", "form_version", "step_id", "answers", "context", "updated_at")
 
 
@@ -277,6 +278,7 @@ class Person:
     subdistrict_code: str | None
     village_no: int | None
     consent_at: dt.datetime | None
+    consent_notice_version: str | None
     active: bool
     conversation: tuple[str, int, str, dict[str, Any], dict[str, Any], dt.datetime] | None
     reply_waiting: bool
@@ -322,9 +324,10 @@ class Transaction:
             form_id, version, step, answers, context, updated = row[n + 1 : n + 7]
             conversation = (form_id, int(version), step, answers, context, updated)
         (user_id, language, name, role, province, district, subdistrict, village, consent,
-         active) = row[:n]  # fmt: skip
+         notice, active) = row[:n]  # fmt: skip
         return Person(int(user_id), language, name, role, province, district, subdistrict,
-                      village, consent, bool(active), conversation, bool(row[-1]))  # fmt: skip
+                      village, consent, notice, bool(active), conversation,
+                      bool(row[-1]))  # fmt: skip
 
     async def person_or_new(self, platform: str, platform_user_id: str, now: dt.datetime) -> Person:
         """storage.repo.get_or_create_user: the known user, or one made now on first contact

@@ -10,6 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+# The platform a person is listed under once their data is erased (domain.privacy): their row
+# stays, anonymised, so that their reports keep a reporter id that leads to no one.
+ERASED = "erased"
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

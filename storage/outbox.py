@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from handlers.messages import Outgoing
-from storage.models import OutboxMessage, User, utcnow
+from storage.models import ERASED, OutboxMessage, User, utcnow
 
 # Kinds of rows. Replies answer what a user just sent; they go out on a lane of their own (never
 # behind a broadcast) and in order per chat. Alerts and escalations are retried until delivered.
@@ -60,6 +60,20 @@ class Claimed:
 
 def lane_of(kind: str) -> str:
     return "reply" if kind in (REPLY, PRIVATE_ONLY) else "push"
+
+
+# A payload key: once the row is sent (or has failed for good), its recipient and content are
+# forgotten (`forget`). The reply to someone who just erased their data carries it.
+FORGET = "forget"
+
+
+async def forget(session: AsyncSession, row_id: int) -> None:
+    """Forget row `row_id`'s recipient and content (its kind, status and times stay)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row_id)
+        .values(recipient=ERASED, payload={"erased": True}, last_error=None)
+    )
 
 
 async def enqueue(

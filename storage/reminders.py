@@ -106,6 +106,7 @@ async def weekly_due(session: AsyncSession, since: dt.datetime) -> list[Person]:
     reported = village_reported_since(since)
     query = select(*_PERSON).where(
         col(User.active),
+        col(User.reminders_ok),  # not those who turned reminders off (ข้อมูลของฉัน)
         col(User.consent_at).is_not(None),
         col(User.role).is_not(None),
         col(User.subdistrict_code).is_not(None),
@@ -134,6 +135,7 @@ async def stale_drafts(
             col(Conversation.updated_at) <= before,
             col(Conversation.updated_at) >= not_older_than,
             col(User.active),
+            col(User.reminders_ok),
         )
     )
     return [
@@ -188,6 +190,7 @@ async def officers(
         .where(
             col(StaffRole.role) == "officer",
             col(User.active),
+            col(User.reminders_ok),
         )
         .order_by(col(User.id), col(StaffRole.area))
     )

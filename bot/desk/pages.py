@@ -198,6 +198,7 @@ async def case_page(request: web.Request) -> web.Response:
         "report": report,
         "details": details,
         "reporter": reporter.display_name if reporter else None,
+        "reporter_withdrew": view.reporter_withdrew,
         "phone": reporter.phone if reporter else None,
         "photos": [n for n in range(len(photos))],
         "timeline": [

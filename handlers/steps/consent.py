@@ -47,8 +47,9 @@ class ConsentKind(StepKind):
                 value = "decline"
             else:
                 raise AnswerError("error.consent")
-        if value == "decline":
-            return Ended(Result([Outgoing(turn.t("consent.refused"))], [ConsentRefused()], None))
+        if value == "decline":  # (a new notice declined: what was held is deleted)
+            said = "consent.refused" if turn.step.id == "consent" else "consent.refused_again"
+            return Ended(Result([Outgoing(turn.t(said))], [ConsentRefused()], None))
         if value != "agree":
             raise AnswerError("error.consent")
         return Answered("agree")

@@ -23,12 +23,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('reminders_ok', sa.Boolean(), server_default=sa.true(), nullable=False))
-        batch_op.add_column(sa.Column('broadcasts_ok', sa.Boolean(), server_default=sa.true(), nullable=False))
-        batch_op.add_column(sa.Column('seen_on', sa.Date(), nullable=True))
-    with op.batch_alter_table('job_runs', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('note', sa.Text(), nullable=True))
+    # Plain ADD COLUMN (a batch would copy `users`, which other tables' keys point at).
+    op.add_column('users', sa.Column('reminders_ok', sa.Boolean(), server_default=sa.true(), nullable=False))
+    op.add_column('users', sa.Column('broadcasts_ok', sa.Boolean(), server_default=sa.true(), nullable=False))
+    op.add_column('users', sa.Column('seen_on', sa.Date(), nullable=True))
+    op.add_column('job_runs', sa.Column('note', sa.Text(), nullable=True))
     op.create_table('data_copies',
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -46,9 +45,7 @@ def downgrade() -> None:
     with op.batch_alter_table('data_copies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_copies_user_id'))
     op.drop_table('data_copies')
-    with op.batch_alter_table('job_runs', schema=None) as batch_op:
-        batch_op.drop_column('note')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('seen_on')
-        batch_op.drop_column('broadcasts_ok')
-        batch_op.drop_column('reminders_ok')
+    op.drop_column('job_runs', 'note')
+    op.drop_column('users', 'seen_on')
+    op.drop_column('users', 'broadcasts_ok')
+    op.drop_column('users', 'reminders_ok')

@@ -124,7 +124,7 @@ async def test_registration_is_stored(core: Core) -> None:
         3,
     )
     assert user.language == "th" and user.phone is None
-    assert user.consent_notice_version == NOTICE_VERSION == "2569-2"
+    assert user.consent_notice_version == NOTICE_VERSION == "2569-3"
 
 
 async def test_the_writer_queue_serves_the_first_queue_first_and_in_order() -> None:

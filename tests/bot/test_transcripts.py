@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from bot.channels.console.adapter import ConsoleChat, render
 from bot.service import Core
+from handlers.forms import NOTICE_VERSION
 from handlers.messages import Inbound
 from storage import repo
 from storage.models import Conversation, Report, User, utcnow
@@ -45,7 +46,7 @@ async def _register(core: Core, user: str, language: str) -> None:
         row.province_code, row.district_code = "50", "5001"
         row.subdistrict_code, row.village_no = "500108", 3
         row.consent_at = utcnow()
-        row.consent_notice_version = "2569-1"
+        row.consent_notice_version = NOTICE_VERSION
 
 
 def _check(output: str, expected: list[str], where: str) -> None:

@@ -10,6 +10,7 @@ import dataclasses
 from sqlalchemy import select
 
 from bot.service import Core, handle
+from handlers.forms import NOTICE_VERSION
 from handlers.messages import Inbound, Outgoing
 from storage import export, repo, staff
 from storage.models import OutboxMessage, utcnow
@@ -22,7 +23,7 @@ async def _person(core: Core, user: str, role: str | None) -> None:
         row.display_name, row.role, row.language = "สมชาย ใจดี", role, "th"
         row.province_code, row.district_code = "50", "5001"
         row.subdistrict_code, row.village_no = "500108", 3
-        row.consent_at, row.consent_notice_version = utcnow(), "2569-1"
+        row.consent_at, row.consent_notice_version = utcnow(), NOTICE_VERSION
         if role is None:
             await staff.grant(session, row, "officer", "5001")
 

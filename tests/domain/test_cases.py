@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.service import Core
 from domain import cases
+from handlers.forms import NOTICE_VERSION
 from storage import repo, staff
 from storage.models import OutboxMessage, User, utcnow
 
@@ -18,7 +19,7 @@ async def _person(core: Core, user: str, district: str, officer: bool) -> User:
         row.display_name, row.role, row.language = user, None if officer else "village_head", "th"
         row.province_code, row.district_code = district[:2], district
         row.subdistrict_code, row.village_no = f"{district}08", 3
-        row.consent_at, row.consent_notice_version = utcnow(), "2569-1"
+        row.consent_at, row.consent_notice_version = utcnow(), NOTICE_VERSION
         if officer:
             await staff.grant(session, row, "officer", district)
         return row

@@ -765,10 +765,11 @@ def test_the_menu_of_staff_with_and_without_a_village() -> None:
     village head who is an officer elsewhere still reports, and still moves their village."""
     head = replace(REGISTERED, staff=(("officer", "5002"), ("coordinator", "51")))
     assert router.menu_items(head) == (
-        *router.STAFF_ITEMS, "activity", "problem", "my_reports", "language", "area", "help",
+        *router.STAFF_ITEMS, "activity", "problem", "my_reports", "language", "area", "my_data",
+        "help",
     )  # fmt: skip
     officer = UserView(registered=True, language="th", staff=(("officer", "5001"),))
-    assert router.menu_items(officer) == (*router.STAFF_ITEMS, "language", "help")
+    assert router.menu_items(officer) == (*router.STAFF_ITEMS, "language", "my_data", "help")
     assert router.menu_items(REGISTERED) == MENU_ITEMS
 
 

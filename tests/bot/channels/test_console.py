@@ -14,6 +14,7 @@ from bot.channels.console.adapter import ConsoleChat, render
 from bot.channels.console.chat import run_chat
 from bot.service import Core, build_core
 from handlers.cases import feedback_value
+from handlers.forms import NOTICE_VERSION
 from handlers.messages import Choice, Inbound, Outgoing
 from storage import outbox, repo, staff
 from storage.models import OutboxMessage, User, utcnow
@@ -43,7 +44,11 @@ async def _console_user(core: Core, name: str, **fields: object) -> User:
         user.display_name, user.language = name, "th"
         user.province_code, user.district_code = "50", "5001"
         user.subdistrict_code, user.village_no = "500108", 3
-        user.role, user.consent_at, user.consent_notice_version = "village_head", utcnow(), "2569-1"
+        user.role, user.consent_at, user.consent_notice_version = (
+            "village_head",
+            utcnow(),
+            NOTICE_VERSION,
+        )
         for key, value in fields.items():
             setattr(user, key, value)
         return user

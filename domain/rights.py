@@ -1,0 +1,153 @@
+"""A person's rights over their own data, asked for in chat ("ข้อมูลของฉัน / My data"; PDPA
+B.E. 2562): see what is held, correct it, have a copy, turn the optional uses (reminders,
+broadcasts) off or on, delete it, and answer a new privacy notice. Each request goes into the
+register (`domain.privacy.record`) with what was done, or why it was refused."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from domain import privacy
+from domain.people import user_view
+from domain.turn import Turn, effect
+from handlers import mydata, router
+from handlers import vocab as v
+from handlers.engine import ConsentRefused, PrivacyAsked, Submitted
+from handlers.forms import NOTICE_VERSION
+from handlers.messages import Outgoing
+from storage import outbox, staff
+from storage.models import OutboxMessage, Report, User
+
+log = logging.getLogger(__name__)
+
+VIA = "chat"
+# Optional uses a person may turn off and on: the button's action -> the user's column.
+OPTIONAL_USES = {"reminders": "reminders_ok", "broadcasts": "broadcasts_ok"}
+
+
+async def held(turn: Turn) -> mydata.Held:
+    """What is held about the person of `turn`."""
+    session, user = turn.session, turn.user
+    user_id = user.id or 0
+    references = list(
+        (
+            await session.execute(
+                select(col(Report.reference))
+                .where(col(Report.reporter_id) == user_id)
+                .order_by(col(Report.id).desc())
+            )
+        ).scalars()
+    )
+    messages = (
+        await session.execute(select(func.count()).where(col(OutboxMessage.user_id) == user_id))
+    ).scalar_one()
+    return mydata.Held(
+        name=user.display_name,
+        phone=user.phone,
+        role=user.role,
+        province_code=user.province_code,
+        district_code=user.district_code,
+        subdistrict_code=user.subdistrict_code,
+        village_no=user.village_no,
+        language=user.language,
+        consent_at=user.consent_at,
+        notice_version=user.consent_notice_version,
+        reminders=user.reminders_ok,
+        broadcasts=user.broadcasts_ok,
+        staff=tuple(turn.held),
+        reports=len(references),
+        newest=tuple(references[:5]),
+        messages=int(messages),
+    )
+
+
+async def _summary(turn: Turn) -> list[Outgoing]:
+    view = user_view(turn.user, turn.held)
+    return mydata.summary(await held(turn), view, turn.env, turn.lang)
+
+
+@effect(PrivacyAsked)
+async def asked(turn: Turn, event: PrivacyAsked) -> list[Outgoing]:
+    """See what is held; turn an optional use off or on."""
+    user, now = turn.user, turn.env.now
+    use, _, switch = event.action.partition("_")
+    if use in OPTIONAL_USES and switch in ("on", "off"):
+        setattr(user, OPTIONAL_USES[use], switch == "on")
+        user.updated_at = now
+        kind = "consent" if switch == "on" else "withdraw"
+        await privacy.record(turn.session, user.id or 0, kind, VIA, now, note=use)
+        return [turn.say(f"privacy.{use}_{switch}.done"), *await _summary(turn)]
+    await privacy.record(turn.session, user.id or 0, "see", VIA, now, note="summary in chat")
+    return await _summary(turn)
+
+
+@effect(Submitted, "erase")
+async def erase_asked(turn: Turn, event: Submitted) -> list[Outgoing]:
+    """The answer to "delete my data?": yes deletes, no keeps everything."""
+    if event.answers.get("sure") != "yes":
+        view = user_view(turn.user, turn.held)
+        return [turn.say("privacy.erase.kept"), router.menu_message(view, turn.env, turn.lang)]
+    said = turn.say("privacy.erase.done")  # in their language, before it is gone
+    await erase_in_chat(turn, why="asked in chat")
+    return [said]
+
+
+async def erase_in_chat(turn: Turn, *, why: str) -> None:
+    """Erase the person of `turn` now: tell the officer working each of their open cases that
+    the reporter withdrew, then remove them (their reports stay, anonymous)."""
+    session, user, env = turn.session, turn.user, turn.env
+    open_cases = (
+        await session.execute(
+            select(Report).where(
+                col(Report.reporter_id) == (user.id or 0),
+                col(Report.kind) == v.PROBLEM,
+                col(Report.status).in_(v.OPEN_STATUSES),
+                col(Report.handled_by_id).is_not(None),
+            )
+        )
+    ).scalars()
+    for report in open_cases:
+        officer = await session.get(User, report.handled_by_id)
+        if officer is None or officer.platform == privacy.ERASED:
+            continue
+        lang = officer.language or env.default_language
+        notice = Outgoing(env.i18n.t(lang, "case.reporter_withdrew_notice",
+                                     reference=report.reference))  # fmt: skip
+        await outbox.enqueue(session, officer, "status", [notice], report_id=report.id,
+                             now=env.now)  # fmt: skip
+    await privacy.erase(session, user, env.now, VIA)
+    turn.held = await staff.assignments(session, user.id or 0)
+    turn.farewell = True
+    log.info("user %s erased their data (%s)", user.id, why)
+
+
+@effect(ConsentRefused)
+async def consent_refused(turn: Turn, _event: ConsentRefused) -> list[Outgoing]:
+    """Declining the privacy notice. At registration nothing but the refusal is kept; someone
+    registered who declines a new version of it withdraws their consent, and what is held
+    about them is deleted as if they had asked (their reports stay, anonymous)."""
+    user, now = turn.user, turn.env.now
+    if user.consent_at is not None:
+        await erase_in_chat(turn, why="declined the new privacy notice")
+        return []
+    user.consent_refused_at = now
+    user.consent_at = None
+    user.display_name = user.phone = user.role = None
+    user.updated_at = now
+    return []
+
+
+@effect(Submitted, "reconsent")
+async def reconsented(turn: Turn, _event: Submitted) -> list[Outgoing]:
+    """Agreed to the new version of the privacy notice: recorded with its version and time."""
+    user, now = turn.user, turn.env.now
+    user.consent_at = now
+    user.consent_notice_version = NOTICE_VERSION
+    user.updated_at = now
+    await privacy.record(turn.session, user.id or 0, "consent", VIA, now,
+                         note=f"notice {NOTICE_VERSION}")  # fmt: skip
+    view = user_view(user, turn.held)
+    return [turn.say("notice.thanks"), router.menu_message(view, turn.env, turn.lang)]
