@@ -151,8 +151,14 @@ async def erase(session: AsyncSession, user: User, now: dt.datetime, via: str) -
         )
     )
     events = int(getattr(gone, "rowcount", 0) or 0)
-    # Pushes to them not sent yet go; every push whose text names them (to them, or an alert
-    # to an officer with their name and phone) keeps its row and loses its content.
+    # Pushes to them not sent yet go; every push to them, about their reports (an alert to an
+    # officer carries the reporter's name and phone, as they were then), or whose text names
+    # them keeps its row and loses its content.
+    filed = set(
+        (
+            await session.execute(select(col(Report.id)).where(col(Report.reporter_id) == user_id))
+        ).scalars()
+    )
     emptied = 0
     last = 0
     while True:
@@ -179,17 +185,19 @@ async def erase(session: AsyncSession, user: User, now: dt.datetime, via: str) -
                 row.recipient_count = max(0, row.recipient_count - 1)
                 emptied += 1
                 continue
-            if theirs and row.status in ("pending", "sending"):
+            about = row.report_id is not None and row.report_id in filed
+            if not (theirs or about or _mentions(row.payload, words)):
+                continue
+            if row.status in ("pending", "sending"):
+                # Not sent yet and naming them: it goes unsent (an officer still finds the
+                # case in their list, and escalation speaks of it without them).
                 row.status = "cancelled"
-            if theirs or _mentions(row.payload, words):
-                row.payload = {"erased": True}
-                row.recipient = ERASED if theirs else row.recipient
-                row.last_error = None
-                emptied += 1
+            row.payload = {"erased": True}
+            row.recipient = ERASED if theirs else row.recipient
+            row.last_error = None
+            emptied += 1
         last = rows[-1].id or last
-    kept = len(list((await session.execute(
-        select(col(Report.id)).where(col(Report.reporter_id) == user_id)
-    )).scalars()))  # fmt: skip
+    kept = len(filed)
     user.display_name = None
     user.phone = None
     user.platform = ERASED

@@ -99,17 +99,20 @@ async def erase_in_chat(turn: Turn, *, why: str) -> None:
     """Erase the person of `turn` now: tell the officer working each of their open cases that
     the reporter withdrew, then remove them (their reports stay, anonymous)."""
     session, user, env = turn.session, turn.user, turn.env
-    open_cases = (
-        await session.execute(
-            select(Report).where(
-                col(Report.reporter_id) == (user.id or 0),
-                col(Report.kind) == v.PROBLEM,
-                col(Report.status).in_(v.OPEN_STATUSES),
-                col(Report.handled_by_id).is_not(None),
+    open_cases = list(
+        (
+            await session.execute(
+                select(Report).where(
+                    col(Report.reporter_id) == (user.id or 0),
+                    col(Report.kind) == v.PROBLEM,
+                    col(Report.status).in_(v.OPEN_STATUSES),
+                    col(Report.handled_by_id).is_not(None),
+                )
             )
-        )
-    ).scalars()
-    for report in open_cases:
+        ).scalars()
+    )
+    await privacy.erase(session, user, env.now, VIA)
+    for report in open_cases:  # (after the erasure, which empties what is about their reports)
         officer = await session.get(User, report.handled_by_id)
         if officer is None or officer.platform == privacy.ERASED:
             continue
@@ -118,7 +121,6 @@ async def erase_in_chat(turn: Turn, *, why: str) -> None:
                                      reference=report.reference))  # fmt: skip
         await outbox.enqueue(session, officer, "status", [notice], report_id=report.id,
                              now=env.now)  # fmt: skip
-    await privacy.erase(session, user, env.now, VIA)
     turn.held = await staff.assignments(session, user.id or 0)
     turn.farewell = True
     log.info("user %s erased their data (%s)", user.id, why)

@@ -1,0 +1,196 @@
+"""Personal-data rights in chat ("ข้อมูลของฉัน / My data"), end to end through the webhooks and
+the official SDKs against the fake platforms, on SQLite and PostgreSQL: see what is held,
+correct it, turn the optional uses off, delete (after which the database holds neither the
+person's name nor phone, and the officer working their case sees "reporter withdrew"), and a
+new privacy notice asked again. Every request is in the register."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from domain import privacy
+from handlers.forms import NOTICE_VERSION
+from storage import broadcasts, reminders
+from storage.models import PrivacyRequest, Report, User
+from tests.bot.test_alerts import _officers, _urgent_problem
+from tests.bot.test_privacy import _everything
+from tests.support.fake_line import LineEvents, text_of
+from tests.support.platforms import Platforms, line_texts
+
+NAME, PHONE, LINE_ID = "สมชาย ใจดี", "0812345678", "Uvillager000000000"
+
+
+async def _user(p: Platforms, platform_user_id: str) -> User:
+    async with p.core.sessions() as session:
+        found = await session.execute(
+            select(User).where(col(User.platform_user_id) == platform_user_id)
+        )
+        return found.scalar_one()
+
+
+async def _register(p: Platforms) -> list[tuple[str, str, str]]:
+    async with p.core.sessions() as session:
+        rows = await session.execute(select(PrivacyRequest).order_by(col(PrivacyRequest.id)))
+        return [(r.kind, r.outcome, r.note or "") for r in rows.scalars()]
+
+
+def _said(p: Platforms, since: int) -> str:
+    return "\n".join(line_texts(p, LINE_ID, since))
+
+
+async def test_a_villager_sees_corrects_withdraws_and_deletes_on_line(
+    platforms: Platforms, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = platforms
+    officer, _officer_tg = await _officers(p)
+    villager = LineEvents(p.line, LINE_ID)
+    await _urgent_problem(p, villager, photo=False, phone="081-234-5678")
+    await p.line_say(officer, "รับเรื่อง PRB-2569-000001")  # the case has an officer now
+    await p.deliver()
+
+    # See: the menu entry, typed.
+    since = len(p.line.calls)
+    await p.line_say(villager, "ข้อมูลของฉัน")
+    said = _said(p, since)
+    assert "ข้อมูลของคุณที่เราเก็บไว้" in said
+    assert NAME in said and PHONE in said and "PRB-2569-000001" in said
+    assert "ม.3 ต.สุเทพ" in said and "ประกาศฉบับ 2569-3" in said
+    labels = [action["label"] for action in p.line.last_quick_reply()]
+    assert labels[:3] == ["แก้ชื่อ", "แก้เบอร์โทร", "แก้หมู่บ้าน"]
+    assert "ลบข้อมูลของฉัน" in labels and "ปิดการเตือน" in labels
+
+    # Correct the name with one tap, then the phone (skipping removes it).
+    await p.line_send(villager, villager.postback("privacy:name"))
+    await p.line_say(villager, "สมชาย ใจงาม")
+    await p.line_send(villager, villager.postback("privacy:phone"))
+    await p.line_say(villager, "ข้าม")
+    user = await _user(p, LINE_ID)
+    assert user.display_name == "สมชาย ใจงาม" and user.phone is None
+
+    # Withdraw from reminders and broadcasts, apart from deleting: typed, then tapped.
+    await p.line_say(villager, "หยุดเตือน")
+    await p.line_send(villager, villager.postback("privacy:broadcasts_off"))
+    user = await _user(p, LINE_ID)
+    assert not user.reminders_ok and not user.broadcasts_ok
+    async with p.core.sessions() as session:
+        due = await reminders.weekly_due(session, p.clock.now)
+        reach = await broadcasts.reach(session, ["reporter"], "TH")
+    assert user.id not in [person.id for person in due]
+    assert reach.total == 0  # the only reporter turned broadcasts off
+
+    # Delete: the question says what happens; "no" keeps everything.
+    since = len(p.line.calls)
+    await p.line_say(villager, "ลบข้อมูลของฉัน")
+    said = _said(p, since)
+    assert "สิ่งที่จะถูกลบ" in said and "สิ่งที่ยังอยู่" in said
+    await p.line_say(villager, "ไม่ลบ")
+    assert (await _user(p, LINE_ID)).display_name == "สมชาย ใจงาม"
+
+    caplog.set_level(logging.DEBUG)
+    since = len(p.line.calls)
+    await p.line_say(villager, "ลบข้อมูลของฉัน", "ลบข้อมูล")
+    assert "ลบข้อมูลของคุณแล้ว" in _said(p, since)  # the reply reached the chat it came from
+    await p.deliver()
+    # The officer working the case hears it, and the case card says so.
+    to_officer = [text_of(m) for m in p.line.messages(officer.user_id)]
+    assert any("PRB-2569-000001" in t and "ขอลบข้อมูลส่วนตัวแล้ว" in t for t in to_officer)
+    since = len(p.line.calls)
+    await p.line_say(officer, "PRB-2569-000001")
+    card = "\n".join(line_texts(p, officer.user_id, since))
+    assert "ขอลบข้อมูลส่วนตัวแล้ว" in card and NAME not in card
+
+    everything = await _everything(p)
+    for secret in (NAME, "สมชาย ใจงาม", PHONE, LINE_ID):
+        assert secret not in everything, secret
+    for record in caplog.records:  # no log line written since holds them either
+        for secret in (NAME, "สมชาย ใจงาม", PHONE, "081-234-5678"):
+            assert secret not in record.getMessage(), record.getMessage()
+    async with p.core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+    assert report.description  # the report stays, anonymous
+
+    kinds = [(kind, outcome) for kind, outcome, _note in await _register(p)]
+    assert kinds == [
+        ("see", "done"), ("correct", "done"), ("correct", "done"), ("withdraw", "done"),
+        ("withdraw", "done"), ("erase", "done"),
+    ]  # fmt: skip
+    notes = [note for _k, _o, note in await _register(p)]
+    assert notes[1:5] == ["name", "phone", "reminders", "broadcasts"]
+
+    # Writing again is someone new: registration from the start.
+    since = len(p.line.calls)
+    await p.line_say(villager, "สวัสดี")
+    assert "ยินดีต้อนรับ" in _said(p, since)
+
+
+async def test_an_officer_deletes_their_data_on_telegram_in_english(platforms: Platforms) -> None:
+    p = platforms
+    _line, officer = await _officers(p)
+    await p.tg_say(officer, "my data")
+    said = "\n".join(p.telegram.texts())
+    assert "What we hold about you" in said and "Officer Dao" in said
+    assert "Staff role: district officer" in said
+    keyboard = [button["text"] for button in p.telegram.last_keyboard()]
+    assert "Delete my data" in keyboard and "Fix my village" not in keyboard  # no village
+    await p.tg_say(officer, "/delete")
+    assert "Delete your data?" in p.telegram.texts()[-1]
+    await p.tg_say(officer, "yes")
+    assert "Your data is deleted" in p.telegram.texts()[-1]
+    await p.deliver()
+    assert "Officer Dao" not in await _everything(p)
+    assert [k for k, _o, _n in await _register(p)] == ["see", "erase"]
+
+
+async def test_a_new_privacy_notice_is_asked_again_and_a_refusal_deletes(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    officer, _tg = await _officers(p)
+    villager = LineEvents(p.line, LINE_ID)
+    await _urgent_problem(p, villager, photo=False)
+    async with p.core.sessions() as session, session.begin():
+        await session.execute(update(User).values(consent_notice_version="2569-2"))
+
+    since = len(p.line.calls)
+    await p.line_say(officer, "เมนู")
+    said = "\n".join(line_texts(p, officer.user_id, since))
+    assert "ปรับปรุงประกาศความเป็นส่วนตัว" in said and "ระยะเวลาเก็บ" in said
+    await p.line_say(officer, "ยินยอม")
+    assert (await _user(p, officer.user_id)).consent_notice_version == NOTICE_VERSION
+    assert await _register(p) == [("consent", "done", f"notice {NOTICE_VERSION}")]
+
+    since = len(p.line.calls)
+    await p.line_say(villager, "รายงานของฉัน", "ไม่ยินยอม")
+    assert "เราลบชื่อ เบอร์โทร และบัญชีของคุณแล้ว" in _said(p, since)
+    await p.deliver()
+    user = await _user(p, officer.user_id)  # (the villager's row has no LINE id any more)
+    assert user.display_name == "ปลัดสมศักดิ์"
+    assert NAME not in await _everything(p)
+    assert [k for k, _o, _n in await _register(p)] == ["consent", "erase"]
+    async with p.core.sessions() as session:
+        erased = (
+            await session.execute(select(User).where(col(User.platform) == privacy.ERASED))
+        ).scalar_one()
+    assert erased.consent_at is None and erased.display_name is None
+
+
+async def test_my_data_in_the_console_numbers_its_buttons(platforms: Platforms) -> None:
+    """The console shows the buttons numbered: a number picks one of the summary's."""
+    from bot.channels.console.adapter import ConsoleChat
+    from handlers.messages import Inbound
+
+    chat = ConsoleChat(platforms.core, "somchai")
+    await chat.send(Inbound("start"))
+    for answer in ("ภาษาไทย", "ยินยอม", "สมชาย ใจดี", "ข้าม", "ผู้ใหญ่บ้าน", "เชียงใหม่",
+                   "เมืองเชียงใหม่", "สุเทพ", "ม.3", "ยืนยัน"):  # fmt: skip
+        await chat.line(answer)
+    said = await chat.line("ข้อมูลของฉัน")
+    assert any("ข้อมูลของคุณที่เราเก็บไว้" in m.text for m in said)
+    labels = [c.label for c in chat.choices]
+    said = await chat.line(str(labels.index("ปิดการเตือน") + 1))
+    assert any("ปิดการเตือนแล้ว" in m.text for m in said)
+    assert not (await _user(platforms, "somchai")).reminders_ok
