@@ -733,6 +733,7 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
     from storage.models import User
 
     core = await build_core(settings)
+    refused = ""
     try:
         async with core.writing(), core.sessions() as session, session.begin():
             now = core.clock()
@@ -745,8 +746,17 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
                           f"{due:%Y-%m-%d}\t{r.outcome}\t{r.note or ''}")  # fmt: skip
                 return 0
             user = await session.get(User, args.user_id)
-            if user is None or user.platform == privacy.ERASED:
-                raise SystemExit(f"fieldbot: no user with id {args.user_id} (or erased already)")
+            if user is None:
+                raise SystemExit(f"fieldbot: no user with id {args.user_id}")
+            if user.platform == privacy.ERASED:  # a refusal, and the register keeps it
+                await privacy.record(session, args.user_id, args.privacy_command, "cli", now,
+                                     outcome="refused", note="erased already")  # fmt: skip
+                refused = f"fieldbot: user {args.user_id} was erased already: nothing held"
+        if refused:
+            raise SystemExit(refused)
+        async with core.writing(), core.sessions() as session, session.begin():
+            user = await session.get(User, args.user_id)
+            assert user is not None
             if args.privacy_command == "export":
                 data = await privacy.copy_of(session, user)
                 await privacy.record(session, args.user_id, "export", "cli", now)

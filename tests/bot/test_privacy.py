@@ -71,3 +71,6 @@ async def test_an_operator_exports_and_erases_a_persons_data(platforms: Platform
     assert all(line.split("\t")[1] == str(user_id) for line in lines[1:])
     again = await run_cli_async(["privacy", "erase", str(user_id), "--yes"], env)
     assert again.code != 0 and "erased already" in again.err
+    register = await run_cli_async(["privacy", "requests"], env)
+    assert "\terase\tcli\t" in register.out.splitlines()[1]
+    assert register.out.splitlines()[1].endswith("refused\terased already")
