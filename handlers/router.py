@@ -158,7 +158,7 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
 
         discard = inbound.kind == "choice" and (inbound.value or "").startswith(RESUME_DISCARD)
         then = (inbound.value or "")[len(RESUME_DISCARD) + 1 :] if discard else ""
-        if discard and then in ALL_ITEMS and user.registered:
+        if discard and (then in ALL_ITEMS or then.startswith(PRIVACY_PREFIX)) and user.registered:
             # "Discard and start the other one", chosen from the menu while a draft waited.
             result = _run_menu_item(then, user, env, lang)
             result.messages.insert(0, Outgoing(t(lang, "form.cancelled")))
@@ -186,6 +186,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             if held is not None:  # the photo or location that came with the question
                 return engine.advance(form, state, held, user, env)
             return Result([engine.prompt(form, state, user, env)], [], state)
+        if inbound.kind == "choice" and (inbound.value or "").startswith(PRIVACY_PREFIX):
+            # A button under "my data", tapped with a form open: that form first.
+            return _ask_resume(form, state, user, env, lang, reason="form.pending_other",
+                               then=inbound.value or "")  # fmt: skip
         if inbound.kind == "choice" and (inbound.value or "").startswith(MENU_PREFIX):
             wanted = (inbound.value or "")[len(MENU_PREFIX) :]
             if MENU_FORMS.get(wanted) == form.id:
@@ -602,6 +606,9 @@ def _ask_resume(
         discard = Choice(
             f"{RESUME_DISCARD}:{then}", t(lang, "resume.discard_then", item=t(lang, f"menu.{then}"))
         )
+    elif then is not None and then.startswith(PRIVACY_PREFIX):
+        label = t(lang, f"privacy.button.{then[len(PRIVACY_PREFIX) :]}")
+        discard = Choice(f"{RESUME_DISCARD}:{then}", t(lang, "resume.discard_then", item=label))
     choices = (Choice(RESUME_CONTINUE, t(lang, "resume.continue")), discard)
     _remember_buttons(state, choices)
     return Result([Outgoing(text, choices, "choice")], [], state)
