@@ -63,7 +63,8 @@ PAGE_SIZE = CAPABILITIES.page_size
 MAX_TEXT = CAPABILITIES.max_text
 MAX_CAPTION = 1024
 SHORT_LABEL = 14  # labels this short go two to a keyboard row
-COMMANDS = ("start", "menu", "activity", "problem", "myreports", "language", "help", "cancel")
+COMMANDS = ("start", "menu", "activity", "problem", "myreports", "language", "mydata", "delete",
+            "help", "cancel")  # fmt: skip
 
 
 @dataclass(frozen=True)

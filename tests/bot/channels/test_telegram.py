@@ -308,6 +308,12 @@ async def test_command_words_from_the_list_work(telegram: Telegram) -> None:
     assert any("กิจกรรมอะไร" in t for t in texts)
     texts = await telegram.say("/cancel")
     assert any("ยกเลิกแล้ว" in t for t in texts)
+    texts = await telegram.say("/mydata")
+    assert any("ข้อมูลของคุณที่เราเก็บไว้" in t for t in texts)
+    texts = await telegram.say("/delete")
+    assert any("สิ่งที่จะถูกลบ" in t for t in texts)
+    texts = await telegram.say("ไม่ลบ")
+    assert any("ไม่ได้ลบ" in t for t in texts)
 
 
 async def test_activity_by_typing_and_problem_by_buttons(telegram: Telegram) -> None:
