@@ -37,7 +37,7 @@ def _refused(request: web.Request, status: int) -> web.StreamResponse:
         for lang in LANGUAGES
     ]
     return _private(
-        page(request, "my_data_refused.html", {"words": words}, status=status, lang="th")
+        page(request, "data_copy_refused.html", {"words": words}, status=status, lang="th")
     )
 
 
@@ -60,7 +60,7 @@ async def offer(request: web.Request) -> web.StreamResponse:
         "roles": len(copy.get("staff_roles") or ()),
     }
     lang = user.language or core.settings.default_language
-    return _private(page(request, "my_data.html", data, lang=lang))
+    return _private(page(request, "data_copy.html", data, lang=lang))
 
 
 async def download(request: web.Request) -> web.StreamResponse:
