@@ -267,15 +267,22 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True, metavar="CMD")
     copy = privacy_commands.add_parser(
-        "export", help="everything held about a person, as JSON",
+        "export", help="everything held about a person, as JSON or as a ZIP",
         description="Print (or write to --out) everything held about the user as JSON: "
-        "profile, consent, staff roles, their reports, what was sent to them.",
-        epilog="example: fieldbot privacy export 42 --out person-42.json",
+        "profile, consent, staff roles, their reports, what was sent to them. --zip writes "
+        "the ZIP the person's own link (\"ข้อมูลของฉัน\" in the chat) gives: that JSON as "
+        "my-data.json, and their reports as my-reports.csv in their language.",
+        epilog="examples: fieldbot privacy export 42 --out person-42.json; "
+        "fieldbot privacy export 42 --zip person-42.zip",
     )  # fmt: skip
     copy.add_argument("user_id", type=_row_id, help="the user's id (users list)")
     copy.add_argument(
         "--out", metavar="FILE", help="write the JSON here (default: standard output)"
     )
+    copy.add_argument(
+        "--zip", metavar="FILE", dest="zip_file",
+        help="write the ZIP (my-data.json and my-reports.csv) here instead",
+    )  # fmt: skip
     wipe = privacy_commands.add_parser(
         "erase", help="remove a person's identity and contact details",
         description="Remove the user's name, phone, platform id, village and consent, their "
@@ -729,7 +736,7 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from bot.service import build_core
-    from domain import privacy
+    from domain import data_copy, privacy
     from storage.models import User
 
     core = await build_core(settings)
@@ -761,6 +768,13 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
                 data = await privacy.copy_of(session, user)
                 await privacy.record(session, args.user_id, "export", "cli", now)
                 text = json.dumps(data, ensure_ascii=False, indent=2)
+                if args.zip_file:
+                    packed = data_copy.archive(data, i18n=core.i18n, tz=settings.tz)
+                    Path(args.zip_file).write_bytes(packed)  # noqa: ASYNC240
+                    print(f"wrote the data of user {args.user_id} to {args.zip_file}",
+                          file=sys.stderr)  # fmt: skip
+                    if not args.out:
+                        return 0
                 if args.out:
                     Path(args.out).write_text(text + "\n", encoding="utf-8")  # noqa: ASYNC240
                     print(f"wrote the data of user {args.user_id} to {args.out}", file=sys.stderr)

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     desk_idle_minutes: int = Field(
         default=240, validation_alias="FIELDBOT_DESK_IDLE_MINUTES", ge=1, le=60 * 24 * 30
     )
+    # How long a link to a person's own copy of their data ("ข้อมูลของฉัน") works; once only.
+    data_copy_hours: float = Field(
+        default=24.0, validation_alias="FIELDBOT_DATA_COPY_HOURS", gt=0, le=24 * 30
+    )
     # The desk map's tiles: a URL template with {z}/{x}/{y}, and the attribution it requires.
     map_tiles: str = Field(
         default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",

@@ -164,6 +164,7 @@ class Core:
             quiet_hours=self.settings.quiet_hours,
             emergency_contact=self.settings.emergency_contact,
             desk_url=self.settings.desk_url,
+            data_copy_valid=dt.timedelta(hours=self.settings.data_copy_hours),
         )
 
     def not_before(self) -> dt.datetime:

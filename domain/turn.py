@@ -31,6 +31,7 @@ class Rules:
     quiet_hours: str = ""  # "HH:MM-HH:MM" in local time, or empty
     emergency_contact: str = "1784"
     desk_url: str = "http://127.0.0.1:8080"  # where desk sign-in links point
+    data_copy_valid: dt.timedelta = dt.timedelta(hours=24)  # a link to one's own data
 
 
 @dataclass

@@ -24,8 +24,9 @@ from storage import desk, staff
 from storage.models import User
 
 COOKIE = "fieldbot_desk"
-# Reachable without a session: the sign-in page and the static files.
-OPEN_PATHS = ("/desk/login", "/desk/static/")
+# Reachable without a session: the sign-in page, the static files, and a person's own copy of
+# their data (its one-time token is the key: bot/desk/my_data.py).
+OPEN_PATHS = ("/desk/login", "/desk/static/", "/desk/my-data/")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -57,11 +57,17 @@ def language(request: web.Request) -> str:
 
 
 def page(
-    request: web.Request, template: str, data: dict[str, Any], *, status: int = 200
+    request: web.Request,
+    template: str,
+    data: dict[str, Any],
+    *,
+    status: int = 200,
+    lang: str | None = None,
 ) -> web.Response:
-    """A page (or, for htmx, a fragment) from its template, in the viewer's language."""
+    """A page (or, for htmx, a fragment) from its template, in the viewer's language (or in
+    `lang`: a page that is someone's own without a session, as their copy of their data)."""
     core = core_of(request)
-    lang = language(request)
+    lang = language(request) if lang is None or lang not in LANGUAGES else lang
     found = request.get(VIEWER)
 
     def t(key: str, **params: object) -> str:

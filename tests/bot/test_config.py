@@ -189,3 +189,14 @@ def test_photo_links_last_at_least_a_day(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("FIELDBOT_MEDIA_LINK_DAYS", "0")
     with pytest.raises(ValidationError, match="FIELDBOT_MEDIA_LINK_DAYS"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_a_data_copy_link_lasts_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FIELDBOT_DATA_COPY_HOURS", raising=False)
+    assert Settings(_env_file=None).data_copy_hours == 24  # type: ignore[call-arg]
+    monkeypatch.setenv("FIELDBOT_DATA_COPY_HOURS", "2.5")
+    assert Settings(_env_file=None).data_copy_hours == 2.5  # type: ignore[call-arg]
+    for wrong in ("0", "-1", str(24 * 31)):
+        monkeypatch.setenv("FIELDBOT_DATA_COPY_HOURS", wrong)
+        with pytest.raises(ValidationError, match="FIELDBOT_DATA_COPY_HOURS"):
+            Settings(_env_file=None)  # type: ignore[call-arg]

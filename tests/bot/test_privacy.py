@@ -3,7 +3,11 @@ table of the database holds their name, phone or platform id; both recorded in t
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +21,7 @@ from tests.support.fake_line import LineEvents
 from tests.support.platforms import Platforms
 
 NAME, PHONE, LINE_ID = "สมชาย ใจดี", "0812345678", "Uvillager000000000"
+CASE = "PRB-2569-000001"
 
 
 async def _everything(p: Platforms) -> str:
@@ -74,3 +79,35 @@ async def test_an_operator_exports_and_erases_a_persons_data(platforms: Platform
     register = await run_cli_async(["privacy", "requests"], env)
     assert "\terase\tcli\t" in register.out.splitlines()[1]
     assert register.out.splitlines()[1].endswith("refused\terased already")
+
+
+async def test_the_export_as_the_zip_the_persons_link_gives(
+    platforms: Platforms, tmp_path: Path
+) -> None:
+    p = platforms
+    await _urgent_problem(p, LineEvents(p.line, LINE_ID), photo=False, phone=PHONE)
+    async with p.core.sessions() as session:
+        user_id = (
+            await session.execute(select(User.id).where(User.platform_user_id == LINE_ID))
+        ).scalar_one()
+    env = environment(DATABASE_URL=p.core.settings.database_url)
+    packed, text = tmp_path / "person.zip", tmp_path / "person.json"
+
+    done = await run_cli_async(["privacy", "export", str(user_id), "--zip", str(packed)], env)
+    assert done.code == 0, done.err
+    assert done.out == "" and str(packed) in done.err  # nothing personal on the terminal
+    with zipfile.ZipFile(packed) as bundle:
+        copy = json.loads(bundle.read("my-data.json"))
+        table = bundle.read("my-reports.csv").decode("utf-8-sig")
+    assert copy["profile"]["name"] == NAME and copy["reports"][0]["reference"] == CASE
+    assert [r["เลขที่"] for r in csv.DictReader(io.StringIO(table))] == [CASE]
+
+    both = await run_cli_async(
+        ["privacy", "export", str(user_id), "--zip", str(packed), "--out", str(text)], env
+    )
+    assert both.code == 0, both.err
+    assert json.loads(text.read_text(encoding="utf-8")) == copy
+    register = await run_cli_async(["privacy", "requests"], env)
+    assert [line.split("\t")[2:4] for line in register.out.splitlines()[1:]] == [
+        ["export", "cli"], ["export", "cli"],
+    ]  # fmt: skip

@@ -77,6 +77,10 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", "/broadcasts/{id}/photo"): Expect("case", {"id": "1"}),
     ("POST", "/broadcasts/{id}/send"): Expect("case", {"id": "1"}),
     ("POST", "/broadcasts/{id}/cancel"): Expect("case", {"id": "1"}),
+    # A person's own copy of their data: its one-time token is the key, not a session. A token
+    # nobody was given shows a refusal (404), and the copy is never a case's.
+    ("GET", "/my-data/{token}"): Expect("open", {"token": "x" * 43}),
+    ("POST", "/my-data/{token}"): Expect("open", {"token": "x" * 43}),
 }
 
 
