@@ -265,6 +265,8 @@ async def handle_locked(
         assert user.id is not None
         if not user.active:  # a message from someone who had blocked us means they are back
             user.active, user.updated_at = True, env.now
+        if user.seen_on != env.today:  # the day they last wrote (domain.retention)
+            user.seen_on = env.today
         stored = await repo.load_conversation(session, user.id)
         state = (
             FormState(
@@ -337,6 +339,8 @@ async def _hot_step(  # keep in step with handle_locked: tests/storage/test_hot.
             raise hot.FallbackError
         if not person.active:  # a message from someone who had blocked us means they are back
             await tx.reactivate(person.id, env.now)
+        if person.seen_on != env.today:  # once a day: most steps write nothing for it
+            await tx.seen(person.id, env.today)
         after = result.state
         await tx.save_conversation(
             person.id,
