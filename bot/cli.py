@@ -812,7 +812,10 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
             async with sessions() as session, session.begin():
                 count = await outbox.requeue(session, utcnow(), row_id=args.id, failed=args.failed)
             if args.id is not None and not count:
-                print(f"fieldbot: no row {args.id} that is not sent yet", file=sys.stderr)
+                print(
+                    f"fieldbot: no row {args.id} that is not sent yet (and still has its content)",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"{count} message(s) will be sent again now by 'fieldbot serve'")
             return 0
