@@ -22,7 +22,7 @@ from bot.channels import catalog
 from bot.config import Settings
 from bot.lists import Lists, load_lists
 from bot.redact import redact, register_settings
-from domain import broadcasts, effects
+from domain import broadcasts, effects, retention
 from domain.people import user_view
 from domain.quiet import parse_window, release_time
 from domain.turn import Rules, Turn
@@ -164,6 +164,18 @@ class Core:
             quiet_hours=self.settings.quiet_hours,
             emergency_contact=self.settings.emergency_contact,
             desk_url=self.settings.desk_url,
+        )
+
+    @property
+    def retention(self) -> retention.Policy:
+        """How long each kind of data is kept (FIELDBOT_RETENTION_*)."""
+        days = dt.timedelta(days=1)
+        return retention.Policy(
+            outbox=self.settings.retention_outbox_days * days,
+            events=self.settings.retention_event_days * days,
+            person=self.settings.retention_person_days * days,
+            report=self.settings.retention_report_days * days,
+            tz=self.settings.tz,
         )
 
     def not_before(self) -> dt.datetime:
