@@ -25,6 +25,7 @@ from bot.lists import ConfigError
 from handlers import vocab
 
 if TYPE_CHECKING:
+    from bot.service import Core
     from storage import export
 
 log = logging.getLogger("fieldbot")
@@ -36,6 +37,27 @@ AREA_NAMES = (
 DESCRIPTION = """\
 fieldbot — a chat field-reporting bot for the pilot-district programme
 "บำบัดทุกข์ บำรุงสุข". Settings come from the environment or a .env file (see README)."""
+
+
+RETENTION_HELP = """\
+Do now what `fieldbot serve` does every day at FIELDBOT_RETENTION_CRON (default "15 3 * * *",
+in FIELDBOT_TIMEZONE), and print what was done:
+
+  pushes      a push sent, skipped, failed or cancelled longer ago than
+              FIELDBOT_RETENTION_OUTBOX_DAYS (default 30 days) loses its content; the row
+              stays, for the delivery counts. Pushes not sent yet are never touched.
+  events      platform events handled longer ago than FIELDBOT_RETENTION_EVENT_DAYS
+              (default 2 days) are forgotten (they are kept to recognise a redelivery), and
+              the replies delivered by then with them.
+  people      a person who has not written for FIELDBOT_RETENTION_PERSON_DAYS (default
+              1825 days: five years) is erased as `fieldbot privacy erase` erases, and
+              recorded in the register of requests (via "retention").
+  reports     a report filed longer ago than FIELDBOT_RETENTION_REPORT_DAYS (default 1825
+              days) stays, anonymous: it no longer leads to its reporter, its answers that
+              name them go, and the pushes about it lose their content. Its place, photos,
+              case history and statistics stay.
+
+Running it again at once finds nothing more to do."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -297,6 +319,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Every request to see, export, correct or erase data, or to withdraw "
         "consent: when, how, what was done or why it was refused, and the deadline.",
     )  # fmt: skip
+    keep = privacy_commands.add_parser(
+        "retention", help="enforce the retention periods now (the server does it daily)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=RETENTION_HELP,
+        epilog="example: fieldbot privacy retention --dry-run",
+    )  # fmt: skip
+    keep.add_argument("--dry-run", action="store_true", help="say what it would do; change nothing")
 
     users = commands.add_parser(
         "users",
@@ -742,6 +771,8 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
     core = await build_core(settings)
     refused = ""
     try:
+        if args.privacy_command == "retention":
+            return await _retention(core, dry_run=args.dry_run)
         async with core.writing(), core.sessions() as session, session.begin():
             now = core.clock()
             if args.privacy_command == "requests":
@@ -795,6 +826,39 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# What each count of a retention sweep (domain.retention.Swept) stands for.
+SWEPT_LABELS = {
+    "messages_emptied": "pushes emptied (over {outbox} days ago)",
+    "events_forgotten": "platform events forgotten (handled over {events} days ago)",
+    "replies_forgotten": "replies forgotten (delivered over {events} days ago)",
+    "events_given_up": "platform events given up (never handled)",
+    "people_anonymised": "people anonymised (silent for {person} days)",
+    "reports_anonymised": "reports anonymised (filed over {report} days ago)",
+    "report_messages_erased": "pushes about those reports erased",
+}
+
+
+async def _retention(core: Core, *, dry_run: bool) -> int:
+    from bot.scheduler import counts_line, note_run, sweep_retention
+    from storage import reminders
+
+    swept = await sweep_retention(core, dry_run=dry_run)
+    policy = core.retention
+    days = {name: getattr(policy, name).days for name in ("outbox", "events", "person", "report")}
+    if dry_run:
+        print("dry run: nothing was changed; a sweep now would do this")
+    for name, count in swept.counts().items():
+        print(f"{SWEPT_LABELS[name].format(**days)}: {count}")
+    if not dry_run:
+        now = core.clock()
+        period = f"cli {now.isoformat()}"
+        async with core.writing(), core.sessions() as session, session.begin():
+            await reminders.claim_run(session, "retention", period, now)
+        await note_run(core, "retention", period, swept.counts())
+        log.info("retention from the command line: %s", counts_line(swept))
+    return 0
+
+
 async def _desk(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service import build_core
     from storage import desk, staff
@@ -836,7 +900,10 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
             async with sessions() as session, session.begin():
                 count = await outbox.requeue(session, utcnow(), row_id=args.id, failed=args.failed)
             if args.id is not None and not count:
-                print(f"fieldbot: no row {args.id} that is not sent yet", file=sys.stderr)
+                print(
+                    f"fieldbot: no row {args.id} that is not sent yet (and still has its content)",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"{count} message(s) will be sent again now by 'fieldbot serve'")
             return 0

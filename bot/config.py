@@ -118,6 +118,25 @@ class Settings(BaseSettings):
         default="30 * * * *", validation_alias="FIELDBOT_DRAFT_NUDGE_CRON"
     )
     digest_cron: str = Field(default="0 8 * * *", validation_alias="FIELDBOT_DIGEST_CRON")
+    # Retention (PDPA: kept no longer than the work needs), enforced by a daily job at
+    # retention_cron (domain.retention): delivered pushes lose their content after
+    # retention_outbox_days (the row stays, for the counts); platform event ids, kept to
+    # recognise a redelivery, go after retention_event_days; a person silent for
+    # retention_person_days is anonymised as an erasure would; reports filed longer ago than
+    # retention_report_days stay, anonymous (no reporter). 1825 days: five years.
+    retention_outbox_days: int = Field(
+        default=30, validation_alias="FIELDBOT_RETENTION_OUTBOX_DAYS", ge=1, le=36500
+    )
+    retention_event_days: int = Field(
+        default=2, validation_alias="FIELDBOT_RETENTION_EVENT_DAYS", ge=1, le=365
+    )
+    retention_person_days: int = Field(
+        default=1825, validation_alias="FIELDBOT_RETENTION_PERSON_DAYS", ge=30, le=36500
+    )
+    retention_report_days: int = Field(
+        default=1825, validation_alias="FIELDBOT_RETENTION_REPORT_DAYS", ge=30, le=36500
+    )
+    retention_cron: str = Field(default="15 3 * * *", validation_alias="FIELDBOT_RETENTION_CRON")
     # Reminders, nudges, digests and broadcasts wait while these hours last ("HH:MM-HH:MM",
     # may pass midnight; "off" for none). Alerts and escalations never wait.
     quiet_hours: str = Field(default="21:00-07:00", validation_alias="FIELDBOT_QUIET_HOURS")
@@ -227,7 +246,7 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("reminder_cron", "draft_nudge_cron", "digest_cron")
+    @field_validator("reminder_cron", "draft_nudge_cron", "digest_cron", "retention_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         from apscheduler.triggers.cron import CronTrigger

@@ -1,8 +1,9 @@
 """Timed work inside `fieldbot serve`, on APScheduler 3: the weekly activity reminder, the nudge
-for forms left unfinished, the officers' daily digest, scheduled broadcasts and the escalation
-check. Exactly one instance runs it (bot.leader); each cron job records its period before its
-pushes, in their transaction, so a restart, a misfire or a second instance never runs a period
-twice, and a period missed while no instance ran is caught up once when one starts.
+for forms left unfinished, the officers' daily digest, the daily retention sweep, scheduled
+broadcasts and the escalation check. Exactly one instance runs it (bot.leader); each cron job
+records its period before its pushes, in their transaction, so a restart, a misfire or a second
+instance never runs a period twice, and a period missed while no instance ran is caught up once
+when one starts.
 
 Every job is a plain async function of (core, period) so tests run it with their own clock."""
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.leader import Leader, leader_for
 from bot.service import Core, queue_broadcasts
-from domain import cases, reminders
+from domain import cases, reminders, retention
 from storage import reminders as due
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,55 @@ async def officer_digest(core: Core, period: dt.datetime) -> int:
                                       core.not_before())  # fmt: skip
 
 
+RETENTION_ROUND = 500  # rows of each kind per transaction of the retention sweep
+
+
+async def sweep_retention(core: Core, *, dry_run: bool = False) -> retention.Swept:
+    """Enforce the retention periods (FIELDBOT_RETENTION_*) as of now: in transactions of
+    RETENTION_ROUND rows of each kind (one long transaction would hold SQLite's only writer,
+    and every chat with it), or for `dry_run` in one transaction that is rolled back."""
+    now, policy = core.clock(), core.retention
+    if dry_run:
+        async with core.writing(), core.sessions() as session, session.begin() as tx:
+            swept = await retention.sweep(session, now, policy)
+            await tx.rollback()
+        return swept
+    progress, swept = retention.Progress(), retention.Swept()
+    while not progress.finished:
+        async with core.writing(), core.sessions() as session, session.begin():
+            swept += await retention.sweep(session, now, policy, limit=RETENTION_ROUND,
+                                           progress=progress)  # fmt: skip
+    return swept
+
+
+def counts_line(swept: retention.Swept) -> str:
+    """The counts as one log line (counts only: never a name or a number of a person)."""
+    return " ".join(f"{name}={count}" for name, count in swept.counts().items())
+
+
+async def retention_sweep(core: Core, period: dt.datetime) -> int:
+    """The daily retention sweep (domain.retention), once per period; what it did is recorded
+    with its run (`job_runs.note`, JSON counts) and logged. Returns how many rows it changed."""
+    key = period.isoformat()
+    async with core.writing(), core.sessions() as session, session.begin():
+        if not await due.claim_run(session, "retention", key, core.clock()):
+            return 0
+    try:
+        swept = await sweep_retention(core)
+    except Exception:
+        await note_run(core, "retention", key, {"finished": False})
+        raise
+    await note_run(core, "retention", key, swept.counts())
+    log.info("retention for %s: %s", key, counts_line(swept))
+    return swept.total
+
+
+async def note_run(core: Core, job: str, period: str, what: dict[str, Any]) -> None:
+    """Record `what` a run did, as JSON, with the run."""
+    async with core.writing(), core.sessions() as session, session.begin():
+        await due.note_run(session, job, period, json.dumps(what, sort_keys=True))
+
+
 async def escalate_due(core: Core) -> int:
     """Escalate every case due for it (domain.cases.escalate), in one transaction; run every
     minute."""
@@ -92,6 +143,8 @@ def cron_jobs(core: Core) -> dict[str, tuple[CronTrigger, Job]]:
                   draft_nudges),
         "digest": (CronTrigger.from_crontab(core.settings.digest_cron, timezone=tz),
                    officer_digest),
+        "retention": (CronTrigger.from_crontab(core.settings.retention_cron, timezone=tz),
+                      retention_sweep),
     }  # fmt: skip
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from bot.outbox import Dispatcher
 from bot.redact import redact
 from bot.scheduler import Scheduler
 from bot.service import Core, build_core
+from domain import retention
 from storage import outbox
 from storage.db import reading
 
@@ -155,27 +155,19 @@ async def settle(app: web.Application) -> None:
     await app[DISPATCHER_KEY].settle()
 
 
-KEEP_EVENT_IDS = dt.timedelta(days=2)  # platforms redeliver within hours
-# An event still pending after this is given up (recorded as failed): the inbox is bounded by
-# time, and an answer days late would only confuse.
-KEEP_PENDING = dt.timedelta(days=7)
 HOUSEKEEPING_EVERY = 3600.0
 
 
 async def housekeeping_once(core: Core) -> int:
-    """Keep the inbox and the replies bounded by time; returns how many rows were removed."""
-    from storage import inbox
-
+    """Keep the inbox and the replies bounded by time (FIELDBOT_RETENTION_EVENT_DAYS: platforms
+    redeliver within hours); returns how many rows were removed."""
     now = core.clock()
     async with core.writing(), core.sessions() as session, session.begin():
-        removed, expired = await inbox.prune(
-            session, handled_before=now - KEEP_EVENT_IDS, pending_before=now - KEEP_PENDING,
-            now=now,
-        )  # fmt: skip
-        removed += await outbox.prune_replies(session, now - KEEP_EVENT_IDS)
-    if expired:
-        log.warning("gave up %d inbox event(s) pending for over %s", expired, KEEP_PENDING)
-    return removed
+        done = await retention.forget_events(session, now, core.retention.events)
+    if done.given_up:
+        log.warning("gave up %d inbox event(s) pending for over %s", done.given_up,
+                    retention.GIVE_UP_PENDING)  # fmt: skip
+    return done.events + done.replies
 
 
 async def _every(seconds: float, stop: asyncio.Event) -> bool:

@@ -22,7 +22,7 @@ from bot.channels import catalog
 from bot.config import Settings
 from bot.lists import Lists, load_lists
 from bot.redact import redact, register_settings
-from domain import broadcasts, effects
+from domain import broadcasts, effects, retention
 from domain.people import user_view
 from domain.quiet import parse_window, release_time
 from domain.turn import Rules, Turn
@@ -167,6 +167,18 @@ class Core:
             data_copy_valid=dt.timedelta(hours=self.settings.data_copy_hours),
         )
 
+    @property
+    def retention(self) -> retention.Policy:
+        """How long each kind of data is kept (FIELDBOT_RETENTION_*)."""
+        days = dt.timedelta(days=1)
+        return retention.Policy(
+            outbox=self.settings.retention_outbox_days * days,
+            events=self.settings.retention_event_days * days,
+            person=self.settings.retention_person_days * days,
+            report=self.settings.retention_report_days * days,
+            tz=self.settings.tz,
+        )
+
     def not_before(self) -> dt.datetime:
         """When pushes that respect quiet hours may go: now, or when quiet hours end."""
         window = parse_window(self.settings.quiet_hours)
@@ -266,6 +278,8 @@ async def handle_locked(
         assert user.id is not None
         if not user.active:  # a message from someone who had blocked us means they are back
             user.active, user.updated_at = True, env.now
+        if user.seen_on != env.today:  # the day they last wrote (domain.retention)
+            user.seen_on = env.today
         stored = await repo.load_conversation(session, user.id)
         state = (
             FormState(
@@ -346,6 +360,8 @@ async def _hot_step(  # keep in step with handle_locked: tests/storage/test_hot.
             raise hot.FallbackError
         if not person.active:  # a message from someone who had blocked us means they are back
             await tx.reactivate(person.id, env.now)
+        if person.seen_on != env.today:  # once a day: most steps write nothing for it
+            await tx.seen(person.id, env.today)
         after = result.state
         await tx.save_conversation(
             person.id,

@@ -132,7 +132,7 @@ b = sa.bindparam
 
 USER_COLUMNS = ("id", "language", "display_name", "role", "province_code", "district_code",
                 "subdistrict_code", "village_no", "consent_at", "consent_notice_version",
-                "active")  # fmt: skip
+                "active", "seen_on")  # fmt: skip
 CONVERSATION_COLUMNS = ("form_id", "form_version", "step_id", "answers", "context", "updated_at")
 
 
@@ -213,6 +213,9 @@ def _statements(dialect: Dialect) -> dict[str, Statement]:
         "reactivate": sa.update(users)
         .where(users.c.id == b("user_id"))
         .values(active=b("active", True), updated_at=b("now", type_=users.c.updated_at.type)),
+        "seen": sa.update(users)
+        .where(users.c.id == b("user_id"))
+        .values(seen_on=b("day", type_=users.c.seen_on.type)),
         "conversation_update": sa.update(conversations)
         .where(conversations.c.user_id == b("user_id"))
         .values(**conversation_values),
@@ -282,6 +285,7 @@ class Person:
     active: bool
     conversation: tuple[str, int, str, dict[str, Any], dict[str, Any], dt.datetime] | None
     reply_waiting: bool
+    seen_on: dt.date | None = None  # the day they last wrote (domain.retention)
 
 
 class _Driver(Protocol):
@@ -324,10 +328,10 @@ class Transaction:
             form_id, version, step, answers, context, updated = row[n + 1 : n + 7]
             conversation = (form_id, int(version), step, answers, context, updated)
         (user_id, language, name, role, province, district, subdistrict, village, consent,
-         notice, active) = row[:n]  # fmt: skip
+         notice, active, seen_on) = row[:n]  # fmt: skip
         return Person(int(user_id), language, name, role, province, district, subdistrict,
-                      village, consent, notice, bool(active), conversation,
-                      bool(row[-1]))  # fmt: skip
+                      village, consent, notice, bool(active), conversation, bool(row[-1]),
+                      seen_on)  # fmt: skip
 
     async def person_or_new(self, platform: str, platform_user_id: str, now: dt.datetime) -> Person:
         """storage.repo.get_or_create_user: the known user, or one made now on first contact
@@ -347,6 +351,10 @@ class Transaction:
 
     async def reactivate(self, user_id: int, now: dt.datetime) -> None:
         await self._d.run("reactivate", {"user_id": user_id, "now": now})
+
+    async def seen(self, user_id: int, day: dt.date) -> None:
+        """Record `day` as the one the person last wrote."""
+        await self._d.run("seen", {"user_id": user_id, "day": day})
 
     async def save_conversation(
         self,

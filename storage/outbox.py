@@ -30,6 +30,18 @@ UNFINISHED = ("pending", "sending")
 REPLY_LEASE = dt.timedelta(seconds=15)
 
 
+# What a row's payload becomes when its content must go: after the retention period
+# (domain.retention), or with the person it names (domain.privacy). Such a row is never sent.
+EMPTIED: dict[str, Any] = {"emptied": True}
+ERASED: dict[str, Any] = {"erased": True}
+
+
+def has_content() -> Any:
+    """Rows whose payload still holds what to send (neither emptied nor erased)."""
+    payload = col(OutboxMessage.payload)
+    return payload["emptied"].as_string().is_(None) & payload["erased"].as_string().is_(None)
+
+
 # Set in a session's `info` when it queued a push: its dispatcher is then to look at once.
 PUSHED = "fieldbot_queued_pushes"
 
@@ -442,7 +454,8 @@ async def requeue(
     """An operator's "try again": the row `row_id` (unless sent, or being sent by a
     dispatcher whose lease still runs: taking it from under it would send it twice; a
     cancelled one too), or every failed row (not those an operator cancelled), is due now with
-    its attempts counted afresh. Returns how many rows."""
+    its attempts counted afresh. A row whose content was emptied or erased has nothing left to
+    send and stays as it is. Returns how many rows."""
     query = update(OutboxMessage).where(col(OutboxMessage.status) == "failed")
     if row_id is not None:
         query = update(OutboxMessage).where(
@@ -458,7 +471,7 @@ async def requeue(
         return 0
     values = {"status": "pending", "attempts": 0, "next_attempt_at": now,
               "claimed_until": None, "claim_token": None}  # fmt: skip
-    done = await session.execute(query.values(**values))
+    done = await session.execute(query.where(has_content()).values(**values))
     return int(getattr(done, "rowcount", 0) or 0)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -201,3 +201,10 @@ async def officers(
         person = _person(row)
         found.setdefault(person.id, (person, []))[1].append(str(row.area))
     return list(found.values())
+
+
+async def note_run(session: AsyncSession, job: str, period: str, note: str) -> None:
+    """Record what `job`'s run for `period` did (claimed before with `claim_run`)."""
+    await session.execute(
+        update(JobRun).where(col(JobRun.job) == job, col(JobRun.period) == period).values(note=note)
+    )

@@ -53,12 +53,29 @@ def test_environment_and_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("FIELDBOT_TIMEZONE", "Mars/Olympus"), ("FIELDBOT_DEFAULT_LANGUAGE", "fr")],
+    [
+        ("FIELDBOT_TIMEZONE", "Mars/Olympus"),
+        ("FIELDBOT_DEFAULT_LANGUAGE", "fr"),
+        ("FIELDBOT_RETENTION_CRON", "every night"),
+        ("FIELDBOT_RETENTION_OUTBOX_DAYS", "0"),
+        # A period of people or reports in days, not years: five would erase everyone.
+        ("FIELDBOT_RETENTION_PERSON_DAYS", "5"),
+        ("FIELDBOT_RETENTION_REPORT_DAYS", "5"),
+    ],
 )
 def test_bad_values_are_refused(name: str, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=name):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_retention_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OUTBOX_DAYS", "EVENT_DAYS", "PERSON_DAYS", "REPORT_DAYS", "CRON"):
+        monkeypatch.delenv(f"FIELDBOT_RETENTION_{name}", raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (settings.retention_outbox_days, settings.retention_event_days) == (30, 2)
+    assert (settings.retention_person_days, settings.retention_report_days) == (1825, 1825)
+    assert settings.retention_cron == "15 3 * * *"
 
 
 def test_shipped_lists_load() -> None:

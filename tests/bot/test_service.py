@@ -4,6 +4,7 @@ the report in one transaction, consent refusal stores nothing else."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
@@ -213,3 +214,53 @@ async def test_a_count_not_known_is_stored_as_not_known(core: Core) -> None:
     lines = card_lines(core.forms["problem"], view.stored_answers(), "th", core.env(13),
                        card="case")  # fmt: skip
     assert any("ไม่ทราบ" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("path", ["hot", "orm"])
+async def test_the_day_a_person_last_wrote_is_written_once_a_day(
+    core: Core, clock: Clock, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """users.seen_on, the retention job's sign of life, on both ways a step is handled (the
+    driver's, storage.hot, and the ORM's), written only on a person's first step of a day
+    (in Bangkok)."""
+    from sqlalchemy import event
+
+    from storage import hot
+
+    writes: list[str] = []
+    if path == "orm":
+        monkeypatch.setattr(core, "hot", None)
+    else:
+        assert core.hot is not None, "both test databases run the hot path"
+    real_seen = hot.Transaction.seen
+
+    async def seen(self: hot.Transaction, user_id: int, day: dt.date) -> None:
+        writes.append("hot")
+        await real_seen(self, user_id, day)
+
+    monkeypatch.setattr(hot.Transaction, "seen", seen)
+
+    def statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        if sql.startswith("UPDATE users") and "seen_on" in sql:
+            writes.append("orm")
+
+    event.listen(core.engine.sync_engine, "before_cursor_execute", statement)
+
+    async def seen_on() -> dt.date | None:
+        async with core.sessions() as session:
+            found = await session.execute(select(User.seen_on).where(User.platform_user_id == "s"))
+            return found.scalar_one()
+
+    try:
+        await _say(core, "s", "สวัสดี")  # 09:00 on 20 March in Bangkok
+        assert await seen_on() == dt.date(2026, 3, 20)
+        await _say(core, "s", "ภาษาไทย")
+        clock.advance(hours=14, minutes=30)  # 23:30
+        await _say(core, "s", "ยินยอม")
+        assert len(writes) == 1 and await seen_on() == dt.date(2026, 3, 20)
+        clock.advance(hours=1)  # 00:30 on the 21st in Bangkok (17:30 UTC on the 20th)
+        await _say(core, "s", "สมชาย ใจดี")
+        assert await seen_on() == dt.date(2026, 3, 21)
+        assert writes == [path, path]
+    finally:
+        event.remove(core.engine.sync_engine, "before_cursor_execute", statement)

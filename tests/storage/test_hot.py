@@ -249,3 +249,20 @@ async def test_sqlite_checkpoints_the_wal_in_a_thread(
         await asyncio.sleep(0.05)
     assert len(threads) == 2
     assert threading.main_thread().name not in threads
+
+
+async def test_the_day_a_person_last_wrote_reads_and_writes_as_through_the_orm(
+    core: Core,
+) -> None:
+    user = await _user(core)
+    async with _hot(core).transaction() as tx:
+        person = await tx.person("telegram", "42")
+        assert person is not None and person.seen_on is None
+        await tx.seen(person.id, dt.date(2026, 3, 20))
+    async with core.sessions() as session, session.begin():
+        stored = await session.get(User, user.id)
+        assert stored is not None and stored.seen_on == dt.date(2026, 3, 20)
+        stored.seen_on = dt.date(2026, 3, 21)
+    async with _hot(core).transaction() as tx:
+        person = await tx.person("telegram", "42")
+        assert person is not None and person.seen_on == dt.date(2026, 3, 21)

@@ -85,6 +85,26 @@ async def test_an_operators_retry_never_takes_a_row_from_under_its_sender(core: 
         assert await outbox.requeue(session, later, row_id=row_id) == 1  # its sender is gone
 
 
+async def test_a_row_without_its_content_is_never_sent_again(core: Core) -> None:
+    """A failed row whose content the retention job emptied (or an erasure erased) has
+    nothing left to send: an operator's "try again" leaves it as it is."""
+    async with core.sessions() as session, session.begin():
+        user = await repo.get_or_create_user(session, "telegram", "42")
+        rows = [await outbox.enqueue(session, user, "alert", [Outgoing("hi")], now=NOW)
+                for _ in range(3)]  # fmt: skip
+        for row, payload in zip(rows, (outbox.EMPTIED, outbox.ERASED, None), strict=True):
+            row.status = "failed"
+            row.payload = payload or row.payload
+        await session.flush()
+        ids = [row.id or 0 for row in rows]
+    async with core.sessions() as session, session.begin():
+        assert await outbox.requeue(session, NOW, row_id=ids[0]) == 0
+        assert await outbox.requeue(session, NOW, failed=True) == 1  # the one with content
+    async with core.sessions() as session:
+        found = [await session.get(OutboxMessage, i) for i in ids]
+        assert [r.status for r in found if r is not None] == ["failed", "failed", "pending"]
+
+
 async def test_the_oldest_undelivered_alert_is_one_the_server_delivers(core: Core) -> None:
     """A console user's alert waits for their own chat: it is not the server's oldest alert."""
     async with core.sessions() as session, session.begin():
