@@ -16,7 +16,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from handlers.messages import Outgoing
-from storage.models import ERASED, OutboxMessage, User, utcnow
+from storage.models import ERASED as ERASED_PLATFORM
+from storage.models import OutboxMessage, User, utcnow
 
 # Kinds of rows. Replies answer what a user just sent; they go out on a lane of their own (never
 # behind a broadcast) and in order per chat. Alerts and escalations are retried until delivered.
@@ -84,7 +85,7 @@ async def forget(session: AsyncSession, row_id: int) -> None:
     await session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == row_id)
-        .values(recipient=ERASED, payload={"erased": True}, last_error=None)
+        .values(recipient=ERASED_PLATFORM, payload=ERASED, last_error=None)
     )
 
 
