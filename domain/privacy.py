@@ -103,7 +103,7 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
                 "kind": r.kind,
                 "status": r.status,
                 "filed_at": _when(r.created_at),
-                "answers": r.answers,
+                "answers": _readable(r.answers or {}),
             }
             for r in reports
         ],
@@ -112,11 +112,29 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
                 "kind": m.kind,
                 "status": m.status,
                 "queued_at": _when(m.created_at),
-                "content": m.payload,
+                # What they read: the texts, not the platform's reply token or file paths.
+                "texts": [
+                    str(one.get("text") or "")
+                    for one in (m.payload or {}).get("messages", [])
+                    if isinstance(one, dict)
+                ],
+                "content_removed": "messages" not in (m.payload or {}),
             }
             for m in sent
         ],
     }
+
+
+def _readable(answers: dict[str, Any]) -> dict[str, Any]:
+    """A report's answers as the person gave them; photos by their number (where the server
+    keeps the files is not theirs to need)."""
+    out: dict[str, Any] = {}
+    for key, value in answers.items():
+        if isinstance(value, list) and any(isinstance(v, dict) and "sha256" in v for v in value):
+            out[key] = {"photos": len(value)}
+        else:
+            out[key] = value
+    return out
 
 
 @dataclass(frozen=True)

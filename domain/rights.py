@@ -5,12 +5,13 @@ register (`domain.privacy.record`) with what was done, or why it was refused."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlmodel import col
 
-from domain import privacy
+from domain import data_copy, privacy
 from domain.people import user_view
 from domain.turn import Turn, effect
 from handlers import mydata, router
@@ -19,13 +20,16 @@ from handlers.engine import ConsentRefused, PrivacyAsked, Submitted
 from handlers.forms import NOTICE_VERSION
 from handlers.messages import Outgoing
 from storage import outbox, staff
-from storage.models import OutboxMessage, Report, User
+from storage.models import DataCopy, OutboxMessage, PrivacyRequest, Report, User
 
 log = logging.getLogger(__name__)
 
 VIA = "chat"
 # Optional uses a person may turn off and on: the button's action -> the user's column.
 OPTIONAL_USES = {"reminders": "reminders_ok", "broadcasts": "broadcasts_ok"}
+# Copies a person may ask for in a day: more is refused (and recorded, with the reason).
+COPIES_A_DAY = 3
+GIVEN = "one-time link given"  # the register's note for a copy's link
 
 
 async def held(turn: Turn) -> mydata.Held:
@@ -80,8 +84,41 @@ async def asked(turn: Turn, event: PrivacyAsked) -> list[Outgoing]:
         kind = "consent" if switch == "on" else "withdraw"
         await privacy.record(turn.session, user.id or 0, kind, VIA, now, note=use)
         return [turn.say(f"privacy.{use}_{switch}.done"), *await _summary(turn)]
+    if event.action == "copy":
+        return await _copy(turn)
     await privacy.record(turn.session, user.id or 0, "see", VIA, now, note="summary in chat")
     return await _summary(turn)
+
+
+async def _copy(turn: Turn) -> list[Outgoing]:
+    """A one-time link to everything held, as files (domain.data_copy); a new link ends the
+    earlier unused ones."""
+    session, user, now = turn.session, turn.user, turn.env.now
+    user_id = user.id or 0
+    today = (  # the links given in the last day, as the register has them
+        await session.execute(
+            select(func.count()).where(
+                col(PrivacyRequest.user_id) == user_id,
+                col(PrivacyRequest.kind) == "export",
+                col(PrivacyRequest.outcome) == "done",
+                col(PrivacyRequest.note) == GIVEN,
+                col(PrivacyRequest.requested_at) > now - dt.timedelta(days=1),
+            )
+        )
+    ).scalar_one()
+    if today >= COPIES_A_DAY:
+        await privacy.record(session, user_id, "export", VIA, now, outcome="refused",
+                             note=f"more than {COPIES_A_DAY} copies in a day")  # fmt: skip
+        return [turn.say("privacy.copy.too_many", count=COPIES_A_DAY)]
+    await session.execute(
+        delete(DataCopy).where(col(DataCopy.user_id) == user_id, col(DataCopy.used_at).is_(None))
+    )
+    valid = turn.rules.data_copy_valid
+    token = await data_copy.issue(session, user_id, now, valid)
+    await privacy.record(session, user_id, "export", VIA, now, note=GIVEN)
+    hours = max(1, round(valid.total_seconds() / 3600))
+    link = data_copy.url(turn.rules.desk_url, token)
+    return [turn.say("privacy.copy.link", url=link, hours=hours)]
 
 
 @effect(Submitted, "erase")

@@ -194,3 +194,42 @@ async def test_my_data_in_the_console_numbers_its_buttons(platforms: Platforms) 
     said = await chat.line(str(labels.index("ปิดการเตือน") + 1))
     assert any("ปิดการเตือนแล้ว" in m.text for m in said)
     assert not (await _user(platforms, "somchai")).reminders_ok
+
+
+async def test_a_copy_behind_a_one_time_link_from_the_chat(platforms: Platforms) -> None:
+    """ "ขอสำเนาข้อมูล" gives a link; the page spends nothing, its button gives the ZIP once;
+    a fourth copy in a day is refused, and the register says why."""
+    import io
+    import json
+    import re
+    import zipfile
+
+    p = platforms
+    villager = LineEvents(p.line, LINE_ID)
+    await _urgent_problem(p, villager, photo=False, phone="081-234-5678")
+    since = len(p.line.calls)
+    await p.line_send(villager, villager.postback("privacy:copy"))
+    said = _said(p, since)
+    assert "ใช้ได้ครั้งเดียว ภายใน 24 ชั่วโมง" in said
+    found = re.search(r"https?://\S+(/desk/my-data/(\S+))", said)
+    assert found is not None
+    path, token = found.group(1), found.group(2)
+    assert (await p.client.get(path)).status == 200
+    got = await p.client.post(path, data={"token": token})
+    assert got.status == 200
+    with zipfile.ZipFile(io.BytesIO(await got.read())) as bundle:
+        copy = json.loads(bundle.read("my-data.json"))
+        table = bundle.read("my-reports.csv").decode("utf-8-sig")
+    assert copy["profile"]["name"] == NAME and "PRB-2569-000001" in table
+    assert (await p.client.post(path, data={"token": token})).status == 410  # once only
+
+    await p.line_say(villager, "ขอสำเนาข้อมูล", "ขอสำเนาข้อมูล")  # the second and third today
+    since = len(p.line.calls)
+    await p.line_say(villager, "ขอสำเนาข้อมูล")
+    assert "ขอสำเนาข้อมูลครบ 3 ครั้งแล้ว" in _said(p, since)
+    register = await _register(p)
+    assert [(k, o) for k, o, _n in register] == [
+        ("export", "done"), ("export", "done"), ("export", "done"), ("export", "done"),
+        ("export", "refused"),
+    ]  # fmt: skip
+    assert register[1][2] == "copy downloaded" and "3 copies in a day" in register[-1][2]
