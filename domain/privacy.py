@@ -151,7 +151,9 @@ def _mentions(payload: Any, words: list[str]) -> bool:
     return any(word in text for word in words)
 
 
-async def erase(session: AsyncSession, user: User, now: dt.datetime, via: str) -> Erased:
+async def erase(
+    session: AsyncSession, user: User, now: dt.datetime, via: str, *, why: str | None = None
+) -> Erased:
     """Remove `user`'s identity and contact details, and what carries them; keep their
     reports as anonymous records. Recorded in the register."""
     user_id = user.id or 0
@@ -228,8 +230,8 @@ async def erase(session: AsyncSession, user: User, now: dt.datetime, via: str) -
     user.consent_notice_version = None
     user.active = False
     user.updated_at = now
-    await record(session, user_id, "erase", via, now,
-                 note=f"reports kept anonymous: {kept}; messages emptied: {emptied}")  # fmt: skip
+    done = f"reports kept anonymous: {kept}; messages emptied: {emptied}"
+    await record(session, user_id, "erase", via, now, note=f"{why}; {done}" if why else done)
     return Erased(kept, emptied, events)
 
 

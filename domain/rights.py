@@ -148,7 +148,7 @@ async def erase_in_chat(turn: Turn, *, why: str) -> None:
             )
         ).scalars()
     )
-    await privacy.erase(session, user, env.now, VIA)
+    await privacy.erase(session, user, env.now, VIA, why=why)
     for report in open_cases:  # (after the erasure, which empties what is about their reports)
         officer = await session.get(User, report.handled_by_id)
         if officer is None or officer.platform == privacy.ERASED:

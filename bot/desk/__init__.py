@@ -12,7 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.desk import broadcasts, exports, maps, my_data, stats
+from bot.desk import broadcasts, exports, maps, my_data, privacy, stats
 from bot.desk.auth import guard
 from bot.desk.context import CORE_KEY
 from bot.desk.pages import routes
@@ -36,6 +36,7 @@ def desk_app(core: Core) -> web.Application:
     app.router.add_routes([*stats.routes(), *exports.routes()])
     app.router.add_routes(broadcasts.routes())
     app.router.add_routes(my_data.routes())
+    app.router.add_routes(privacy.routes())
     app.router.add_static("/static/", HERE / "static", name="static")
     return app
 

@@ -84,6 +84,7 @@ def page(
         "languages": LANGUAGES,
         "viewer": found if isinstance(found, Viewer) else None,
         "csrf": found.csrf if isinstance(found, Viewer) else "",
+        "admin": isinstance(found, Viewer) and policy.is_admin(found.held),
         "local": local,
         "path": request.path_qs,
         **data,

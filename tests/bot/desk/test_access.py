@@ -40,7 +40,8 @@ class Expect:
     - "case": names one case in its path: another district's officer gets 404;
     - "list": shows many cases (a list, a map's data, numbers): another district's officer
       gets the page, without any of this case's data;
-    - "self": the session's own settings (language, signing out): CSRF only.
+    - "self": the session's own settings (language, signing out): CSRF only;
+    - "admin": for the admins alone (the register of personal-data requests): 404 to others.
     Path parameters other than {reference} are filled from `params`."""
 
     kind: str
@@ -81,6 +82,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # nobody was given shows a refusal (404), and the copy is never a case's.
     ("GET", "/my-data/{token}"): Expect("open", {"token": "x" * 43}),
     ("POST", "/my-data/{token}"): Expect("open", {"token": "x" * 43}),
+    # The register of personal-data requests: the admins' only; 404 for an officer.
+    ("GET", "/privacy"): Expect("admin"),
 }
 
 
@@ -111,8 +114,8 @@ def desk_routes(p: Platforms) -> list[Route]:
         if key not in EXPECTED:
             raise AssertionError(
                 f"the desk serves {method} {key[1]!r}, which tests/bot/desk/test_access.py"
-                " does not walk: add it to EXPECTED with its kind (open, case, list, self) and"
-                " the path parameters it needs"
+                " does not walk: add it to EXPECTED with its kind (open, case, list, self,"
+                " admin) and the path parameters it needs"
             )
         found[key] = Route(key[0], key[1], EXPECTED[key])
     stale = set(EXPECTED) - set(found)
@@ -243,7 +246,7 @@ async def test_an_officer_of_another_district_gets_nothing(platforms: Platforms)
             response = await _request(p, route)
         body = await response.text()
         _no_secrets(body, what)
-        if route.expect.kind == "case":
+        if route.expect.kind in ("case", "admin"):
             assert response.status == 404, (what, response.status)
         elif route.expect.kind == "list":
             assert response.status == 200, (what, response.status)
