@@ -12,7 +12,7 @@ that no longer leads to anyone."""
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +21,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers.thai import normalize_digits
 from storage.models import ERASED as ERASED  # the platform an erased person is listed under
 from storage.models import (
+    CaseEvent,
     Conversation,
     DataCopy,
     DeskLink,
@@ -146,40 +148,101 @@ class Erased:
     events_deleted: int
 
 
-def _mentions(payload: Any, words: list[str]) -> bool:
-    text = json.dumps(payload, ensure_ascii=False)
-    return any(word in text for word in words)
+REMOVED = "[ลบแล้ว]"  # what stands where a person's name or phone was written
+_SEPARATOR = r"[\s\-.]?"
 
 
-async def erase(
-    session: AsyncSession, user: User, now: dt.datetime, via: str, *, why: str | None = None
-) -> Erased:
-    """Remove `user`'s identity and contact details, and what carries them; keep their
-    reports as anonymous records. Recorded in the register."""
-    user_id = user.id or 0
-    words = [w for w in (user.display_name, user.phone, user.platform_user_id) if w]
-    await session.execute(delete(Conversation).where(col(Conversation.user_id) == user_id))
-    await session.execute(delete(StaffRole).where(col(StaffRole.user_id) == user_id))
-    await session.execute(delete(DeskSession).where(col(DeskSession.user_id) == user_id))
-    await session.execute(delete(DeskLink).where(col(DeskLink.user_id) == user_id))
-    await session.execute(delete(DataCopy).where(col(DataCopy.user_id) == user_id))
-    # Their platform events (what they typed: their name, their phone).
-    gone = await session.execute(
-        delete(InboxEvent).where(
-            col(InboxEvent.platform) == user.platform,
-            col(InboxEvent.sender) == user.platform_user_id,
-        )
-    )
-    events = int(getattr(gone, "rowcount", 0) or 0)
-    # Pushes to them not sent yet go; every push to them, about their reports (an alert to an
-    # officer carries the reporter's name and phone, as they were then), or whose text names
-    # them keeps its row and loses its content.
-    filed = set(
-        (
-            await session.execute(select(col(Report.id)).where(col(Report.reporter_id) == user_id))
+@dataclass(frozen=True)
+class Traces:
+    """How a person's name and phone may be written in free text. `own` is for what is about
+    them (their reports, the pushes about those): the full name, each part of it of four
+    letters or more, the phone however it is spaced (0812345678, 081-234-5678, +66 81 234
+    5678). `elsewhere` is for the rest, where a short name would hit other words ("น้ำ" in
+    "น้ำท่วม"): the full name only when it is distinctive (two words, or six letters), and the
+    phone."""
+
+    own: tuple[re.Pattern[str], ...]
+    elsewhere: tuple[re.Pattern[str], ...]
+
+
+def traces(name: str | None, phone: str | None) -> Traces:
+    own: list[re.Pattern[str]] = []
+    elsewhere: list[re.Pattern[str]] = []
+    digits = re.sub(r"\D", "", normalize_digits(phone or ""))
+    if len(digits) >= 9:
+        rest = digits[1:] if digits.startswith("0") else digits
+        start = r"(?:\+?66[\s\-]?|0)" if digits.startswith("0") else ""
+        number = re.compile(r"(?<!\d)" + start + _SEPARATOR.join(rest) + r"(?!\d)")
+        own.append(number)
+        elsewhere.append(number)
+    words = (name or "").split()
+    if words:
+        full = re.compile(r"\s*".join(re.escape(w) for w in words))
+        own.append(full)
+        if len(words) > 1 or len(words[0]) >= 6:
+            elsewhere.append(full)
+        own += [re.compile(re.escape(w)) for w in words if len(w) >= 4 and len(words) > 1]
+    return Traces(tuple(own), tuple(elsewhere))
+
+
+def scrub(value: Any, patterns: tuple[re.Pattern[str], ...]) -> tuple[Any, bool]:
+    """`value` (text, or JSON-like data) with every match of `patterns` in its texts replaced
+    by REMOVED, and whether anything was."""
+    if not patterns:
+        return value, False
+    if isinstance(value, str):
+        new = value
+        for pattern in patterns:
+            new = pattern.sub(REMOVED, new)
+        return new, new != value
+    if isinstance(value, list):
+        items = [scrub(v, patterns) for v in value]
+        return [v for v, _ in items], any(c for _, c in items)
+    if isinstance(value, dict):
+        pairs = {k: scrub(v, patterns) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
+    return value, False
+
+
+async def scrub_reports(session: AsyncSession, report_ids: list[int], found: Traces) -> int:
+    """Take the person's name and phone out of what was typed into these reports (their
+    descriptions and answers) and into the notes of their case histories; returns how many
+    texts changed."""
+    changed = 0
+    for start in range(0, len(report_ids), _BATCH):
+        chunk = report_ids[start : start + _BATCH]
+        reports = (await session.execute(select(Report).where(col(Report.id).in_(chunk)))).scalars()
+        for report in reports:
+            description, said = scrub(report.description, found.own)
+            answers, typed = scrub(report.answers or {}, found.own)
+            if said or typed:
+                report.description, report.answers = description, answers
+                changed += 1
+        events = (
+            await session.execute(select(CaseEvent).where(col(CaseEvent.report_id).in_(chunk)))
         ).scalars()
-    )
-    emptied = 0
+        for event in events:
+            note, noted = scrub(event.note, found.own)
+            if noted:
+                event.note = note
+                changed += 1
+    return changed
+
+
+async def _filed(session: AsyncSession, user_id: int) -> set[int]:
+    found = await session.execute(select(col(Report.id)).where(col(Report.reporter_id) == user_id))
+    return {i for i in found.scalars() if i is not None}
+
+
+async def _clean_outbox(
+    session: AsyncSession, user: User, found: Traces, filed: set[int], *, erasing: bool
+) -> int:
+    """Go through every push: those to `user` lose their content when `erasing` (and do not
+    go, if not sent yet), else the traces; those to others keep their work without the
+    traces (an alert about one of `filed`, a case card shown to an officer). Returns how many
+    rows changed."""
+    user_id = user.id or 0
+    changed_rows = 0
     last = 0
     while True:
         rows = list(
@@ -193,31 +256,74 @@ async def erase(
             ).scalars()
         )
         if not rows:
-            break
+            return changed_rows
         for row in rows:
             theirs = row.user_id == user_id or (
                 row.platform == user.platform and row.recipient == user.platform_user_id
             )
             many = row.payload.get("to") if isinstance(row.payload, dict) else None
-            if not theirs and isinstance(many, list) and user.platform_user_id in many:
+            if erasing and not theirs and isinstance(many, list) and user.platform_user_id in many:
                 # A multicast to many (a broadcast): only this person leaves its list.
                 row.payload = {**row.payload, "to": [t for t in many if t != user.platform_user_id]}
                 row.recipient_count = max(0, row.recipient_count - 1)
-                emptied += 1
+                changed_rows += 1
                 continue
-            about = row.report_id is not None and row.report_id in filed
-            if not (theirs or about or _mentions(row.payload, words)):
+            if erasing and theirs:  # to them: it goes, unsent or sent
+                if row.status in ("pending", "sending"):
+                    row.status = "cancelled"
+                row.payload = {"erased": True}
+                row.recipient = ERASED
+                row.last_error = None
+                changed_rows += 1
                 continue
-            if row.status in ("pending", "sending"):
-                # Not sent yet and naming them: it goes unsent (an officer still finds the
-                # case in their list, and escalation speaks of it without them).
-                row.status = "cancelled"
-            row.payload = {"erased": True}
-            row.recipient = ERASED if theirs else row.recipient
-            row.last_error = None
-            emptied += 1
+            about = theirs or (row.report_id is not None and row.report_id in filed)
+            payload, changed = scrub(row.payload, found.own if about else found.elsewhere)
+            if changed:
+                row.payload = payload
+                changed_rows += 1
         last = rows[-1].id or last
+
+
+async def forget_old(session: AsyncSession, user: User, name: str | None, phone: str | None) -> int:
+    """A name or phone corrected (or a phone removed): the old one is taken out of what the
+    bot keeps elsewhere, as an erasure would (their reports' texts, the pushes that carry
+    it). Returns how many rows changed."""
+    found = traces(name, phone)
+    if not found.own:
+        return 0
+    filed = await _filed(session, user.id or 0)
+    return await scrub_reports(session, sorted(filed), found) + await _clean_outbox(
+        session, user, found, filed, erasing=False
+    )
+
+
+async def erase(
+    session: AsyncSession, user: User, now: dt.datetime, via: str, *, why: str | None = None
+) -> Erased:
+    """Remove `user`'s identity and contact details, and what carries them; keep their
+    reports as anonymous records. Recorded in the register."""
+    user_id = user.id or 0
+    found = traces(user.display_name, user.phone)
+    await session.execute(delete(Conversation).where(col(Conversation.user_id) == user_id))
+    await session.execute(delete(StaffRole).where(col(StaffRole.user_id) == user_id))
+    await session.execute(delete(DeskSession).where(col(DeskSession.user_id) == user_id))
+    await session.execute(delete(DeskLink).where(col(DeskLink.user_id) == user_id))
+    await session.execute(delete(DataCopy).where(col(DataCopy.user_id) == user_id))
+    # Their platform events (what they typed: their name, their phone).
+    gone = await session.execute(
+        delete(InboxEvent).where(
+            col(InboxEvent.platform) == user.platform,
+            col(InboxEvent.sender) == user.platform_user_id,
+        )
+    )
+    events = int(getattr(gone, "rowcount", 0) or 0)
+    # Pushes to them lose their content (and do not go, if not sent yet); pushes to others
+    # about their reports (an alert carries the reporter's name and phone) or that name them
+    # keep their work without the name and the phone.
+    filed = await _filed(session, user_id)
+    emptied = await _clean_outbox(session, user, found, filed, erasing=True)
     kept = len(filed)
+    texts = await scrub_reports(session, sorted(filed), found)
     user.display_name = None
     user.phone = None
     user.platform = ERASED
@@ -230,7 +336,7 @@ async def erase(
     user.consent_notice_version = None
     user.active = False
     user.updated_at = now
-    done = f"reports kept anonymous: {kept}; messages emptied: {emptied}"
+    done = f"reports kept anonymous: {kept}; texts cleaned: {texts}; messages emptied: {emptied}"
     await record(session, user_id, "erase", via, now, note=f"{why}; {done}" if why else done)
     return Erased(kept, emptied, events)
 

@@ -238,3 +238,74 @@ async def test_a_copy_behind_a_one_time_link_from_the_chat(platforms: Platforms)
         ("export", "refused"),
     ]  # fmt: skip
     assert register[1][2] == "copy downloaded" and "3 copies in a day" in register[-1][2]
+
+
+async def _register_named(p: Platforms, who: LineEvents, name: str) -> None:
+    from tests.support.forms import fill
+
+    async def say(text: str) -> None:
+        await p.line_say(who, text)
+
+    await p.line_say(who, "สวัสดี")
+    await fill(p.core, "line", who.user_id, say, {
+        "language": "ภาษาไทย", "consent": "ยินยอม", "name": name, "phone": "ข้าม",
+        "role": "อสม.", "area": ["เชียงใหม่", "เมืองเชียงใหม่", "สุเทพ", "ม.3"],
+        "confirm": "ยืนยัน",
+    })  # fmt: skip
+
+
+async def test_deleting_a_short_name_leaves_other_peoples_alerts_alone(
+    platforms: Platforms,
+) -> None:
+    """Someone called "น้ำ" (water) deletes their data while an alert about a flood (น้ำท่วม)
+    waits to be sent: it still goes, word for word."""
+    from storage.models import OutboxMessage
+
+    p = platforms
+    await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, LINE_ID), photo=False)
+    alerts_before = {r.id: (r.status, r.payload) for r in await p.rows() if r.kind == "alert"}
+    assert alerts_before and all(status == "pending" for status, _ in alerts_before.values())
+    water = LineEvents(p.line, "Unam00000000000000")
+    await _register_named(p, water, "น้ำ")
+    await p.line_say(water, "ลบข้อมูลของฉัน", "ลบข้อมูล")
+    async with p.core.sessions() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage).where(col(OutboxMessage.id).in_(alerts_before))
+            )
+        ).scalars()
+        assert {r.id: (r.status, r.payload) for r in rows} == alerts_before
+    assert await p.deliver() == len(alerts_before)
+
+
+async def test_a_name_and_phone_typed_into_a_report_go_with_the_person(
+    platforms: Platforms,
+) -> None:
+    """Villagers write their name and phone into descriptions ("หน้าบ้านนายสมชาย ใจดี โทร
+    081-234-5678"), and officers into their notes: an erasure takes them out of those texts
+    and out of the pushes that quoted them, keeping the rest of the words."""
+    from storage.models import CaseEvent
+
+    p = platforms
+    officer, _tg = await _officers(p)
+    villager = LineEvents(p.line, LINE_ID)
+    await _urgent_problem(p, villager, photo=False, phone="0812345678")
+    async with p.core.sessions() as session, session.begin():
+        report = (await session.execute(select(Report))).scalar_one()
+        report.description = "น้ำท่วมถนนหน้าบ้านนายสมชาย ใจดี โทร 081-234-5678 ด่วน"
+        report.answers = {**report.answers, "description": report.description}
+    await p.line_say(officer, "รับเรื่อง PRB-2569-000001")
+    async with p.core.sessions() as session, session.begin():
+        session.add(CaseEvent(report_id=report.id or 0, to_status="acknowledged",
+                              note="โทรหาคุณสมชาย +66 81 234 5678 แล้ว"))  # fmt: skip
+    await p.deliver()
+    await p.line_say(villager, "ลบข้อมูลของฉัน", "ลบข้อมูล")
+    everything = await _everything(p)
+    # (the fake Telegram calls its users สมชาย, and ใจดี is a subdistrict: the words around
+    # the name are looked for)
+    for secret in ("นายสมชาย", "คุณสมชาย", NAME, "2345678", "234-5678", "234 5678"):
+        assert secret not in everything, secret
+    async with p.core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+    assert report.description == "น้ำท่วมถนนหน้าบ้านนาย[ลบแล้ว] โทร [ลบแล้ว] ด่วน"
