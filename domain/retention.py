@@ -29,6 +29,7 @@ from domain import privacy
 from handlers.forms import FORMS
 from storage import inbox, outbox
 from storage import retention as store
+from storage.models import User
 
 BATCH = 500
 # An event still pending after this is given up (recorded as failed): the inbox is bounded by
@@ -144,8 +145,21 @@ async def _reports(
     while (size := _size(limit, moved)) > 0:
         found = await store.filed_before(session, before, anonymous, progress.reports, size)
         if found:
-            cleaned = [store.OldReport(r.id, r.form_id, impersonal(r.form_id, r.answers))
-                       for r in found]  # fmt: skip
+            # The reporter's name and phone, typed into the report or an officer's note, go
+            # from those texts first (privacy.scrub_reports), then the report moves.
+            marks: dict[int, privacy.Traces] = {}
+            for reporter in {r.reporter_id for r in found}:
+                person = await session.get(User, reporter)
+                marks[reporter] = privacy.traces(
+                    person.display_name if person else None, person.phone if person else None
+                )
+                theirs = [r.id for r in found if r.reporter_id == reporter]
+                await privacy.scrub_reports(session, theirs, marks[reporter])
+            cleaned = [
+                store.OldReport(r.id, r.form_id, impersonal(
+                    r.form_id, privacy.scrub(r.answers, marks[r.reporter_id].own)[0]))
+                for r in found
+            ]  # fmt: skip
             moved += await store.anonymise_reports(session, cleaned, anonymous)
             erased += await store.erase_report_pushes(session, [r.id for r in found])
             progress.reports = found[-1].id

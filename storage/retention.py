@@ -100,6 +100,7 @@ class OldReport:
     id: int
     form_id: str
     answers: dict[str, Any]
+    reporter_id: int = 0
 
 
 async def filed_before(
@@ -108,7 +109,7 @@ async def filed_before(
     """Reports (ascending by id, past `after`) filed before `before` that still name their
     reporter (not moved to the row `anonymous` yet)."""
     query = (
-        select(col(Report.id), col(Report.form_id), col(Report.answers))
+        select(col(Report.id), col(Report.form_id), col(Report.answers), col(Report.reporter_id))
         .where(col(Report.id) > after, col(Report.created_at) < before)
         .order_by(col(Report.id))
         .limit(limit)
@@ -116,7 +117,7 @@ async def filed_before(
     if anonymous is not None:
         query = query.where(col(Report.reporter_id) != anonymous)
     rows = await session.execute(query)
-    return [OldReport(int(i), str(f), dict(a or {})) for i, f, a in rows.all()]
+    return [OldReport(int(i), str(f), dict(a or {}), int(r)) for i, f, a, r in rows.all()]
 
 
 async def anonymise_reports(

@@ -129,20 +129,23 @@ async def test_old_reports_move_to_the_anonymous_row(core: Core) -> None:
         session.add(reporter)
         await session.flush()
 
-        def report(number: int, at: dt.datetime) -> Report:
+        def report(number: int, at: dt.datetime, said: str = "น้ำท่วมสะพาน") -> Report:
             return Report(
                 reference=f"PRB-2564-{number:06d}", kind="problem", reporter_id=reporter.id or 0,
                 form_id="problem", created_at=at, updated_at=at, status="resolved",
-                description="น้ำท่วมสะพาน",
-                answers={"description": "น้ำท่วมสะพาน", "phone": PHONE, "households": 3},
+                description=said,
+                answers={"description": said, "phone": PHONE, "households": 3},
             )  # fmt: skip
 
-        aged, fresh = report(1, old), report(2, recent)
+        # The reporter typed their name and phone into the description, as villagers do.
+        typed = f"น้ำท่วมสะพานหน้าบ้าน {NAME} โทร {PHONE}"
+        aged, fresh = report(1, old, typed), report(2, recent, typed)
         session.add_all([aged, fresh])
         await session.flush()
         session.add(ReportPhoto(report_id=aged.id or 0, sha256="a" * 64, path="a.jpg",
                                 content_type="image/jpeg", size_bytes=1))  # fmt: skip
-        session.add(CaseEvent(report_id=aged.id or 0, to_status="resolved", at=old))
+        session.add(CaseEvent(report_id=aged.id or 0, to_status="resolved", at=old,
+                              note=f"โทรหา {NAME} แล้ว"))  # fmt: skip
         waiting = _push("pending", old, report_id=aged.id, kind="escalation")
         notice = _push("sent", recent, report_id=aged.id, kind="status", recipient="Ureporter")
         other = _push("sent", recent, report_id=fresh.id, kind="status", recipient="Ureporter")
@@ -159,10 +162,14 @@ async def test_old_reports_move_to_the_anonymous_row(core: Core) -> None:
         )  # fmt: skip
         stored = await session.get(Report, aged.id)
         assert stored is not None and stored.reporter_id == anonymous.id
-        assert stored.answers == {"description": "น้ำท่วมสะพาน", "households": 3}
-        assert stored.description == "น้ำท่วมสะพาน" and stored.reference == "PRB-2564-000001"
+        cleaned = "น้ำท่วมสะพานหน้าบ้าน [ลบแล้ว] โทร [ลบแล้ว]"
+        assert stored.answers == {"description": cleaned, "households": 3}
+        assert stored.description == cleaned and stored.reference == "PRB-2564-000001"
+        [event] = (await session.execute(select(CaseEvent))).scalars()
+        assert event.note == "โทรหา [ลบแล้ว] แล้ว"
         kept = await session.get(Report, fresh.id)
         assert kept is not None and kept.reporter_id == reporter.id and kept.answers["phone"]
+        assert kept.description == typed  # not old yet: as typed
         assert len((await session.execute(select(ReportPhoto))).all()) == 1
         assert len((await session.execute(select(CaseEvent))).all()) == 1
         pushes = {r.id: r for r in (await session.execute(select(OutboxMessage))).scalars()}
