@@ -137,6 +137,16 @@ def _moment(text: Any, tz: dt.tzinfo | None) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def _photo_count(value: Any) -> int:
+    """Photos in an answer: stored (a list of them), or as the copy gives them ({"photos": n},
+    privacy.copy_of)."""
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, dict) and isinstance(value.get("photos"), int):
+        return int(value["photos"])
+    return 0
+
+
 def reports_csv(
     copy: Mapping[str, Any], *, i18n: Translator | None = None, tz: dt.tzinfo | None = None
 ) -> str:
@@ -190,11 +200,8 @@ def reports_csv(
         answers: Mapping[str, Any] = report.get("answers") or {}
         form = _form_of(kind, forms)
         cells = export_cells(form, answers, label) if form else {}
-        photos = sum(
-            len(answers.get(s.id) or ())
-            for s in (form.steps if form else ())
-            if s.type == "photos" and isinstance(answers.get(s.id), list)
-        )
+        photos = sum(_photo_count(answers.get(s.id)) for s in (form.steps if form else ())
+                     if s.type == "photos")  # fmt: skip
         row = [
             report.get("reference"),
             label(f"kind.{kind}"),

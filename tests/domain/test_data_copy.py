@@ -187,3 +187,11 @@ def test_the_archive_holds_the_json_and_the_csv() -> None:
         assert json.loads(text) == COPY
         assert bundle.read("my-reports.csv").decode() == data_copy.reports_csv(COPY)
     assert data_copy.reports_csv(dict(COPY, reports=[])).count("\n") == 1  # the header only
+
+
+def test_photos_as_the_copy_gives_them_are_counted_too() -> None:
+    """privacy.copy_of gives a report's photos by their number ({"photos": 2}), not paths."""
+    report = {**COPY["reports"][0]}
+    report["answers"] = {**report["answers"], "photos": {"photos": 2}}
+    rows = _table(data_copy.reports_csv({**COPY, "reports": [report]}))
+    assert rows[0]["photo_count"] == "2"
