@@ -817,7 +817,7 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
                       "consent, drafts, platform events, unsent pushes, and every push that "
                       "names them; their reports stay, anonymous. Add --yes to do it.")  # fmt: skip
                 return 0
-            done = await privacy.erase(session, user, now, "cli")
+            done = await privacy.erase(session, user, now, "cli", env=core.env(13))
         print(f"erased user {args.user_id}: {done.reports_kept} report(s) kept anonymous, "
               f"{done.messages_emptied} message(s) emptied, {done.events_deleted} platform "
               "event(s) deleted")  # fmt: skip

@@ -177,6 +177,7 @@ class Core:
             person=self.settings.retention_person_days * days,
             report=self.settings.retention_report_days * days,
             tz=self.settings.tz,
+            env=self.env(13),
         )
 
     def not_before(self) -> dt.datetime:

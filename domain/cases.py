@@ -244,6 +244,12 @@ async def _said(session: AsyncSession, env: Env, user: User, acted: Acted) -> Ou
         return Outgoing(t(lang, "case.not_allowed"))
     if acted.outcome == "too_late":
         return await _too_late(session, env, user, acted.report)
+    reporter = await session.get(User, acted.report.reporter_id)
+    if acted.action != "forward" and reporter is not None and reporter.platform == ERASED:
+        # Nobody to tell: the reporter deleted their data.
+        status = t(lang, f"status.{acted.report.status}")
+        return Outgoing(t(lang, "case.done_withdrew", reference=acted.report.reference,
+                          status=status))  # fmt: skip
     return Outgoing(t(lang, f"case.done.{acted.action}", reference=acted.report.reference))
 
 

@@ -21,7 +21,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from handlers import vocab
+from handlers.messages import Outgoing
+from handlers.state import Env
 from handlers.thai import normalize_digits
+from storage import outbox
 from storage.models import ERASED as ERASED  # the platform an erased person is listed under
 from storage.models import (
     CaseEvent,
@@ -229,6 +233,32 @@ async def scrub_reports(session: AsyncSession, report_ids: list[int], found: Tra
     return changed
 
 
+async def _open_cases(session: AsyncSession, user_id: int) -> list[Report]:
+    """The person's problems still open with an officer working them."""
+    found = await session.execute(
+        select(Report).where(
+            col(Report.reporter_id) == user_id,
+            col(Report.kind) == vocab.PROBLEM,
+            col(Report.status).in_(vocab.OPEN_STATUSES),
+            col(Report.handled_by_id).is_not(None),
+        )
+    )
+    return list(found.scalars())
+
+
+async def _tell_officers(session: AsyncSession, env: Env, reports: list[Report]) -> None:
+    """The officer working each of `reports` hears that its reporter withdrew."""
+    for report in reports:
+        officer = await session.get(User, report.handled_by_id)
+        if officer is None or officer.platform == ERASED:
+            continue
+        lang = officer.language or env.default_language
+        notice = Outgoing(
+            env.i18n.t(lang, "case.reporter_withdrew_notice", reference=report.reference)
+        )
+        await outbox.enqueue(session, officer, "status", [notice], report_id=report.id, now=env.now)
+
+
 async def _filed(session: AsyncSession, user_id: int) -> set[int]:
     found = await session.execute(select(col(Report.id)).where(col(Report.reporter_id) == user_id))
     return {i for i in found.scalars() if i is not None}
@@ -298,11 +328,19 @@ async def forget_old(session: AsyncSession, user: User, name: str | None, phone:
 
 
 async def erase(
-    session: AsyncSession, user: User, now: dt.datetime, via: str, *, why: str | None = None
+    session: AsyncSession,
+    user: User,
+    now: dt.datetime,
+    via: str,
+    *,
+    why: str | None = None,
+    env: Env | None = None,
 ) -> Erased:
     """Remove `user`'s identity and contact details, and what carries them; keep their
-    reports as anonymous records. Recorded in the register."""
+    reports as anonymous records. Recorded in the register. With `env` (the sentences), the
+    officer working each of their open cases is told that the reporter withdrew."""
     user_id = user.id or 0
+    working = await _open_cases(session, user_id)
     found = traces(user.display_name, user.phone)
     await session.execute(delete(Conversation).where(col(Conversation.user_id) == user_id))
     await session.execute(delete(StaffRole).where(col(StaffRole.user_id) == user_id))
@@ -336,6 +374,8 @@ async def erase(
     user.consent_notice_version = None
     user.active = False
     user.updated_at = now
+    if env is not None:  # (after the cleaning above, which would take their names out)
+        await _tell_officers(session, env, working)
     done = f"reports kept anonymous: {kept}; texts cleaned: {texts}; messages emptied: {emptied}"
     await record(session, user_id, "erase", via, now, note=f"{why}; {done}" if why else done)
     return Erased(kept, emptied, events)

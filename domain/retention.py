@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import privacy
 from handlers.forms import FORMS
+from handlers.state import Env
 from storage import inbox, outbox
 from storage import retention as store
 from storage.models import User
@@ -49,6 +50,8 @@ class Policy:
     person: dt.timedelta
     report: dt.timedelta
     tz: dt.tzinfo
+    # The sentences, for telling the officer of an open case that its reporter was erased.
+    env: Env | None = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ async def _people(
             skip_platform=privacy.ERASED, after=progress.people, limit=size,
         )  # fmt: skip
         for user in silent:
-            await privacy.erase(session, user, now, via=RETENTION)
+            await privacy.erase(session, user, now, via=RETENTION, env=policy.env)
             erased += 1
         if silent:
             progress.people = silent[-1].id or progress.people

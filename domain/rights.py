@@ -15,12 +15,11 @@ from domain import data_copy, privacy
 from domain.people import user_view
 from domain.turn import Turn, effect
 from handlers import mydata, router
-from handlers import vocab as v
 from handlers.engine import ConsentRefused, PrivacyAsked, Submitted
 from handlers.forms import NOTICE_VERSION
 from handlers.messages import Outgoing
-from storage import outbox, staff
-from storage.models import DataCopy, OutboxMessage, PrivacyRequest, Report, User
+from storage import staff
+from storage.models import DataCopy, OutboxMessage, PrivacyRequest, Report
 
 log = logging.getLogger(__name__)
 
@@ -133,34 +132,12 @@ async def erase_asked(turn: Turn, event: Submitted) -> list[Outgoing]:
 
 
 async def erase_in_chat(turn: Turn, *, why: str) -> None:
-    """Erase the person of `turn` now: tell the officer working each of their open cases that
-    the reporter withdrew, then remove them (their reports stay, anonymous)."""
-    session, user, env = turn.session, turn.user, turn.env
-    open_cases = list(
-        (
-            await session.execute(
-                select(Report).where(
-                    col(Report.reporter_id) == (user.id or 0),
-                    col(Report.kind) == v.PROBLEM,
-                    col(Report.status).in_(v.OPEN_STATUSES),
-                    col(Report.handled_by_id).is_not(None),
-                )
-            )
-        ).scalars()
-    )
-    await privacy.erase(session, user, env.now, VIA, why=why)
-    for report in open_cases:  # (after the erasure, which empties what is about their reports)
-        officer = await session.get(User, report.handled_by_id)
-        if officer is None or officer.platform == privacy.ERASED:
-            continue
-        lang = officer.language or env.default_language
-        notice = Outgoing(env.i18n.t(lang, "case.reporter_withdrew_notice",
-                                     reference=report.reference))  # fmt: skip
-        await outbox.enqueue(session, officer, "status", [notice], report_id=report.id,
-                             now=env.now)  # fmt: skip
-    turn.held = await staff.assignments(session, user.id or 0)
+    """Erase the person of `turn` now (the officer working each of their open cases is told
+    that the reporter withdrew); their reports stay, anonymous."""
+    await privacy.erase(turn.session, turn.user, turn.env.now, VIA, why=why, env=turn.env)
+    turn.held = await staff.assignments(turn.session, turn.user.id or 0)
     turn.farewell = True
-    log.info("user %s erased their data (%s)", user.id, why)
+    log.info("user %s erased their data (%s)", turn.user.id, why)
 
 
 @effect(ConsentRefused)

@@ -111,3 +111,29 @@ async def test_the_export_as_the_zip_the_persons_link_gives(
     assert [line.split("\t")[2:4] for line in register.out.splitlines()[1:]] == [
         ["export", "cli"], ["export", "cli"],
     ]  # fmt: skip
+
+
+async def test_an_erasure_on_paper_tells_the_officer_working_the_case(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    officer, _tg = await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, LINE_ID), photo=False, phone=PHONE)
+    await p.line_say(officer, "รับเรื่อง PRB-2569-000001")
+    await p.deliver()
+    async with p.core.sessions() as session:
+        user_id = (
+            await session.execute(select(User.id).where(User.platform_user_id == LINE_ID))
+        ).scalar_one()
+    env = environment(DATABASE_URL=p.core.settings.database_url)
+    erased = await run_cli_async(["privacy", "erase", str(user_id), "--yes"], env)
+    assert erased.code == 0, erased.err
+    # (queued at the command's own time, which this test's clock has not reached: read)
+    told = [
+        m["text"]
+        for row in await p.rows()
+        if row.recipient == officer.user_id and row.kind == "status"
+        for m in row.payload["messages"]
+    ]
+    assert any("PRB-2569-000001" in t and "ขอลบข้อมูลส่วนตัวแล้ว" in t for t in told), told
+    assert NAME not in await _everything(p)

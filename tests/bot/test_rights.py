@@ -309,3 +309,20 @@ async def test_a_name_and_phone_typed_into_a_report_go_with_the_person(
     async with p.core.sessions() as session:
         report = (await session.execute(select(Report))).scalar_one()
     assert report.description == "น้ำท่วมถนนหน้าบ้านนาย[ลบแล้ว] โทร [ลบแล้ว] ด่วน"
+
+
+async def test_an_officer_acting_after_the_reporter_withdrew_is_told_nobody_hears(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    officer, _tg = await _officers(p)
+    villager = LineEvents(p.line, LINE_ID)
+    await _urgent_problem(p, villager, photo=False)
+    await p.line_say(villager, "ลบข้อมูลของฉัน", "ลบข้อมูล")
+    since = len(p.line.calls)
+    await p.line_say(officer, "รับเรื่อง PRB-2569-000001")
+    said = "\n".join(line_texts(p, officer.user_id, since))
+    assert "ผู้แจ้งขอลบข้อมูลแล้ว จึงไม่ได้แจ้งผู้แจ้ง" in said
+    assert "ผู้แจ้งได้รับแจ้งแล้ว" not in said
+    await p.deliver()
+    assert not [r for r in await p.rows() if r.kind == "status" and r.status == "pending"]
