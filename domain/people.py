@@ -93,20 +93,9 @@ async def profile_updated(turn: Turn, event: Submitted) -> list[Outgoing]:
         user.language = str(answers["language"])
     if "area" in answers:
         set_area(user, answers["area"])
-    old_name, old_phone = user.display_name, user.phone
-    if "name" in answers:  # corrected from "my data"
-        user.display_name = str(answers["name"])
-    if "phone" in answers:  # corrected, or (skipped) removed
-        user.phone = str(answers["phone"]) if answers["phone"] else None
-    # The old name or phone goes from what the bot keeps elsewhere too (PDPA s.35).
-    await privacy.forget_old(
-        turn.session, user,
-        old_name if user.display_name != old_name else None,
-        old_phone if user.phone != old_phone else None,
-    )  # fmt: skip
     user.updated_at = turn.env.now
     # A correction of personal data (PDPA s.35): the register says which, never the values.
-    fields = [f for f in ("name", "phone", "area", "language") if f in answers]
+    fields = [f for f in ("area", "language") if f in answers]
     await privacy.record(turn.session, user.id or 0, "correct", "chat", turn.env.now,
                          note=", ".join(fields))  # fmt: skip
     return router.after_submit(event, None, user_view(user, turn.held), turn.env)

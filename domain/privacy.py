@@ -279,7 +279,8 @@ async def _clean_outbox(
             (
                 await session.execute(
                     select(OutboxMessage)
-                    .where(col(OutboxMessage.id) > last)
+                    # Rows emptied (retention) or erased hold nothing to take out.
+                    .where(col(OutboxMessage.id) > last, outbox.has_content())
                     .order_by(col(OutboxMessage.id))
                     .limit(_BATCH)
                 )

@@ -18,7 +18,7 @@ from handlers import mydata, router
 from handlers.engine import ConsentRefused, PrivacyAsked, Submitted
 from handlers.forms import NOTICE_VERSION
 from handlers.messages import Outgoing
-from storage import staff
+from storage import outbox, staff
 from storage.models import DataCopy, OutboxMessage, PrivacyRequest, Report
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ async def held(turn: Turn) -> mydata.Held:
         ).scalars()
     )
     messages = (
-        await session.execute(select(func.count()).where(col(OutboxMessage.user_id) == user_id))
+        await session.execute(
+            select(func.count()).where(col(OutboxMessage.user_id) == user_id, outbox.has_content())
+        )
     ).scalar_one()
     return mydata.Held(
         name=user.display_name,
@@ -117,7 +119,8 @@ async def _copy(turn: Turn) -> list[Outgoing]:
     await privacy.record(session, user_id, "export", VIA, now, note=GIVEN)
     hours = max(1, round(valid.total_seconds() / 3600))
     link = data_copy.url(turn.rules.desk_url, token)
-    return [turn.say("privacy.copy.link", url=link, hours=hours)]
+    menu = router.menu_message(user_view(user, turn.held), turn.env, turn.lang)
+    return [turn.say("privacy.copy.link", url=link, hours=hours), menu]
 
 
 @effect(Submitted, "erase")
@@ -127,7 +130,10 @@ async def erase_asked(turn: Turn, event: Submitted) -> list[Outgoing]:
         view = user_view(turn.user, turn.held)
         return [turn.say("privacy.erase.kept"), router.menu_message(view, turn.env, turn.lang)]
     said = turn.say("privacy.erase.done")  # in their language, before it is gone
-    await erase_in_chat(turn, why="asked in chat")
+    notice = event.answers.get("reason") == "notice"
+    await erase_in_chat(
+        turn, why=f"declined notice {NOTICE_VERSION}" if notice else "asked in chat"
+    )
     return [said]
 
 
@@ -138,6 +144,36 @@ async def erase_in_chat(turn: Turn, *, why: str) -> None:
     turn.held = await staff.assignments(turn.session, turn.user.id or 0)
     turn.farewell = True
     log.info("user %s erased their data (%s)", turn.user.id, why)
+
+
+@effect(Submitted, "correct")
+async def corrected(turn: Turn, event: Submitted) -> list[Outgoing]:
+    """A name or phone corrected from "my data" (a phone skipped is removed); the old one goes
+    from what the bot keeps elsewhere too (PDPA s.35). The register says which, never the
+    values."""
+    user, answers = turn.user, event.answers
+    old_name, old_phone = user.display_name, user.phone
+    said: list[Outgoing] = []
+    if "name" in answers:
+        user.display_name = str(answers["name"])
+        said.append(turn.say("privacy.corrected.name", name=user.display_name))
+    if "phone" in answers:
+        user.phone = str(answers["phone"]) if answers["phone"] else None
+        said.append(
+            turn.say("privacy.corrected.phone", phone=user.phone)
+            if user.phone
+            else turn.say("privacy.corrected.phone_removed")
+        )
+    user.updated_at = turn.env.now
+    await privacy.forget_old(
+        turn.session, user,
+        old_name if user.display_name != old_name else None,
+        old_phone if user.phone != old_phone else None,
+    )  # fmt: skip
+    fields = [f for f in ("name", "phone") if f in answers]
+    await privacy.record(turn.session, user.id or 0, "correct", VIA, turn.env.now,
+                         note=", ".join(fields))  # fmt: skip
+    return [*said, *await _summary(turn)]
 
 
 @effect(ConsentRefused)

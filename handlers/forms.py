@@ -40,6 +40,7 @@ SubmitAction = Literal[
     "broadcast",
     "erase",
     "reconsent",
+    "correct",
 ]
 
 
@@ -220,14 +221,14 @@ CORRECT_NAME = Form(
     id="my_name",
     version=1,
     key="form.my_name",
-    submit="update_profile",
+    submit="correct",
     steps=(Step("name", "text", "form.my_name.name", minimum=2, maximum=100),),
 )
 CORRECT_PHONE = Form(
     id="my_phone",
     version=1,
     key="form.my_phone",
-    submit="update_profile",
+    submit="correct",
     # Optional: "skip" removes the phone held.
     steps=(Step("phone", "phone", "form.my_phone.phone", optional=True),),
 )

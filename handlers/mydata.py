@@ -66,7 +66,9 @@ def summary(held: Held, user: UserView, env: Env, lang: str) -> list[Outgoing]:
         when = format_datetime(held.consent_at, lang, env.tz)
         lines.append(t(lang, "privacy.consent", when=when, version=held.notice_version or "-"))
     on, off = t(lang, "privacy.on"), t(lang, "privacy.off")
-    lines.append(t(lang, "privacy.reminders", value=on if held.reminders else off))
+    # (for staff the same switch holds their daily digest of cases)
+    reminders = "privacy.reminders_staff" if user.is_staff else "privacy.reminders"
+    lines.append(t(lang, reminders, value=on if held.reminders else off))
     lines.append(t(lang, "privacy.broadcasts", value=on if held.broadcasts else off))
     if held.reports:
         lines.append(t(lang, "privacy.reports", count=held.reports, newest=", ".join(held.newest)))

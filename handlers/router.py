@@ -25,6 +25,7 @@ from handlers.engine import (
     BroadcastCommand,
     CaseCommand,
     CaseFeedback,
+    ConsentRefused,
     Env,
     Event,
     FormState,
@@ -167,9 +168,22 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             result = engine.start(form, user, env)
             result.messages.insert(0, Outgoing(t(lang, "form.restarted")))
             return result
+        if form.id == "renotice" and inbound.kind == "start":  # opening the chat again
+            again = engine.prompt(form, state, user, env)
+            return Result([Outgoing(t(lang, "notice.changed")), again], [], state)
+        if form.id == "renotice" and (command in ("cancel", "menu") or discard):
+            # The new notice is answered before anything else: yes, or no (which deletes).
+            again = engine.prompt(form, state, user, env)
+            return Result([Outgoing(t(lang, "notice.answer_first")), again], [], state)
+        if form.id == "renotice" and _own_data(inbound, user, env):
+            # Their data may be seen, copied or deleted before answering (asked again at the
+            # next message).
+            return _run_menu_item(_menu_item(inbound, user, env) or "my_data", user, env, lang)
         if command == "cancel" or discard:
             if not user.registered and form.id == "registration":
                 return Result([Outgoing(t(lang, "form.cancelled_registration"))], [], None)
+            if form.id == "erase":  # "cancel" at "delete your data?" is "no"
+                return _menu(user, env, lang, prefix=[t(lang, "privacy.erase.kept")])
             return _menu(user, env, lang, prefix=[t(lang, "form.cancelled")])
         if command == "help":
             return Result(
@@ -190,6 +204,9 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             # A button under "my data", tapped with a form open: that form first.
             return _ask_resume(form, state, user, env, lang, reason="form.pending_other",
                                then=inbound.value or "")  # fmt: skip
+        if inbound.kind == "choice" and inbound.value == MENU_PREFIX + "my_data":
+            # Looking at one's data costs no draft: the form stays where it was.
+            return Result([], [PrivacyAsked("see")], state)
         if inbound.kind == "choice" and (inbound.value or "").startswith(MENU_PREFIX):
             wanted = (inbound.value or "")[len(MENU_PREFIX) :]
             if MENU_FORMS.get(wanted) == form.id:
@@ -202,8 +219,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             return Result(
                 [Outgoing(t(lang, said)), engine.prompt(form, state, user, env)], [], state
             )
-        if (inbound.kind == "start" or _is_stale(state, env)) and not state.context.get(
-            "resume_asked"
+        if (
+            (inbound.kind == "start" or _is_stale(state, env))
+            and not state.context.get("resume_asked")
+            and form.id != "renotice"  # a question to answer, not a draft to keep
         ):
             _hold(state, inbound, form, user, env)
             return _ask_resume(form, state, user, env, lang, reason="form.pending")
@@ -216,6 +235,11 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         state.context.pop("resume_asked", None)
         state.context.pop("held", None)
         result = engine.advance(form, state, _second_try(inbound, form, state, env), user, env)
+        if form.id == "renotice" and any(isinstance(e, ConsentRefused) for e in result.events):
+            # Declining the new notice means deleting: asked once more, saying what goes.
+            erase = engine.start(env.forms["erase"], user, env, preset={"reason": "notice"})
+            erase.messages.insert(0, Outgoing(t(lang, "notice.declined")))
+            return erase
         return result
 
     # No form in progress.
@@ -225,7 +249,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         result.messages.insert(0, Outgoing(t(lang, "welcome.new")))
         return result
     if user.notice_version != NOTICE_VERSION:
-        # The privacy notice changed since they agreed: asked again before anything else.
+        # The privacy notice changed since they agreed: asked again before anything else but
+        # their own data (which they may see, copy or delete first).
+        if _own_data(inbound, user, env):
+            return _run_menu_item(_menu_item(inbound, user, env) or "my_data", user, env, lang)
         result = engine.start(env.forms["renotice"], user, env)
         result.messages.insert(0, Outgoing(t(lang, "notice.changed")))
         return result
@@ -439,6 +466,15 @@ def _run_menu_item(item: str, user: UserView, env: Env, lang: str) -> Result:
     return engine.start(env.forms[MENU_FORMS[item]], user, env)
 
 
+def _own_data(inbound: Inbound, user: UserView, env: Env) -> bool:
+    """Whether `inbound` asks for "my data" or one of its buttons (typed as words, not as a
+    number, which reads against whatever question is open)."""
+    if _typed_number(inbound) is not None:
+        return False
+    item = _menu_item(inbound, user, env)
+    return item is not None and (item == "my_data" or item.startswith(PRIVACY_PREFIX))
+
+
 def _privacy(action: str, user: UserView, env: Env, lang: str) -> Result:
     """A button under "my data" (or its words typed): a correction or the deletion starts
     its question; the rest is for the domain, which reads what is held."""
@@ -448,7 +484,10 @@ def _privacy(action: str, user: UserView, env: Env, lang: str) -> Result:
         return _run_menu_item("area", user, env, lang)
     form = PRIVACY_FORMS.get(action)
     if form is not None:
-        return engine.start(env.forms[form], user, env)
+        started = engine.start(env.forms[form], user, env)
+        if action == "delete" and user.is_staff:  # what else goes with a staff member's data
+            started.messages.insert(0, Outgoing(env.i18n.t(lang, "privacy.erase.staff")))
+        return started
     return Result([], [PrivacyAsked(action if action in PRIVACY_EVENTS else "see")], None)
 
 

@@ -170,7 +170,10 @@ async def test_a_new_privacy_notice_is_asked_again_and_a_refusal_deletes(
 
     since = len(p.line.calls)
     await p.line_say(villager, "รายงานของฉัน", "ไม่ยินยอม")
-    assert "เราลบชื่อ เบอร์โทร และบัญชีของคุณแล้ว" in _said(p, since)
+    assert "เราต้องลบข้อมูลของคุณ" in _said(p, since)  # asked once more
+    assert NAME in await _everything(p)
+    await p.line_say(villager, "ลบข้อมูล")
+    assert "ลบข้อมูลของคุณแล้ว" in _said(p, since)
     await p.deliver()
     user = await _user(p, officer.user_id)  # (the villager's row has no LINE id any more)
     assert user.display_name == "ปลัดสมศักดิ์"

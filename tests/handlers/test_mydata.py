@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from handlers import mydata
-from handlers.engine import ConsentRefused, Env, PrivacyAsked, Submitted
+from handlers.engine import Env, PrivacyAsked, Submitted
 from handlers.forms import NOTICE_VERSION
 from handlers.messages import Inbound
 from handlers.router import MENU_ITEMS, RESUME_DISCARD
@@ -58,7 +58,7 @@ def test_corrections_are_one_question_each(chat: Chat) -> None:
     chat.send(Inbound("choice", value="privacy:name"))
     assert chat.state is not None and chat.state.form_id == "my_name"
     result = chat.send("สมหญิง ใจดี")
-    assert result.events == [Submitted("my_name", 1, "update_profile", {"name": "สมหญิง ใจดี"})]
+    assert result.events == [Submitted("my_name", 1, "correct", {"name": "สมหญิง ใจดี"})]
     chat.send(Inbound("choice", value="privacy:phone"))
     result = chat.send("ข้าม")  # removes the phone held
     [event] = result.events
@@ -124,9 +124,47 @@ def test_a_new_notice_is_asked_at_the_next_message(chat: Chat) -> None:
     assert result.events == [Submitted("renotice", 1, "reconsent", {"renotice": "agree"})]
     chat.user = replace(REGISTERED, notice_version="2569-2")
     chat.send("เมนู")
-    result = chat.send("ไม่ยินยอม")
-    assert result.events == [ConsentRefused()]
-    assert chat.text == chat.t("consent.refused_again")
+    result = chat.send("ไม่ยินยอม")  # asked once more, saying what goes
+    assert result.events == [] and chat.state is not None and chat.state.form_id == "erase"
+    assert chat.t("notice.declined") in chat.text and "สิ่งที่จะถูกลบ" in chat.text
+    result = chat.send("ลบข้อมูล")
+    assert result.events == [Submitted("erase", 1, "erase", {"reason": "notice", "sure": "yes"})]
+
+
+def test_the_new_notice_waits_for_its_answer_but_my_data_does_not(chat: Chat) -> None:
+    chat.user = replace(REGISTERED, notice_version="2569-2")
+    chat.send("สวัสดี")
+    for word in ("ยกเลิก", "เมนู"):
+        chat.send(word)
+        assert chat.state is not None and chat.state.form_id == "renotice"
+        assert chat.t("notice.answer_first") in chat.text
+    started = chat.send(Inbound("start")).messages  # the notice again, no "draft" question
+    assert started[0].text == chat.t("notice.changed") and started[1].text.startswith("🔒")
+    assert chat.send("ขอสำเนาข้อมูล").events == [PrivacyAsked("copy")]
+    chat.send("ข้อมูลของฉัน")
+    assert chat.last.events == [PrivacyAsked("see")]
+    chat.send("เมนู")  # and the notice again
+    assert chat.state is not None and chat.state.form_id == "renotice"
+
+
+def test_cancel_at_delete_keeps_everything(chat: Chat) -> None:
+    chat.send("ลบข้อมูลของฉัน", "ยกเลิก")
+    assert chat.state is None and chat.texts[0] == chat.t("privacy.erase.kept")
+
+
+def test_my_data_from_the_menu_keeps_the_draft(chat: Chat) -> None:
+    chat.send("กิจกรรม")
+    chat.fill(ACTIVITY_ANSWERS, until="date")
+    result = chat.send(Inbound("choice", value="menu:my_data"))
+    assert result.events == [PrivacyAsked("see")]
+    assert chat.state is not None and chat.state.form_id == "activity" and chat.step == "date"
+
+
+def test_staff_are_told_what_else_goes(env: Env) -> None:
+    officer = replace(REGISTERED, role=None, staff=(("officer", "5001"),))
+    chat = Chat(env, officer)
+    chat.send("ลบข้อมูลของฉัน")
+    assert chat.texts[0] == chat.t("privacy.erase.staff")
 
 
 def test_a_form_open_when_the_notice_changes_is_finished_first(chat: Chat) -> None:
