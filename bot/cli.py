@@ -314,11 +314,13 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     wipe.add_argument("user_id", type=_row_id, help="the user's id (users list)")
     wipe.add_argument("--yes", action="store_true", help="do it (without it: say what would go)")
-    privacy_commands.add_parser(
+    register = privacy_commands.add_parser(
         "requests", help="the register of requests, with their 30-day deadline",
         description="Every request to see, export, correct or erase data, or to withdraw "
-        "consent: when, how, what was done or why it was refused, and the deadline.",
+        "consent: when, how, what was done or why it was refused, and the deadline (for "
+        "those still waiting).",
     )  # fmt: skip
+    register.add_argument("--user", type=int, metavar="ID", help="only this person's requests")
     keep = privacy_commands.add_parser(
         "retention", help="enforce the retention periods now (the server does it daily)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -778,10 +780,14 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
             if args.privacy_command == "requests":
                 print("id\tuser\tkind\tvia\trequested\tdeadline\toutcome\tnote")
                 for r in await privacy.requests(session):
+                    if args.user is not None and r.user_id != args.user:
+                        continue
                     local = r.requested_at.astimezone(settings.tz)
                     due = (r.requested_at + privacy.DEADLINE).astimezone(settings.tz)
+                    # The deadline matters while a request waits; a done one shows "-".
+                    deadline = f"{due:%Y-%m-%d}" if r.done_at is None else "-"
                     print(f"{r.id}\t{r.user_id}\t{r.kind}\t{r.via}\t{local:%Y-%m-%d %H:%M}\t"
-                          f"{due:%Y-%m-%d}\t{r.outcome}\t{r.note or ''}")  # fmt: skip
+                          f"{deadline}\t{r.outcome}\t{r.note or ''}")  # fmt: skip
                 return 0
             user = await session.get(User, args.user_id)
             if user is None:
@@ -812,7 +818,15 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
                 else:
                     print(text)
                 return 0
-            if not args.yes:
+            if not args.yes:  # who it is, for the clerk to check against the paper
+                copy = await privacy.copy_of(session, user)
+                profile = copy["profile"]
+                village = (f"{profile['subdistrict_code']} หมู่ {profile['village_no']}"
+                           if profile["village_no"] is not None else "-")  # fmt: skip
+                print(f"user {args.user_id}: {profile['name'] or '-'}, phone "
+                      f"{profile['phone'] or '-'}, village {village}, "
+                      f"{len(copy['reports'])} report(s), registered "
+                      f"{(profile['registered_at'] or '-')[:10]}")  # fmt: skip
                 print(f"would erase user {args.user_id}: name, phone, platform id, village, "
                       "consent, drafts, platform events, unsent pushes, and every push that "
                       "names them; their reports stay, anonymous. Add --yes to do it.")  # fmt: skip

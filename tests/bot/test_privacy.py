@@ -58,6 +58,8 @@ async def test_an_operator_exports_and_erases_a_persons_data(platforms: Platform
 
     asked = await run_cli_async(["privacy", "erase", str(user_id)], env)
     assert asked.code == 0 and "Add --yes" in asked.out
+    assert NAME in asked.out and "500108 หมู่ 3" in asked.out  # the clerk checks who it is
+    assert "1 report(s)" in asked.out
     assert NAME in await _everything(p)  # nothing done without --yes
     erased = await run_cli_async(["privacy", "erase", str(user_id), "--yes"], env)
     assert erased.code == 0, erased.err
@@ -78,6 +80,9 @@ async def test_an_operator_exports_and_erases_a_persons_data(platforms: Platform
     assert again.code != 0 and "erased already" in again.err
     register = await run_cli_async(["privacy", "requests"], env)
     assert "\terase\tcli\t" in register.out.splitlines()[1]
+    assert register.out.splitlines()[1].split("\t")[5] == "-"  # answered: no deadline left
+    nobody = await run_cli_async(["privacy", "requests", "--user", str(user_id + 100)], env)
+    assert nobody.out.splitlines()[1:] == []
     assert register.out.splitlines()[1].endswith("refused\terased already")
 
 
