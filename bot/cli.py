@@ -44,18 +44,21 @@ Do now what `fieldbot serve` does every day at FIELDBOT_RETENTION_CRON (default 
 in FIELDBOT_TIMEZONE), and print what was done:
 
   pushes      a push sent, skipped, failed or cancelled longer ago than
-              FIELDBOT_RETENTION_OUTBOX_DAYS (default 30 days) loses its content; the row
-              stays, for the delivery counts. Pushes not sent yet are never touched.
+              FIELDBOT_RETENTION_OUTBOX_DAYS (default 30 days, at least 1) loses its
+              content; the row stays, for the delivery counts. Pushes not sent yet are
+              never touched.
   events      platform events handled longer ago than FIELDBOT_RETENTION_EVENT_DAYS
-              (default 2 days) are forgotten (they are kept to recognise a redelivery), and
-              the replies delivered by then with them.
+              (default 2 days, at least 1) are forgotten (they are kept to recognise a
+              redelivery), and the replies delivered by then with them.
   people      a person who has not written for FIELDBOT_RETENTION_PERSON_DAYS (default
-              1825 days: five years) is erased as `fieldbot privacy erase` erases, and
-              recorded in the register of requests (via "retention").
+              1825 days: five years; at least 30) is erased as `fieldbot privacy erase`
+              erases (the officer of an open case of theirs is told), and recorded in the
+              register of requests (via "retention"). Staff who used the desk within the
+              period are kept.
   reports     a report filed longer ago than FIELDBOT_RETENTION_REPORT_DAYS (default 1825
-              days) stays, anonymous: it no longer leads to its reporter, its answers that
-              name them go, and the pushes about it lose their content. Its place, photos,
-              case history and statistics stay.
+              days, at least 30) stays, anonymous: it no longer leads to its reporter, their
+              name and phone go from its texts and case notes, and the pushes about it lose
+              their content. Its place, photos, case history and statistics stay.
 
 Running it again at once finds nothing more to do."""
 
@@ -842,12 +845,12 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
 
 # What each count of a retention sweep (domain.retention.Swept) stands for.
 SWEPT_LABELS = {
-    "messages_emptied": "pushes emptied (over {outbox} days ago)",
-    "events_forgotten": "platform events forgotten (handled over {events} days ago)",
-    "replies_forgotten": "replies forgotten (delivered over {events} days ago)",
+    "messages_emptied": "pushes emptied (over {outbox} ago)",
+    "events_forgotten": "platform events forgotten (handled over {events} ago)",
+    "replies_forgotten": "replies forgotten (delivered over {events} ago)",
     "events_given_up": "platform events given up (never handled)",
-    "people_anonymised": "people anonymised (silent for {person} days)",
-    "reports_anonymised": "reports anonymised (filed over {report} days ago)",
+    "people_anonymised": "people anonymised (silent for {person})",
+    "reports_anonymised": "reports anonymised (filed over {report} ago)",
     "report_messages_erased": "pushes about those reports erased",
 }
 
@@ -858,7 +861,10 @@ async def _retention(core: Core, *, dry_run: bool) -> int:
 
     swept = await sweep_retention(core, dry_run=dry_run)
     policy = core.retention
-    days = {name: getattr(policy, name).days for name in ("outbox", "events", "person", "report")}
+    days = {  # "1 day", "30 days"
+        name: f"{n} day" if (n := getattr(policy, name).days) == 1 else f"{n} days"
+        for name in ("outbox", "events", "person", "report")
+    }
     if dry_run:
         print("dry run: nothing was changed; a sweep now would do this")
     for name, count in swept.counts().items():

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -273,6 +273,22 @@ async def _clean_outbox(
     rows changed."""
     user_id = user.id or 0
     changed_rows = 0
+    if erasing:  # every push to them, whatever it holds: no trace of their chat is left
+        theirs_clause = (col(OutboxMessage.user_id) == user_id) | (
+            (col(OutboxMessage.platform) == user.platform)
+            & (col(OutboxMessage.recipient) == user.platform_user_id)
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(theirs_clause, col(OutboxMessage.status).in_(("pending", "sending")))
+            .values(status="cancelled")
+        )
+        done = await session.execute(
+            update(OutboxMessage)
+            .where(theirs_clause)
+            .values(payload={"erased": True}, recipient=ERASED, last_error=None)
+        )
+        changed_rows += int(getattr(done, "rowcount", 0) or 0)
     last = 0
     while True:
         rows = list(
@@ -297,14 +313,6 @@ async def _clean_outbox(
                 # A multicast to many (a broadcast): only this person leaves its list.
                 row.payload = {**row.payload, "to": [t for t in many if t != user.platform_user_id]}
                 row.recipient_count = max(0, row.recipient_count - 1)
-                changed_rows += 1
-                continue
-            if erasing and theirs:  # to them: it goes, unsent or sent
-                if row.status in ("pending", "sending"):
-                    row.status = "cancelled"
-                row.payload = {"erased": True}
-                row.recipient = ERASED
-                row.last_error = None
                 changed_rows += 1
                 continue
             about = theirs or (row.report_id is not None and row.report_id in filed)
