@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.desk.context import LANGUAGES, core_of, page
 from domain import data_copy, privacy
+from handlers.dates import format_datetime
 
 # The token is in the address: no page of these sends it on (the pages load only the desk's own
 # files, but a link followed from one must not carry it either), and none is kept by a cache.
@@ -52,14 +53,15 @@ async def offer(request: web.Request) -> web.StreamResponse:
         if link is None or user is None:
             return _refused(request, 404 if link is None else 410)
         copy = await privacy.copy_of(session, user)
+    lang = user.language or core.settings.default_language
     data = {
         "token": token,
-        "expires": link.expires_at,
+        # As the chat writes a time: "3 ธ.ค. 69 20:20", Buddhist Era in Thai.
+        "until": format_datetime(link.expires_at, lang, core.settings.tz),
         "reports": len(copy.get("reports") or ()),
         "messages": len(copy.get("messages_sent_to_you") or ()),
         "roles": len(copy.get("staff_roles") or ()),
     }
-    lang = user.language or core.settings.default_language
     return _private(page(request, "data_copy.html", data, lang=lang))
 
 

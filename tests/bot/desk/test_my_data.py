@@ -72,7 +72,7 @@ async def test_the_page_spends_nothing_and_the_button_gives_the_zip_once(
         assert "รายงานที่คุณส่ง: 1 เรื่อง" in page
         assert NAME not in page and PHONE not in page  # a preview shows nothing of theirs
         assert "my-data.json" in page and "my-reports.csv" in page
-        assert "2026-03-21 09:00" in page  # until when, in local time
+        assert "ถึง 21 มี.ค. 69 09:00 น." in page  # until when, local time, Buddhist Era
     assert (await p.client.head(_path(token))).status == 200
     assert await _used_at(p, token) is None
 
