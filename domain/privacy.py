@@ -63,18 +63,21 @@ def _when(at: dt.datetime | None) -> str | None:
 
 
 async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
-    """Everything held about `user`, as JSON-ready data: the profile, consent, staff roles,
-    the reports they filed (with their references), and what was sent to them."""
+    """Everything held about `user`, as JSON-ready data: the profile, consent, the optional
+    uses, staff roles, a form in progress, the reports they filed (with their references and
+    case histories), what was sent to them, and their requests in the register."""
     roles = (
         await session.execute(
             select(StaffRole).where(col(StaffRole.user_id) == user.id).order_by(col(StaffRole.id))
         )
     ).scalars()
-    reports = (
-        await session.execute(
-            select(Report).where(col(Report.reporter_id) == user.id).order_by(col(Report.id))
-        )
-    ).scalars()
+    reports = list(
+        (
+            await session.execute(
+                select(Report).where(col(Report.reporter_id) == user.id).order_by(col(Report.id))
+            )
+        ).scalars()
+    )
     sent = (
         await session.execute(
             select(OutboxMessage)
@@ -82,6 +85,23 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
             .order_by(col(OutboxMessage.id))
         )
     ).scalars()
+    history: dict[int, list[dict[str, Any]]] = {}
+    if reports:
+        events = await session.execute(
+            select(CaseEvent)
+            .where(col(CaseEvent.report_id).in_([r.id for r in reports]))
+            .order_by(col(CaseEvent.id))
+        )
+        for event in events.scalars():
+            history.setdefault(event.report_id, []).append(
+                {"status": event.to_status, "at": _when(event.at), "note": event.note}
+            )
+    draft = await session.get(Conversation, user.id)
+    asked = await session.execute(
+        select(PrivacyRequest)
+        .where(col(PrivacyRequest.user_id) == user.id)
+        .order_by(col(PrivacyRequest.id))
+    )
     return {
         "profile": {
             "id": user.id,
@@ -102,7 +122,14 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
             "notice_version": user.consent_notice_version,
             "refused_at": _when(user.consent_refused_at),
         },
+        "optional_uses": {"reminders": user.reminders_ok, "broadcasts": user.broadcasts_ok},
+        "last_wrote_on": user.seen_on.isoformat() if user.seen_on else None,
         "staff_roles": [{"role": r.role, "area": r.area} for r in roles],
+        "form_in_progress": (
+            {"form": draft.form_id, "answers": _readable(draft.answers or {})}
+            if draft is not None
+            else None
+        ),
         "reports": [
             {
                 "reference": r.reference,
@@ -110,6 +137,7 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
                 "status": r.status,
                 "filed_at": _when(r.created_at),
                 "answers": _readable(r.answers or {}),
+                "case_history": history.get(r.id or 0, []),
             }
             for r in reports
         ],
@@ -127,6 +155,10 @@ async def copy_of(session: AsyncSession, user: User) -> dict[str, Any]:
                 "content_removed": "messages" not in (m.payload or {}),
             }
             for m in sent
+        ],
+        "your_requests": [
+            {"kind": q.kind, "via": q.via, "at": _when(q.requested_at), "outcome": q.outcome}
+            for q in asked.scalars()
         ],
     }
 

@@ -229,6 +229,9 @@ async def test_a_copy_behind_a_one_time_link_from_the_chat(platforms: Platforms)
         copy = json.loads(bundle.read("my-data.json"))
         table = bundle.read("my-reports.csv").decode("utf-8-sig")
     assert copy["profile"]["name"] == NAME and "PRB-2569-000001" in table
+    assert copy["optional_uses"] == {"reminders": True, "broadcasts": True}
+    assert copy["reports"][0]["case_history"] == []  # nobody has acted on it yet
+    assert [r["kind"] for r in copy["your_requests"]] == ["export"]  # the link given
     assert (await p.client.post(path, data={"token": token})).status == 410  # once only
 
     await p.line_say(villager, "ขอสำเนาข้อมูล", "ขอสำเนาข้อมูล")  # the second and third today
