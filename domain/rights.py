@@ -157,6 +157,10 @@ async def corrected(turn: Turn, event: Submitted) -> list[Outgoing]:
     if "name" in answers:
         user.display_name = str(answers["name"])
         said.append(turn.say("privacy.corrected.name", name=user.display_name))
+    if "role" in answers and user.role is not None:  # (their village role)
+        user.role = str(answers["role"])
+        role = turn.t(f"choice.role.{user.role}")
+        said.append(turn.say("privacy.corrected.role", role=role))
     if "phone" in answers:
         user.phone = str(answers["phone"]) if answers["phone"] else None
         said.append(
@@ -170,7 +174,7 @@ async def corrected(turn: Turn, event: Submitted) -> list[Outgoing]:
         old_name if user.display_name != old_name else None,
         old_phone if user.phone != old_phone else None,
     )  # fmt: skip
-    fields = [f for f in ("name", "phone") if f in answers]
+    fields = [f for f in ("name", "phone", "role") if f in answers]
     await privacy.record(turn.session, user.id or 0, "correct", VIA, turn.env.now,
                          note=", ".join(fields))  # fmt: skip
     return [*said, *await _summary(turn)]

@@ -232,6 +232,13 @@ CORRECT_PHONE = Form(
     # Optional: "skip" removes the phone held.
     steps=(Step("phone", "phone", "form.my_phone.phone", optional=True),),
 )
+CORRECT_ROLE = Form(
+    id="my_role",
+    version=1,
+    key="form.my_role",
+    submit="correct",
+    steps=(Step("role", "choice", "form.registration.role", options=ROLES, options_list="role"),),
+)
 # Deleting one's data: one question that says exactly what happens, yes or no.
 ERASE = Form(
     id="erase",
@@ -338,6 +345,6 @@ FORMS: Mapping[str, Form] = {
     for f in (
         REGISTRATION, ACTIVITY, PROBLEM, CHANGE_LANGUAGE, CHANGE_AREA, STAFF_REGISTRATION,
         CASE_PROGRESS, CASE_RESOLVE, CASE_FORWARD, CASE_REJECT, BROADCAST, CORRECT_NAME,
-        CORRECT_PHONE, ERASE, RENOTICE,
+        CORRECT_PHONE, CORRECT_ROLE, ERASE, RENOTICE,
     )
 }  # fmt: skip

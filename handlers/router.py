@@ -65,7 +65,8 @@ MENU_FORMS = {"activity": "activity", "problem": "problem", "language": "languag
 # "ข้อมูลของฉัน / My data": the buttons under the summary of what is held (and their words,
 # typed with no form open: "ลบข้อมูลของฉัน", "delete my data", "หยุดแจ้งเตือน"…).
 PRIVACY_PREFIX = "privacy:"
-PRIVACY_FORMS = {"name": "my_name", "phone": "my_phone", "language": "language", "delete": "erase"}
+PRIVACY_FORMS = {"name": "my_name", "phone": "my_phone", "role": "my_role", "language": "language",
+                 "delete": "erase"}  # fmt: skip
 PRIVACY_EVENTS = (
     "see", "copy", "reminders_off", "reminders_on", "broadcasts_off", "broadcasts_on",
 )  # fmt: skip
@@ -478,9 +479,10 @@ def _own_data(inbound: Inbound, user: UserView, env: Env) -> bool:
 def _privacy(action: str, user: UserView, env: Env, lang: str) -> Result:
     """A button under "my data" (or its words typed): a correction or the deletion starts
     its question; the rest is for the domain, which reads what is held."""
+    if action in ("village", "role") and not user.role:
+        # Staff without a village of their own: no village role, nothing to move.
+        return Result([], [PrivacyAsked("see")], None)
     if action == "village":
-        if not user.role:  # staff without a village of their own: nothing to move
-            return Result([], [PrivacyAsked("see")], None)
         return _run_menu_item("area", user, env, lang)
     form = PRIVACY_FORMS.get(action)
     if form is not None:
@@ -495,7 +497,7 @@ def privacy_choices(user: UserView, env: Env, lang: str, *, reminders: bool, bro
                     ) -> tuple[Choice, ...]:  # fmt: skip
     """The buttons under the summary of what is held: correct each thing, a copy, the
     optional uses (on or off, as they are now), delete, and the menu."""
-    actions = ["name", "phone", *(("village",) if user.role else ()), "language", "copy",
+    actions = ["name", "phone", *(("role", "village") if user.role else ()), "language", "copy",
                "reminders_off" if reminders else "reminders_on",
                "broadcasts_off" if broadcasts else "broadcasts_on", "delete"]  # fmt: skip
     t = env.i18n.t

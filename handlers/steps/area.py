@@ -118,6 +118,8 @@ class AreaKind(StepKind):
                 if chosen is None:  # several candidates: offered as choices
                     return Stay()
         state.context.pop("suggestions", None)
+        if not chosen:  # a button's value with nothing after its prefix: forged or broken
+            raise AnswerError("error.choice")
         tag, code = chosen[0], chosen[1:]
         if tag == "p" and env.areas.province(code):
             area.update(stage="district", province_code=code)

@@ -62,7 +62,7 @@ async def test_a_villager_sees_corrects_withdraws_and_deletes_on_line(
     assert NAME in said and PHONE in said and "PRB-2569-000001" in said
     assert "ม.3 ต.สุเทพ" in said and "ประกาศฉบับ 2569-3" in said
     labels = [action["label"] for action in p.line.last_quick_reply()]
-    assert labels[:3] == ["แก้ชื่อ", "แก้เบอร์โทร", "แก้หมู่บ้าน"]
+    assert labels[:4] == ["แก้ชื่อ", "แก้เบอร์โทร", "แก้บทบาท", "แก้หมู่บ้าน"]
     assert "ลบข้อมูลของฉัน" in labels and "ปิดการเตือน" in labels
 
     # Correct the name with one tap, then the phone (skipping removes it).
@@ -70,8 +70,14 @@ async def test_a_villager_sees_corrects_withdraws_and_deletes_on_line(
     await p.line_say(villager, "สมชาย ใจงาม")
     await p.line_send(villager, villager.postback("privacy:phone"))
     await p.line_say(villager, "ข้าม")
+    await p.line_send(villager, villager.postback("privacy:role"))
+    since = len(p.line.calls)
+    await p.line_say(villager, "อสม.")
+    said = _said(p, since)
+    assert "แก้บทบาทเป็น" in said and "ข้อมูลของคุณที่เราเก็บไว้" in said  # and the summary
     user = await _user(p, LINE_ID)
     assert user.display_name == "สมชาย ใจงาม" and user.phone is None
+    assert user.role == "health_volunteer"
 
     # Withdraw from reminders and broadcasts, apart from deleting: typed, then tapped.
     await p.line_say(villager, "หยุดเตือน")
@@ -120,11 +126,11 @@ async def test_a_villager_sees_corrects_withdraws_and_deletes_on_line(
 
     kinds = [(kind, outcome) for kind, outcome, _note in await _register(p)]
     assert kinds == [
-        ("see", "done"), ("correct", "done"), ("correct", "done"), ("withdraw", "done"),
-        ("withdraw", "done"), ("erase", "done"),
+        ("see", "done"), ("correct", "done"), ("correct", "done"), ("correct", "done"),
+        ("withdraw", "done"), ("withdraw", "done"), ("erase", "done"),
     ]  # fmt: skip
     notes = [note for _k, _o, note in await _register(p)]
-    assert notes[1:5] == ["name", "phone", "reminders", "broadcasts"]
+    assert notes[1:6] == ["name", "phone", "role", "reminders", "broadcasts"]
 
     # Writing again is someone new: registration from the start.
     since = len(p.line.calls)

@@ -65,6 +65,9 @@ def test_corrections_are_one_question_each(chat: Chat) -> None:
     assert isinstance(event, Submitted) and event.answers.get("phone") is None
     chat.send(Inbound("choice", value="privacy:village"))
     assert chat.state is not None and chat.state.form_id == "area"
+    chat.send("ยกเลิก", Inbound("choice", value="privacy:role"))
+    result = chat.send("อสม.")
+    assert result.events == [Submitted("my_role", 1, "correct", {"role": "health_volunteer"})]
 
 
 def test_staff_without_a_village_have_no_village_to_fix(env: Env) -> None:
@@ -107,7 +110,8 @@ def test_the_summary_says_everything_held_and_offers_each_right(env: Env) -> Non
         assert line in message.text, line
     values = [c.value for c in message.choices]
     assert values == [
-        "privacy:name", "privacy:phone", "privacy:village", "privacy:language", "privacy:copy",
+        "privacy:name", "privacy:phone", "privacy:role", "privacy:village", "privacy:language",
+        "privacy:copy",
         "privacy:reminders_on", "privacy:broadcasts_off", "privacy:delete", "menu:menu",
     ]  # fmt: skip
     assert all(len(c.label) <= 20 for c in message.choices)  # LINE's quick-reply limit
