@@ -29,7 +29,7 @@ from handlers.reports import ExportColumn, export_cells, export_columns, report_
 from handlers.steps.base import Cell as Cell  # re-exported: the CLI writes cells
 from handlers.steps.base import Label
 from storage.areas import area_names
-from storage.models import CaseEvent, Report, ReportPhoto, User, utcnow
+from storage.models import ERASED, CaseEvent, Report, ReportPhoto, User, utcnow
 
 # Columns every report has, before and after the ones its form's answers give (those are
 # derived from the report forms' steps: handlers.reports.export_columns). The casework columns
@@ -264,7 +264,9 @@ def _row(
         "reference": report.reference,
         "kind": label(f"kind.{report.kind}"),
         "created_at": _local(report.created_at, tz),
-        "reporter": user.display_name or "",
+        # One who deleted their data (or whose report aged past retention) says so.
+        "reporter": user.display_name
+        or (label("export.reporter_withdrew") if user.platform == ERASED else ""),
         "reporter_role": label(f"choice.role.{user.role}") if user.role else "",
         "province": _name(names, report.province_code, lang),
         "district": _name(names, report.district_code, lang),

@@ -338,3 +338,17 @@ async def test_an_officer_acting_after_the_reporter_withdrew_is_told_nobody_hear
     assert "ผู้แจ้งได้รับแจ้งแล้ว" not in said
     await p.deliver()
     assert not [r for r in await p.rows() if r.kind == "status" and r.status == "pending"]
+
+
+async def test_the_export_says_the_reporter_withdrew(platforms: Platforms) -> None:
+    from tests.support.cli import run_cli_async
+    from tests.support.env import environment
+
+    p = platforms
+    villager = LineEvents(p.line, LINE_ID)
+    await _urgent_problem(p, villager, photo=False)
+    await p.line_say(villager, "ลบข้อมูลของฉัน", "ลบข้อมูล")
+    env = environment(DATABASE_URL=p.core.settings.database_url)
+    done = await run_cli_async(["reports", "export", "--format", "csv", "--out", "-"], env)
+    assert done.code == 0, done.err
+    assert "(ขอลบข้อมูลแล้ว)" in done.out and NAME not in done.out
