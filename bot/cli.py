@@ -796,8 +796,9 @@ async def _privacy(args: argparse.Namespace, settings: Settings) -> int:
             if user is None:
                 raise SystemExit(f"fieldbot: no user with id {args.user_id}")
             if user.platform == privacy.ERASED:  # a refusal, and the register keeps it
-                await privacy.record(session, args.user_id, args.privacy_command, "cli", now,
-                                     outcome="refused", note="erased already")  # fmt: skip
+                if args.privacy_command == "export" or args.yes:  # (a look is no request)
+                    await privacy.record(session, args.user_id, args.privacy_command, "cli",
+                                         now, outcome="refused", note="erased already")  # fmt: skip
                 refused = f"fieldbot: user {args.user_id} was erased already: nothing held"
         if refused:
             raise SystemExit(refused)

@@ -186,58 +186,94 @@ class Erased:
 
 REMOVED = "[ลบแล้ว]"  # what stands where a person's name or phone was written
 _SEPARATOR = r"[\s\-.]?"
+Mark = tuple[re.Pattern[str], str]  # what to find, and what to write instead
 
 
 @dataclass(frozen=True)
 class Traces:
-    """How a person's name and phone may be written in free text. `own` is for what is about
-    them (their reports, the pushes about those): the full name, each part of it of four
-    letters or more, the phone however it is spaced (0812345678, 081-234-5678, +66 81 234
-    5678). `elsewhere` is for the rest, where a short name would hit other words ("น้ำ" in
-    "น้ำท่วม"): the full name only when it is distinctive (two words, or six letters), and the
-    phone."""
+    """How a person's name and phone may be written in free text, and what to write instead.
+    `own` is for what is about them (their reports, case notes, the pushes about those);
+    `elsewhere` for the rest (a case card shown to an officer). Both find the phone however
+    it is written (0812345678, 081-234-5678, +66 81 234 5678, Thai digits) and the lines the
+    bot itself wrote with the name ("ผู้แจ้ง: น้ำ"). The full name is found only where it
+    cannot be an ordinary word: two words or more, or six letters ("น้ำ" is a name and water,
+    "ฝน" a name and rain): a short name typed into a text cannot be told apart, and stays.
+    `own` also finds each part of a full name of five letters or more ("นายสมชาย")."""
 
-    own: tuple[re.Pattern[str], ...]
-    elsewhere: tuple[re.Pattern[str], ...]
+    own: tuple[Mark, ...]
+    elsewhere: tuple[Mark, ...]
 
 
-def traces(name: str | None, phone: str | None) -> Traces:
-    own: list[re.Pattern[str]] = []
-    elsewhere: list[re.Pattern[str]] = []
+def _digit(d: str) -> str:
+    return f"[{d}{chr(0x0E50 + int(d))}]"  # Arabic or Thai
+
+
+def traces(
+    name: str | None,
+    phone: str | None,
+    *,
+    lines: tuple[tuple[str, str], ...] = (),
+    name_as: str = REMOVED,
+    phone_as: str = REMOVED,
+    parts: bool = True,
+) -> Traces:
+    """The traces of `name` and `phone`; `lines` are whole lines the bot wrote with them, each
+    with what to write instead. A correction writes the new name and phone (`name_as`,
+    `phone_as`) where the old ones were, and leaves the parts of a name alone."""
+    both: list[Mark] = []
     digits = re.sub(r"\D", "", normalize_digits(phone or ""))
     if len(digits) >= 9:
         rest = digits[1:] if digits.startswith("0") else digits
-        start = r"(?:\+?66[\s\-]?|0)" if digits.startswith("0") else ""
-        number = re.compile(r"(?<!\d)" + start + _SEPARATOR.join(rest) + r"(?!\d)")
-        own.append(number)
-        elsewhere.append(number)
+        start = r"(?:\+?66[\s\-]?|[0๐])" if digits.startswith("0") else ""
+        number = r"(?<![\d๐-๙])" + start + _SEPARATOR.join(_digit(d) for d in rest)
+        both.append((re.compile(number + r"(?![\d๐-๙])"), phone_as))
+    both += [
+        (re.compile(re.escape(line) + r"(?=\n|$)", re.M), instead)
+        for line, instead in lines
+        if line
+    ]
     words = (name or "").split()
-    if words:
-        full = re.compile(r"\s*".join(re.escape(w) for w in words))
-        own.append(full)
-        if len(words) > 1 or len(words[0]) >= 6:
-            elsewhere.append(full)
-        own += [re.compile(re.escape(w)) for w in words if len(w) >= 4 and len(words) > 1]
-    return Traces(tuple(own), tuple(elsewhere))
+    own_only: list[Mark] = []
+    if words and (len(words) > 1 or len(words[0]) >= 6):
+        both.append((re.compile(r"\s*".join(re.escape(w) for w in words)), name_as))
+    if parts and len(words) > 1:
+        own_only = [(re.compile(re.escape(w)), REMOVED) for w in words if len(w) >= 5]
+    return Traces(tuple(both + own_only), tuple(both))
 
 
-def scrub(value: Any, patterns: tuple[re.Pattern[str], ...]) -> tuple[Any, bool]:
-    """`value` (text, or JSON-like data) with every match of `patterns` in its texts replaced
-    by REMOVED, and whether anything was."""
-    if not patterns:
+def scrub(value: Any, marks: tuple[Mark, ...]) -> tuple[Any, bool]:
+    """`value` (text, or JSON-like data) with every mark found in its texts replaced, and
+    whether anything was."""
+    if not marks:
         return value, False
     if isinstance(value, str):
         new = value
-        for pattern in patterns:
-            new = pattern.sub(REMOVED, new)
+        for pattern, instead in marks:
+            new = pattern.sub(instead.replace("\\", "\\\\"), new)  # (written as it is)
         return new, new != value
     if isinstance(value, list):
-        items = [scrub(v, patterns) for v in value]
+        items = [scrub(v, marks) for v in value]
         return [v for v, _ in items], any(c for _, c in items)
     if isinstance(value, dict):
-        pairs = {k: scrub(v, patterns) for k, v in value.items()}
+        pairs = {k: scrub(v, marks) for k, v in value.items()}
         return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
     return value, False
+
+
+def reporter_lines(
+    env: Env | None, name: str | None, instead: str | None
+) -> tuple[tuple[str, str], ...]:
+    """The line an alert or a case card gave the reporter by name, in every language, with
+    the line to write instead (`instead`: the new name; None: that their data is gone)."""
+    if env is None or not name:
+        return ()
+    found = []
+    for lang in env.i18n.catalogs:
+        line = env.i18n.t(lang, "alert.reporter", name=name)
+        new = (env.i18n.t(lang, "alert.reporter", name=instead) if instead
+               else env.i18n.t(lang, "case.reporter_withdrew"))  # fmt: skip
+        found.append((line, new))
+    return tuple(found)
 
 
 async def scrub_reports(session: AsyncSession, report_ids: list[int], found: Traces) -> int:
@@ -355,11 +391,21 @@ async def _clean_outbox(
         last = rows[-1].id or last
 
 
-async def forget_old(session: AsyncSession, user: User, name: str | None, phone: str | None) -> int:
-    """A name or phone corrected (or a phone removed): the old one is taken out of what the
-    bot keeps elsewhere, as an erasure would (their reports' texts, the pushes that carry
-    it). Returns how many rows changed."""
-    found = traces(name, phone)
+async def forget_old(
+    session: AsyncSession,
+    user: User,
+    name: str | None,
+    phone: str | None,
+    env: Env | None = None,
+) -> int:
+    """A name or phone corrected (or a phone removed): where the bot keeps the old one (their
+    reports' texts, case notes, the pushes that carry it) the new one is written instead, or
+    REMOVED for a phone removed. Returns how many rows changed."""
+    found = traces(
+        name, phone, parts=False,
+        lines=reporter_lines(env, name, user.display_name) if name else (),
+        name_as=user.display_name or REMOVED, phone_as=user.phone or REMOVED,
+    )  # fmt: skip
     if not found.own:
         return 0
     filed = await _filed(session, user.id or 0)
@@ -382,7 +428,8 @@ async def erase(
     officer working each of their open cases is told that the reporter withdrew."""
     user_id = user.id or 0
     working = await _open_cases(session, user_id)
-    found = traces(user.display_name, user.phone)
+    found = traces(user.display_name, user.phone,
+                   lines=reporter_lines(env, user.display_name, None))  # fmt: skip
     await session.execute(delete(Conversation).where(col(Conversation.user_id) == user_id))
     await session.execute(delete(StaffRole).where(col(StaffRole.user_id) == user_id))
     await session.execute(delete(DeskSession).where(col(DeskSession.user_id) == user_id))

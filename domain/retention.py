@@ -137,7 +137,7 @@ async def _outbox(
 
 async def _reports(
     session: AsyncSession, now: dt.datetime, before: dt.datetime, progress: Progress,
-    limit: int | None,
+    limit: int | None, env: Env | None = None,
 ) -> tuple[int, int, bool]:  # fmt: skip
     moved = erased = 0
     anonymous = await store.find_anonymous(session, privacy.ERASED)
@@ -153,9 +153,11 @@ async def _reports(
             marks: dict[int, privacy.Traces] = {}
             for reporter in {r.reporter_id for r in found}:
                 person = await session.get(User, reporter)
+                name = person.display_name if person else None
                 marks[reporter] = privacy.traces(
-                    person.display_name if person else None, person.phone if person else None
-                )
+                    name, person.phone if person else None,
+                    lines=privacy.reporter_lines(env, name, None),
+                )  # fmt: skip
                 theirs = [r.id for r in found if r.reporter_id == reporter]
                 await privacy.scrub_reports(session, theirs, marks[reporter])
             cleaned = [
@@ -210,7 +212,7 @@ async def sweep(
         progress.events_done = True
     emptied, more_messages = await _outbox(session, now - policy.outbox, progress, limit)
     moved, alerts, more_reports = await _reports(session, now, now - policy.report, progress,
-                                                 limit)  # fmt: skip
+                                                 limit, policy.env)  # fmt: skip
     people, more_people = await _people(session, now, policy, progress, limit)
     progress.finished = not (more_messages or more_reports or more_people)
     return Swept(

@@ -173,6 +173,7 @@ async def corrected(turn: Turn, event: Submitted) -> list[Outgoing]:
         turn.session, user,
         old_name if user.display_name != old_name else None,
         old_phone if user.phone != old_phone else None,
+        env=turn.env,
     )  # fmt: skip
     fields = [f for f in ("name", "phone", "role") if f in answers]
     await privacy.record(turn.session, user.id or 0, "correct", VIA, turn.env.now,

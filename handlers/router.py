@@ -169,6 +169,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
             result = engine.start(form, user, env)
             result.messages.insert(0, Outgoing(t(lang, "form.restarted")))
             return result
+        if form.id == "erase" and (inbound.kind == "start" or _is_stale(state, env)):
+            # "Delete your data?" left unanswered is not answered by a later visit: dropped,
+            # and what came now is read as if nothing were open.
+            return handle(user, None, inbound, env)
         if form.id == "renotice" and inbound.kind == "start":  # opening the chat again
             again = engine.prompt(form, state, user, env)
             return Result([Outgoing(t(lang, "notice.changed")), again], [], state)

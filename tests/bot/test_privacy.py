@@ -143,5 +143,5 @@ async def test_an_erasure_on_paper_tells_the_officer_working_the_case(
         if row.recipient == officer.user_id and row.kind == "status"
         for m in row.payload["messages"]
     ]
-    assert any("PRB-2569-000001" in t and "ขอลบข้อมูลส่วนตัวแล้ว" in t for t in told), told
+    assert any("ของผู้แจ้งเรื่อง PRB-2569-000001 ถูกลบแล้ว" in t for t in told), told
     assert NAME not in await _everything(p)

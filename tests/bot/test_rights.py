@@ -104,11 +104,11 @@ async def test_a_villager_sees_corrects_withdraws_and_deletes_on_line(
     await p.deliver()
     # The officer working the case hears it, and the case card says so.
     to_officer = [text_of(m) for m in p.line.messages(officer.user_id)]
-    assert any("PRB-2569-000001" in t and "ขอลบข้อมูลส่วนตัวแล้ว" in t for t in to_officer)
+    assert any("ของผู้แจ้งเรื่อง PRB-2569-000001 ถูกลบแล้ว" in t for t in to_officer)
     since = len(p.line.calls)
     await p.line_say(officer, "PRB-2569-000001")
     card = "\n".join(line_texts(p, officer.user_id, since))
-    assert "ขอลบข้อมูลส่วนตัวแล้ว" in card and NAME not in card
+    assert "ผู้แจ้ง: ข้อมูลส่วนตัวถูกลบแล้ว" in card and NAME not in card
 
     everything = await _everything(p)
     for secret in (NAME, "สมชาย ใจงาม", PHONE, LINE_ID):
@@ -291,6 +291,36 @@ async def test_deleting_a_short_name_leaves_other_peoples_alerts_alone(
     assert await p.deliver() == len(alerts_before)
 
 
+async def test_a_short_name_keeps_the_words_of_their_own_report(platforms: Platforms) -> None:
+    """ "น้ำ" files "น้ำเสีย… น้ำเน่า" and deletes: the report's words stay as they were (a short
+    name cannot be told from the word), the alert's reporter line goes, and no row of the
+    database says who reported it."""
+    from tests.support.forms import fill
+
+    p = platforms
+    officer, _tg = await _officers(p)
+    water = LineEvents(p.line, "Unam00000000000000")
+    await _register_named(p, water, "น้ำ")
+
+    async def say(text: str) -> None:
+        await p.line_say(water, text)
+
+    said = "น้ำเสียจากโรงงานไหลลงคลอง น้ำเน่า ปลาตาย"
+    await p.line_say(water, "แจ้งปัญหา")
+    await fill(p.core, "line", water.user_id, say, {
+        "category": "น้ำท่วม", "urgency": "ด่วนมาก", "households": "3", "description": said,
+        "photos": "ไม่มีรูป", "location": "ที่หมู่บ้านของฉัน", "confirm": "ยืนยัน",
+    })  # fmt: skip
+    assert "ผู้แจ้ง: น้ำ\\n" in await _everything(p)  # the alert names them
+    await p.line_say(water, "ลบข้อมูลของฉัน", "ลบข้อมูล")
+    async with p.core.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+    assert report.description == said
+    everything = await _everything(p)
+    assert "ผู้แจ้ง: น้ำ\\n" not in everything and "ข้อมูลส่วนตัวถูกลบแล้ว" in everything
+    assert "เรื่อง: น้ำท่วม" in everything  # the category's label is whole
+
+
 async def test_a_name_and_phone_typed_into_a_report_go_with_the_person(
     platforms: Platforms,
 ) -> None:
@@ -334,7 +364,7 @@ async def test_an_officer_acting_after_the_reporter_withdrew_is_told_nobody_hear
     since = len(p.line.calls)
     await p.line_say(officer, "รับเรื่อง PRB-2569-000001")
     said = "\n".join(line_texts(p, officer.user_id, since))
-    assert "ผู้แจ้งขอลบข้อมูลแล้ว จึงไม่ได้แจ้งผู้แจ้ง" in said
+    assert "ข้อมูลของผู้แจ้งถูกลบแล้ว จึงไม่ได้แจ้งผู้แจ้ง" in said
     assert "ผู้แจ้งได้รับแจ้งแล้ว" not in said
     await p.deliver()
     assert not [r for r in await p.rows() if r.kind == "status" and r.status == "pending"]
@@ -351,4 +381,4 @@ async def test_the_export_says_the_reporter_withdrew(platforms: Platforms) -> No
     env = environment(DATABASE_URL=p.core.settings.database_url)
     done = await run_cli_async(["reports", "export", "--format", "csv", "--out", "-"], env)
     assert done.code == 0, done.err
-    assert "(ขอลบข้อมูลแล้ว)" in done.out and NAME not in done.out
+    assert "(ลบข้อมูลผู้แจ้งแล้ว)" in done.out and NAME not in done.out

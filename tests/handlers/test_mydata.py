@@ -178,3 +178,18 @@ def test_a_form_open_when_the_notice_changes_is_finished_first(chat: Chat) -> No
     assert any(isinstance(e, Submitted) and e.form_id == "activity" for e in chat.last.events)
     chat.send("เมนู")
     assert chat.state is not None and chat.state.form_id == "renotice"
+
+
+def test_an_old_delete_question_is_not_answered_by_a_later_visit(chat: Chat) -> None:
+    """Left at "delete your data?", someone who comes back and types the command again sees
+    the question again: never a deletion without it."""
+    chat.send("ลบข้อมูลของฉัน")
+    assert chat.state is not None
+    chat.state = replace(chat.state, updated_at=chat.env.now - dt.timedelta(days=2))
+    result = chat.send("ลบข้อมูล")  # the command's word, days later
+    assert result.events == [] and "สิ่งที่จะถูกลบ" in chat.text
+    chat.send(Inbound("start"))  # opening the chat: the menu, not the old question
+    assert chat.state is None
+    chat.send("/delete")
+    result = chat.send("delete")  # the command again, at the question: not a yes
+    assert result.events == [] and chat.state is not None and chat.state.form_id == "erase"

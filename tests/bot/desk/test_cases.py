@@ -143,3 +143,20 @@ async def test_a_coordinator_can_filter_down_to_a_village(platforms: Platforms) 
     page = await (await p.client.get("/desk/")).text()
     assert 'value="5001"' in page and 'value="500108"' in page  # district, then subdistrict
     assert CASE in await (await p.client.get("/desk/?area=500108&village=3")).text()
+
+
+async def test_a_case_whose_reporter_withdrew_says_so_and_tells_nobody(
+    platforms: Platforms,
+) -> None:
+    p = platforms
+    villager = LineEvents(p.line, "Uvillager000000000")
+    await _urgent_problem(p, villager, photo=False, phone="0812345678")
+    await p.line_say(villager, "ลบข้อมูลของฉัน", "ลบข้อมูล")
+    await _sign_in(p, await link_from_chat(p, await officer(p)))
+    page = await (await p.client.get(f"/desk/cases/{CASE}")).text()
+    assert "ผู้แจ้ง: ข้อมูลส่วนตัวถูกลบแล้ว" in page and "สมชาย ใจดี" not in page
+    assert "ผู้แจ้งจะไม่เห็น" in page  # the note is for the history only
+    token = await _csrf(p, f"/desk/cases/{CASE}")
+    done = await p.client.post(f"/desk/cases/{CASE}/act", data={"csrf": token, "action": "ack"})
+    said = await done.text()
+    assert "จึงไม่ได้แจ้งผู้แจ้ง" in said and "ผู้แจ้งได้รับแจ้งแล้ว" not in said
