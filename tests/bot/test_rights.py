@@ -298,7 +298,7 @@ async def test_a_short_name_keeps_the_words_of_their_own_report(platforms: Platf
     from tests.support.forms import fill
 
     p = platforms
-    officer, _tg = await _officers(p)
+    await _officers(p)
     water = LineEvents(p.line, "Unam00000000000000")
     await _register_named(p, water, "น้ำ")
 
