@@ -408,6 +408,9 @@ class Dispatcher:
             await batch.sent(row.id)
             if row.payload.get(outbox.FORGET):
                 await self._forget(row.id)
+            elif row.payload.get(outbox.EPHEMERAL):
+                async with self.core.writing(), self.core.sessions() as session, session.begin():
+                    await outbox.empty_content(session, row.id)
 
     async def _forget(self, row_id: int) -> None:
         """The last word to someone who erased their data went out (or never will): the row
@@ -437,4 +440,6 @@ class Dispatcher:
                 await outbox.finish(session, row.id, status, now=now, error=detail, token=token)
                 if row.payload.get(outbox.FORGET):
                     await outbox.forget(session, row.id)
+                elif row.payload.get(outbox.EPHEMERAL):
+                    await outbox.empty_content(session, row.id)
                 log.error("outbox %s row %s %s: %s", platform, row.id, status, detail)

@@ -312,6 +312,8 @@ async def handle_locked(
             ):
                 claim = (core.reply_token, outbox.REPLY_LEASE)
             extra = {**reply, **_keyboard(core, state)}
+            if turn.ephemeral:
+                extra[outbox.EPHEMERAL] = True
             if turn.farewell:  # they erased their data: the reply goes to the chat it came
                 # from, and the row forgets that chat once it is sent (outbox.FORGET)
                 row = await outbox.enqueue_to(

@@ -185,7 +185,7 @@ class Erased:
 
 
 REMOVED = "[ลบแล้ว]"  # what stands where a person's name or phone was written
-_SEPARATOR = r"[\s\-.]?"
+_SEPARATOR = r"[\s\-.()]{0,2}"
 Mark = tuple[re.Pattern[str], str]  # what to find, and what to write instead
 
 
@@ -224,7 +224,7 @@ def traces(
     digits = re.sub(r"\D", "", normalize_digits(phone or ""))
     if len(digits) >= 9:
         rest = digits[1:] if digits.startswith("0") else digits
-        start = r"(?:\+?66[\s\-]?|[0๐])" if digits.startswith("0") else ""
+        start = r"\(?(?:\+?66[\s\-]?|[0๐])" if digits.startswith("0") else ""
         number = r"(?<![\d๐-๙])" + start + _SEPARATOR.join(_digit(d) for d in rest)
         both.append((re.compile(number + r"(?![\d๐-๙])"), phone_as))
     both += [
@@ -232,6 +232,15 @@ def traces(
         for line, instead in lines
         if line
     ]
+    if name and name.strip():
+        # Where the bot itself writes a person's name, whatever its length: a case history's
+        # "· name" (before " — note" or the line's end) and "taken by name" (case.taken).
+        escaped = re.escape(name.strip())
+        both += [
+            (re.compile(r"(?<=· )" + escaped + r"(?= — |\n|$)", re.M), name_as),
+            (re.compile(r"(?<=โดย )" + escaped + r"(?= \(|\n|$)", re.M), name_as),
+            (re.compile(r"(?<=by )" + escaped + r"(?= \(|\n|$)", re.M), name_as),
+        ]
     words = (name or "").split()
     own_only: list[Mark] = []
     if words and (len(words) > 1 or len(words[0]) >= 6):
@@ -379,8 +388,11 @@ async def _clean_outbox(
             many = row.payload.get("to") if isinstance(row.payload, dict) else None
             if erasing and not theirs and isinstance(many, list) and user.platform_user_id in many:
                 # A multicast to many (a broadcast): only this person leaves its list.
-                row.payload = {**row.payload, "to": [t for t in many if t != user.platform_user_id]}
+                left = [t for t in many if t != user.platform_user_id]
+                row.payload = {**row.payload, "to": left} if left else {"erased": True}
                 row.recipient_count = max(0, row.recipient_count - 1)
+                if not left and row.status in ("pending", "sending"):
+                    row.status = "cancelled"  # nobody left to send it to
                 changed_rows += 1
                 continue
             about = theirs or (row.report_id is not None and row.report_id in filed)
@@ -389,6 +401,35 @@ async def _clean_outbox(
                 row.payload = payload
                 changed_rows += 1
         last = rows[-1].id or last
+
+
+async def _scrub_others(session: AsyncSession, user_id: int, found: Traces) -> int:
+    """Other people's platform events and forms in progress that quote the person (an
+    officer's typed note with the reporter's phone)."""
+    changed = 0
+    for model, fields in ((InboxEvent, ("payload",)), (Conversation, ("answers", "context"))):
+        key = InboxEvent.id if model is InboxEvent else Conversation.user_id
+        last = -1
+        while True:
+            rows = list(
+                (
+                    await session.execute(
+                        select(model).where(col(key) > last).order_by(col(key)).limit(_BATCH)
+                    )
+                ).scalars()
+            )
+            if not rows:
+                break
+            for row in rows:
+                if model is Conversation and getattr(row, "user_id", None) == user_id:
+                    continue
+                for field in fields:
+                    value, hit = scrub(getattr(row, field), found.elsewhere)
+                    if hit:
+                        setattr(row, field, value)
+                        changed += 1
+            last = getattr(rows[-1], "id" if model is InboxEvent else "user_id")
+    return changed
 
 
 async def forget_old(
@@ -435,12 +476,15 @@ async def erase(
     await session.execute(delete(DeskSession).where(col(DeskSession.user_id) == user_id))
     await session.execute(delete(DeskLink).where(col(DeskLink.user_id) == user_id))
     await session.execute(delete(DataCopy).where(col(DataCopy.user_id) == user_id))
-    # Their platform events (what they typed: their name, their phone).
+    # Their platform events (what they typed: their name, their phone) lose their content;
+    # the rows stay until pruned, so that a redelivered event is still known as handled.
     gone = await session.execute(
-        delete(InboxEvent).where(
+        update(InboxEvent)
+        .where(
             col(InboxEvent.platform) == user.platform,
             col(InboxEvent.sender) == user.platform_user_id,
         )
+        .values(sender=ERASED, payload={"erased": True})
     )
     events = int(getattr(gone, "rowcount", 0) or 0)
     # Pushes to them lose their content (and do not go, if not sent yet); pushes to others
@@ -450,6 +494,7 @@ async def erase(
     emptied = await _clean_outbox(session, user, found, filed, erasing=True)
     kept = len(filed)
     texts = await scrub_reports(session, sorted(filed), found)
+    texts += await _scrub_others(session, user_id, found)
     user.display_name = None
     user.phone = None
     user.platform = ERASED

@@ -33,6 +33,9 @@ from storage import retention as store
 from storage.models import User
 
 BATCH = 500
+# People erased in one transaction of a sweep cut into rounds (the daily job): each erasure
+# looks through the pushes that still hold content, and SQLite has one writer.
+PEOPLE_PER_ROUND = 20
 # An event still pending after this is given up (recorded as failed): the inbox is bounded by
 # time, and an answer days late would only confuse.
 GIVE_UP_PENDING = dt.timedelta(days=7)
@@ -179,6 +182,8 @@ async def _people(
 ) -> tuple[int, bool]:  # fmt: skip
     today = now.astimezone(policy.tz).date()
     erased = 0
+    if limit is not None:  # an erasure looks through the outbox: few of them per transaction
+        limit = min(limit, PEOPLE_PER_ROUND)
     while (size := _size(limit, erased)) > 0:
         silent = await store.silent_people(
             session, seen_before=today - policy.person, changed_before=now - policy.person,

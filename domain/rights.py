@@ -120,6 +120,7 @@ async def _copy(turn: Turn) -> list[Outgoing]:
     hours = max(1, round(valid.total_seconds() / 3600))
     link = data_copy.url(turn.rules.desk_url, token)
     menu = router.menu_message(user_view(user, turn.held), turn.env, turn.lang)
+    turn.ephemeral = True  # the outbox keeps no live link once the reply is sent
     return [turn.say("privacy.copy.link", url=link, hours=hours), menu]
 
 
@@ -127,6 +128,10 @@ async def _copy(turn: Turn) -> list[Outgoing]:
 async def erase_asked(turn: Turn, event: Submitted) -> list[Outgoing]:
     """The answer to "delete my data?": yes deletes, no keeps everything."""
     if event.answers.get("sure") != "yes":
+        if event.answers.get("reason") == "notice":  # declined the notice, kept their data
+            await privacy.record(turn.session, turn.user.id or 0, "consent", VIA, turn.env.now,
+                                 outcome="refused",
+                                 note=f"declined notice {NOTICE_VERSION}; data kept")  # fmt: skip
         view = user_view(turn.user, turn.held)
         return [turn.say("privacy.erase.kept"), router.menu_message(view, turn.env, turn.lang)]
     said = turn.say("privacy.erase.done")  # in their language, before it is gone
@@ -187,8 +192,9 @@ async def consent_refused(turn: Turn, _event: ConsentRefused) -> list[Outgoing]:
     registered who declines a new version of it withdraws their consent, and what is held
     about them is deleted as if they had asked (their reports stay, anonymous)."""
     user, now = turn.user, turn.env.now
-    if user.consent_at is not None:
-        await erase_in_chat(turn, why="declined the new privacy notice")
+    if user.consent_at is not None:  # (the router asks "delete?" of them: nothing goes here)
+        await privacy.record(turn.session, user.id or 0, "consent", VIA, now,
+                             outcome="refused", note="declined the privacy notice")  # fmt: skip
         return []
     user.consent_refused_at = now
     user.consent_at = None

@@ -51,6 +51,8 @@ class Turn:
     # Set when the step erased the person's data: the reply still goes to the chat it came
     # from, and the outbox forgets that chat once the reply is sent.
     farewell: bool = False
+    # Set when the reply holds a secret (a one-time link): its content is emptied once sent.
+    ephemeral: bool = False
 
     @property
     def lang(self) -> str:

@@ -240,8 +240,10 @@ def handle(user: UserView, state: FormState | None, inbound: Inbound, env: Env) 
         state.context.pop("resume_asked", None)
         state.context.pop("held", None)
         result = engine.advance(form, state, _second_try(inbound, form, state, env), user, env)
-        if form.id == "renotice" and any(isinstance(e, ConsentRefused) for e in result.events):
-            # Declining the new notice means deleting: asked once more, saying what goes.
+        declined = any(isinstance(e, ConsentRefused) for e in result.events)
+        if declined and (form.id == "renotice" or user.display_name is not None):
+            # Someone whose data is held (who agreed to an older notice, or whose roles were
+            # taken away) declining means deleting: asked once more, saying what goes.
             erase = engine.start(env.forms["erase"], user, env, preset={"reason": "notice"})
             erase.messages.insert(0, Outgoing(t(lang, "notice.declined")))
             return erase

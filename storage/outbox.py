@@ -78,6 +78,16 @@ def lane_of(kind: str) -> str:
 # A payload key: once the row is sent (or has failed for good), its recipient and content are
 # forgotten (`forget`). The reply to someone who just erased their data carries it.
 FORGET = "forget"
+# A payload key: once the row is sent (or has failed for good), its content is emptied (a
+# reply holding a one-time link).
+EPHEMERAL = "ephemeral"
+
+
+async def empty_content(session: AsyncSession, row_id: int) -> None:
+    """Row `row_id` keeps its recipient, kind and status, not its content."""
+    await session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(payload=EMPTIED)
+    )
 
 
 async def forget(session: AsyncSession, row_id: int) -> None:

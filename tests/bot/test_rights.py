@@ -239,6 +239,7 @@ async def test_a_copy_behind_a_one_time_link_from_the_chat(platforms: Platforms)
     assert copy["reports"][0]["case_history"] == []  # nobody has acted on it yet
     assert [r["kind"] for r in copy["your_requests"]] == ["export"]  # the link given
     assert (await p.client.post(path, data={"token": token})).status == 410  # once only
+    assert token not in await _everything(p)  # the reply with the link was emptied once sent
 
     await p.line_say(villager, "ขอสำเนาข้อมูล", "ขอสำเนาข้อมูล")  # the second and third today
     since = len(p.line.calls)
@@ -382,3 +383,42 @@ async def test_the_export_says_the_reporter_withdrew(platforms: Platforms) -> No
     done = await run_cli_async(["reports", "export", "--format", "csv", "--out", "-"], env)
     assert done.code == 0, done.err
     assert "(ลบข้อมูลผู้แจ้งแล้ว)" in done.out and NAME not in done.out
+
+
+async def test_a_staff_member_whose_roles_went_is_asked_before_anything_is_deleted(
+    platforms: Platforms,
+) -> None:
+    """An officer whose roles were taken away counts as not registered: declining the notice
+    at the registration that follows asks "delete your data?", never deletes at once."""
+    from storage import staff
+
+    p = platforms
+    officer, _tg = await _officers(p)
+    async with p.core.sessions() as session, session.begin():
+        row = (
+            await session.execute(select(User).where(col(User.platform_user_id) == officer.user_id))
+        ).scalar_one()
+        await staff.revoke(session, row)
+    since = len(p.line.calls)
+    await p.line_say(officer, "สวัสดี", "ภาษาไทย", "ไม่ยินยอม")
+    assert "สิ่งที่จะถูกลบ" in "\n".join(line_texts(p, officer.user_id, since))
+    assert (await _user(p, officer.user_id)).display_name == "ปลัดสมศักดิ์"
+    await p.line_say(officer, "ไม่ลบ")
+    assert (await _user(p, officer.user_id)).display_name == "ปลัดสมศักดิ์"
+    assert [(k, o) for k, o, _n in await _register(p)] == [("consent", "refused")]
+
+
+async def test_an_officers_name_goes_from_what_the_bot_told_others(platforms: Platforms) -> None:
+    p = platforms
+    first, _tg = await _officers(p)
+    await _urgent_problem(p, LineEvents(p.line, LINE_ID), photo=False)
+    from tests.support.desk import officer as join_officer
+
+    second = await join_officer(p, "Usecond00000000000", name="ดาว")
+    await p.line_say(second, "รับเรื่อง PRB-2569-000001")  # ดาว takes it
+    await p.line_say(first, "รับเรื่อง PRB-2569-000001")  # too late: "taken by ดาว"
+    await p.line_say(first, "PRB-2569-000001")  # the card's history: "· ดาว"
+    assert "โดย ดาว" in await _everything(p) and "· ดาว" in await _everything(p)
+    await p.line_say(second, "ลบข้อมูลของฉัน", "ลบข้อมูล")
+    everything = await _everything(p)
+    assert "โดย ดาว" not in everything and "· ดาว" not in everything

@@ -14,7 +14,7 @@ def _clean(text: str, *args: object, own: bool = True, **options: object) -> str
 
 def test_a_phone_however_it_is_written() -> None:
     for written in ("0812345678", "081-234-5678", "081 234 5678", "+66 81 234 5678",
-                    "+66812345678", "๐๘๑-๒๓๔-๕๖๗๘", "081.234.5678"):  # fmt: skip
+                    "+66812345678", "๐๘๑-๒๓๔-๕๖๗๘", "081.234.5678", "(081) 234-5678"):  # fmt: skip
         assert _clean(f"โทร {written} ด่วน", None, "081-234-5678") == f"โทร {REMOVED} ด่วน"
     assert _clean("เลขที่ 10812345678999", None, "0812345678") == "เลขที่ 10812345678999"
 
@@ -43,3 +43,14 @@ def test_a_correction_writes_the_new_values() -> None:
                    phone_as="0899999999")  # fmt: skip
     said, changed = scrub("บ้านนายสมชาย ใจดี โทร 081-234-5678", found.own)
     assert changed and said == "บ้านนายสมชาย ใจงาม โทร 0899999999"
+
+
+def test_where_the_bot_writes_a_staff_members_name() -> None:
+    """A one-word name (an officer's nickname) in the lines the bot writes with it."""
+    history = "• 20 มี.ค. 69 รับเรื่องแล้ว · ดาว — จะไปดูพรุ่งนี้\n• 21 มี.ค. 69 เสร็จสิ้น · ดาว"
+    assert _clean(history, "ดาว", None, own=False) == (
+        f"• 20 มี.ค. 69 รับเรื่องแล้ว · {REMOVED} — จะไปดูพรุ่งนี้\n• 21 มี.ค. 69 เสร็จสิ้น · {REMOVED}"
+    )
+    taken = "เรื่อง PRB-2569-000001 ถูกดำเนินการไปแล้วโดย ดาว (สถานะ: รับเรื่องแล้ว)"
+    assert _clean(taken, "ดาว", None, own=False) == taken.replace("โดย ดาว", f"โดย {REMOVED}")
+    assert _clean("ดาวเคราะห์ · ดาวน์โหลด", "ดาว", None, own=False) == "ดาวเคราะห์ · ดาวน์โหลด"
