@@ -336,7 +336,8 @@ def _nav(turn: Turn) -> list[Choice]:
         nav.append(Choice(NAV_SKIP, turn.t("nav.skip")))
     if state.context.get("history") or kind.inside(turn):
         nav.append(Choice(NAV_BACK, turn.t("nav.back")))
-    nav.append(Choice(NAV_CANCEL, turn.t("nav.cancel")))
+    if turn.form.cancellable:
+        nav.append(Choice(NAV_CANCEL, turn.t("nav.cancel")))
     return nav
 
 

@@ -94,6 +94,7 @@ class Form:
     key: str  # locale key prefix for the form's name (`<key>.title`)
     submit: SubmitAction
     steps: tuple[Step, ...]
+    cancellable: bool = True  # offers "cancel" (a new privacy notice waits for its answer)
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -254,6 +255,7 @@ RENOTICE = Form(
     version=1,
     key="form.renotice",
     submit="reconsent",
+    cancellable=False,
     steps=(Step("renotice", "consent", "form.registration.consent"),),
 )
 

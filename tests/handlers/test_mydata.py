@@ -124,6 +124,7 @@ def test_a_new_notice_is_asked_at_the_next_message(chat: Chat) -> None:
     chat.send("กิจกรรม")
     assert chat.state is not None and chat.state.form_id == "renotice"
     assert chat.t("notice.changed") in chat.text and "ระยะเวลาเก็บ" in chat.text
+    assert [c.label for c in chat.messages[-1].choices] == ["ยินยอม", "ไม่ยินยอม"]  # no cancel
     result = chat.send("ยินยอม")
     assert result.events == [Submitted("renotice", 1, "reconsent", {"renotice": "agree"})]
     chat.user = replace(REGISTERED, notice_version="2569-2")
