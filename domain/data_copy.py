@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
-import secrets
 import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from domain.privacy import ERASED
 from handlers.forms import Form
 from handlers.i18n import Translator
 from handlers.reports import export_cells, export_columns, report_forms
+from storage import onetime
 from storage.export import csv_cells
 from storage.models import DataCopy, User
 
@@ -33,7 +30,6 @@ PATH = "/desk/my-data/"  # the link's path, before the token (served by bot/desk
 ZIP_NAME = "fieldbot-my-data.zip"
 JSON_NAME = "my-data.json"
 CSV_NAME = "my-reports.csv"
-_MAX_TOKEN = 200  # longer is no token of ours: not even hashed
 
 # The CSV's own columns, before the answers: (name without words, locale key of its header).
 _HEAD = (
@@ -44,18 +40,12 @@ _HEAD = (
 )
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+digest = onetime.digest
 
 
 async def issue(session: AsyncSession, user_id: int, now: dt.datetime, valid: dt.timedelta) -> str:
-    """A new link's token for `user_id` (256 random bits, URL-safe), usable once within
-    `valid`; only its SHA-256 is stored."""
-    token = secrets.token_urlsafe(32)
-    session.add(DataCopy(token_hash=digest(token), user_id=user_id, created_at=now,
-                         expires_at=now + valid))  # fmt: skip
-    await session.flush()
-    return token
+    """A new link's token for `user_id`, usable once within `valid` (storage.onetime)."""
+    return await onetime.give(session, DataCopy, user_id, now, valid)
 
 
 def url(base: str, token: str) -> str:
@@ -65,7 +55,7 @@ def url(base: str, token: str) -> str:
 
 async def find(session: AsyncSession, token: str) -> DataCopy | None:
     """The link a token names, whatever its state (used, expired): None if it never was."""
-    if not token or len(token) > _MAX_TOKEN:
+    if not token or len(token) > onetime.MAX_TOKEN:
         return None
     return await session.get(DataCopy, digest(token))
 
@@ -86,27 +76,10 @@ async def peek(session: AsyncSession, token: str, now: dt.datetime) -> User | No
 
 
 async def redeem(session: AsyncSession, token: str, now: dt.datetime) -> User | None:
-    """Spend a live link: whose data it gives; None when unknown, used or expired. One
-    guarded update, so two presses at once give one copy."""
-    if not token or len(token) > _MAX_TOKEN:
-        return None
-    hashed = digest(token)
-    done = await session.execute(
-        update(DataCopy)
-        .where(
-            col(DataCopy.token_hash) == hashed,
-            col(DataCopy.used_at).is_(None),
-            col(DataCopy.expires_at) > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(done, "rowcount", 0) != 1:
-        return None
-    found = await session.execute(
-        select(col(DataCopy.user_id)).where(col(DataCopy.token_hash) == hashed)
-    )
-    return await _owner(session, int(found.scalar_one()))
+    """Spend a live link: whose data it gives; None when unknown, used or expired (two
+    presses at once give one copy)."""
+    user_id = await onetime.spend(session, DataCopy, token, now)
+    return await _owner(session, user_id) if user_id is not None else None
 
 
 # ---------------------------------------------------------------- the files

@@ -5,7 +5,6 @@ of the database signs nobody in."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from handlers import vocab as v
+from storage import onetime
 from storage.cases import URGENCY_ORDER, overdue_clause
 from storage.models import DeskLink, DeskSession, Report
 
@@ -23,43 +23,20 @@ LINK_TTL = dt.timedelta(minutes=10)
 TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+digest = onetime.digest
 
 
 async def new_link(
     session: AsyncSession, user_id: int, now: dt.datetime, ttl: dt.timedelta = LINK_TTL
 ) -> str:
     """A sign-in token for `user_id`, valid for `ttl`, usable once."""
-    token = secrets.token_urlsafe(32)
-    session.add(DeskLink(token_hash=digest(token), user_id=user_id, created_at=now,
-                         expires_at=now + ttl))  # fmt: skip
-    await session.flush()
-    return token
+    return await onetime.give(session, DeskLink, user_id, now, ttl)
 
 
 async def use_link(session: AsyncSession, token: str, now: dt.datetime) -> int | None:
     """The user a token signs in, marking it used; None when it is unknown, used or expired.
-    One guarded update: two clicks on one link open one session."""
-    if not token or len(token) > 200:
-        return None
-    hashed = digest(token)
-    done = await session.execute(
-        update(DeskLink)
-        .where(
-            col(DeskLink.token_hash) == hashed,
-            col(DeskLink.used_at).is_(None),
-            col(DeskLink.expires_at) > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(done, "rowcount", 0) != 1:
-        return None
-    found = await session.execute(
-        select(col(DeskLink.user_id)).where(col(DeskLink.token_hash) == hashed)
-    )
-    return int(found.scalar_one())
+    Two clicks on one link open one session."""
+    return await onetime.spend(session, DeskLink, token, now)
 
 
 @dataclass(frozen=True)
