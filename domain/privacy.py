@@ -184,7 +184,15 @@ class Erased:
     events_deleted: int
 
 
-REMOVED = "[ลบแล้ว]"  # what stands where a person's name or phone was written
+# What stands where a person's name or phone was written: the catalog's `privacy.removed` in
+# the default language (stored text is read in both), this when no sentences are at hand.
+REMOVED = "[ลบแล้ว]"
+
+
+def removed_mark(env: Env | None) -> str:
+    return env.i18n.t(env.default_language, "privacy.removed") if env is not None else REMOVED
+
+
 _SEPARATOR = r"[\s\-.()]{0,2}"
 Mark = tuple[re.Pattern[str], str]  # what to find, and what to write instead
 
@@ -213,13 +221,17 @@ def traces(
     phone: str | None,
     *,
     lines: tuple[tuple[str, str], ...] = (),
-    name_as: str = REMOVED,
-    phone_as: str = REMOVED,
+    name_as: str | None = None,
+    phone_as: str | None = None,
     parts: bool = True,
+    removed: str = REMOVED,
 ) -> Traces:
     """The traces of `name` and `phone`; `lines` are whole lines the bot wrote with them, each
     with what to write instead. A correction writes the new name and phone (`name_as`,
-    `phone_as`) where the old ones were, and leaves the parts of a name alone."""
+    `phone_as`) where the old ones were, and leaves the parts of a name alone; the rest is
+    replaced by `removed`."""
+    name_as = removed if name_as is None else name_as
+    phone_as = removed if phone_as is None else phone_as
     both: list[Mark] = []
     digits = re.sub(r"\D", "", normalize_digits(phone or ""))
     if len(digits) >= 9:
@@ -246,7 +258,7 @@ def traces(
     if words and (len(words) > 1 or len(words[0]) >= 6):
         both.append((re.compile(r"\s*".join(re.escape(w) for w in words)), name_as))
     if parts and len(words) > 1:
-        own_only = [(re.compile(re.escape(w)), REMOVED) for w in words if len(w) >= 5]
+        own_only = [(re.compile(re.escape(w)), removed) for w in words if len(w) >= 5]
     return Traces(tuple(both + own_only), tuple(both))
 
 
@@ -445,7 +457,7 @@ async def forget_old(
     found = traces(
         name, phone, parts=False,
         lines=reporter_lines(env, name, user.display_name) if name else (),
-        name_as=user.display_name or REMOVED, phone_as=user.phone or REMOVED,
+        name_as=user.display_name, phone_as=user.phone, removed=removed_mark(env),
     )  # fmt: skip
     if not found.own:
         return 0
@@ -469,7 +481,7 @@ async def erase(
     officer working each of their open cases is told that the reporter withdrew."""
     user_id = user.id or 0
     working = await _open_cases(session, user_id)
-    found = traces(user.display_name, user.phone,
+    found = traces(user.display_name, user.phone, removed=removed_mark(env),
                    lines=reporter_lines(env, user.display_name, None))  # fmt: skip
     await session.execute(delete(Conversation).where(col(Conversation.user_id) == user_id))
     await session.execute(delete(StaffRole).where(col(StaffRole.user_id) == user_id))

@@ -160,6 +160,7 @@ async def _reports(
                 marks[reporter] = privacy.traces(
                     name, person.phone if person else None,
                     lines=privacy.reporter_lines(env, name, None),
+                    removed=privacy.removed_mark(env),
                 )  # fmt: skip
                 theirs = [r.id for r in found if r.reporter_id == reporter]
                 await privacy.scrub_reports(session, theirs, marks[reporter])
